@@ -1,0 +1,23 @@
+//! chanspec: realtime channels and their typed topics, written once, checked, and compiled
+//! into a Rust publisher module and TypeScript subscriber types.
+//!
+//! The data flows one way: [`load`] (text → values with positions) → [`validate`]
+//! (diagnostics) → lowering to an IR → emitters → writing. See ARCHITECTURE.md.
+
+pub mod diagnostic;
+pub mod keywords;
+pub mod load;
+pub mod model;
+pub mod naming;
+pub mod report;
+pub mod schema_walk;
+pub mod source;
+pub mod template;
+pub mod validate;
+pub mod workspace;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use validate::{Checked, check_files, check_texts};
+
+/// The version of chanspec, written into generated files.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,200 @@
+//! JSON → value with positions: serde_json parses (strictly, with good errors), then a scan
+//! of the already-valid text records where each node and key starts and ends.
+
+use serde_json::Value;
+
+use super::{MAX_DEPTH, SyntaxError};
+use crate::source::{NodeSpan, PosMap, Span, pointer_push};
+
+pub(super) fn parse(text: &str) -> Result<(Value, PosMap), SyntaxError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        SyntaxError::new(
+            offset_of(text, e.line(), e.column()),
+            strip_position(&e.to_string()),
+        )
+    })?;
+    let mut scan = Scanner {
+        text: text.as_bytes(),
+        pos: 0,
+        positions: PosMap::default(),
+    };
+    scan.value(String::new(), None, 0)?;
+    Ok((value, scan.positions))
+}
+
+/// serde_json's messages end with " at line L column C"; the position is shown separately.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Byte offset of serde_json's 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    if line == 0 {
+        return 0;
+    }
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    (start + column.saturating_sub(1)).min(text.len())
+}
+
+struct Scanner<'a> {
+    text: &'a [u8],
+    pos: usize,
+    positions: PosMap,
+}
+
+impl Scanner<'_> {
+    fn skip_ws(&mut self) {
+        while self.pos < self.text.len()
+            && matches!(self.text[self.pos], b' ' | b'\t' | b'\n' | b'\r')
+        {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> u8 {
+        self.text.get(self.pos).copied().unwrap_or(0)
+    }
+
+    fn value(
+        &mut self,
+        pointer: String,
+        key: Option<Span>,
+        depth: usize,
+    ) -> Result<(), SyntaxError> {
+        if depth > MAX_DEPTH {
+            return Err(SyntaxError::new(
+                self.pos,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.skip_ws();
+        let start = self.pos;
+        match self.peek() {
+            b'{' => {
+                self.pos += 1;
+                let mut seen = std::collections::HashSet::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek() == b'}' {
+                        self.pos += 1;
+                        break;
+                    }
+                    let kstart = self.pos;
+                    let name = self.string();
+                    let kspan = Span::new(kstart, self.pos);
+                    if !seen.insert(name.clone()) {
+                        return Err(SyntaxError::duplicate_key(kstart, &name));
+                    }
+                    self.skip_ws();
+                    self.pos += 1; // ':'
+                    self.value(pointer_push(&pointer, &name), Some(kspan), depth + 1)?;
+                    self.skip_ws();
+                    if self.peek() == b',' {
+                        self.pos += 1;
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut i = 0usize;
+                loop {
+                    self.skip_ws();
+                    if self.peek() == b']' {
+                        self.pos += 1;
+                        break;
+                    }
+                    self.value(pointer_push(&pointer, &i.to_string()), None, depth + 1)?;
+                    i += 1;
+                    self.skip_ws();
+                    if self.peek() == b',' {
+                        self.pos += 1;
+                    }
+                }
+            }
+            b'"' => {
+                self.string();
+            }
+            _ => {
+                while self.pos < self.text.len()
+                    && !matches!(
+                        self.text[self.pos],
+                        b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
+                    )
+                {
+                    self.pos += 1;
+                }
+            }
+        }
+        self.positions.insert(
+            pointer,
+            NodeSpan {
+                key,
+                value: Span::new(start, self.pos),
+            },
+        );
+        Ok(())
+    }
+
+    /// A string token at the cursor, decoded (the text is known to be valid JSON).
+    fn string(&mut self) -> String {
+        let start = self.pos;
+        self.pos += 1;
+        let mut escaped = false;
+        while self.pos < self.text.len() && self.text[self.pos] != b'"' {
+            if self.text[self.pos] == b'\\' {
+                escaped = true;
+                self.pos += 1;
+            }
+            self.pos += 1;
+        }
+        self.pos = (self.pos + 1).min(self.text.len());
+        let raw = std::str::from_utf8(&self.text[start..self.pos]).unwrap_or("\"\"");
+        if escaped {
+            serde_json::from_str(raw).unwrap_or_default()
+        } else {
+            raw.get(1..raw.len().saturating_sub(1))
+                .unwrap_or_default()
+                .to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_keys_and_values() {
+        let text = "{\n  \"a\": [1, {\"b/c\": \"x\\\"y\"}],\n  \"d\": null\n}";
+        let (v, pos) = parse(text).unwrap();
+        assert_eq!(v["a"][1]["b/c"], "x\"y");
+        let node = pos.get("/a/1/b~1c").unwrap();
+        assert_eq!(
+            &text[node.key.unwrap().start..node.key.unwrap().end],
+            "\"b/c\""
+        );
+        assert_eq!(&text[node.value.start..node.value.end], "\"x\\\"y\"");
+        let d = pos.get("/d").unwrap();
+        assert_eq!(&text[d.value.start..d.value.end], "null");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = parse("{\"a\": 1, \"a\": 2}").unwrap_err();
+        assert_eq!((e.code, e.offset), ("duplicate-key", 9));
+    }
+
+    #[test]
+    fn reports_syntax_errors_with_offset() {
+        let e = parse("{\n  \"a\": 1,\n}").unwrap_err();
+        assert!(e.message.contains("trailing comma"), "{}", e.message);
+        assert_eq!(e.offset, 12);
+    }
+}

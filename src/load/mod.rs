@@ -1,0 +1,117 @@
+//! Loading: text → `serde_json::Value` plus the position of every node.
+//!
+//! YAML is parsed with saphyr, whose `MarkedYaml` gives every node a span; JSON with serde_json
+//! (strict, good errors), followed by a light scan that records where each node starts. Both
+//! produce the same thing: a [`Value`] and a [`PosMap`] keyed by JSON pointer. The loader knows
+//! nothing of chanspec's format, Rust or TypeScript.
+
+mod json;
+mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Location, SourceFile, Sources, Span, Syntax};
+
+/// Deepest nesting accepted in a document; deeper input is refused rather than overflowing
+/// the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// A parsed document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: FileId,
+    pub value: Value,
+}
+
+impl Document {
+    pub fn root(&self) -> Location {
+        Location::new(self.file, "")
+    }
+}
+
+/// A syntax error at a byte offset.
+#[derive(Debug)]
+pub(crate) struct SyntaxError {
+    pub offset: usize,
+    pub message: String,
+    pub code: &'static str,
+}
+
+impl SyntaxError {
+    pub fn new(offset: usize, message: impl Into<String>) -> Self {
+        SyntaxError {
+            offset,
+            message: message.into(),
+            code: "syntax",
+        }
+    }
+
+    pub fn duplicate_key(offset: usize, name: &str) -> Self {
+        SyntaxError {
+            offset,
+            message: format!("duplicated key `{name}`"),
+            code: "duplicate-key",
+        }
+    }
+}
+
+/// Read and parse one file. Errors (unreadable file, syntax) become diagnostics.
+pub fn load_file(sources: &mut Sources, path: &Path) -> Result<Document, Diagnostic> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let id = sources.add(SourceFile::new(path.to_path_buf(), display(path), text));
+                return Err(Diagnostic::error("syntax", "the file is not valid UTF-8")
+                    .at_span(id, Span::new(valid, valid + 1)));
+            }
+        },
+        Err(e) => {
+            return Err(
+                Diagnostic::error("io", format!("cannot read `{}`: {e}", display(path))).hint(
+                    "check the path; references are resolved relative to the file that holds them",
+                ),
+            );
+        }
+    };
+    load_text(sources, path.to_path_buf(), text, Syntax::from_path(path))
+}
+
+/// Parse text already in memory, as if read from `path`.
+pub fn load_text(
+    sources: &mut Sources,
+    path: PathBuf,
+    text: String,
+    syntax: Syntax,
+) -> Result<Document, Diagnostic> {
+    let shown = display(&path);
+    let id = sources.add(SourceFile::new(path, shown, text));
+    let file = sources.get_mut(id);
+    let parsed = match syntax {
+        Syntax::Json => json::parse(&file.text),
+        Syntax::Yaml => yaml::parse(file),
+    };
+    match parsed {
+        Ok((value, positions)) => {
+            file.positions = positions;
+            Ok(Document { file: id, value })
+        }
+        Err(e) => {
+            Err(Diagnostic::error(e.code, e.message).at_span(id, Span::new(e.offset, e.offset + 1)))
+        }
+    }
+}
+
+/// A path as shown to the user: relative to the working directory when it is inside it.
+pub fn display(path: &Path) -> String {
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    shown.to_string_lossy().replace('\\', "/")
+}

@@ -1,0 +1,109 @@
+//! The `chanspec` command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use chanspec::report::{self, Format};
+
+#[derive(Parser)]
+#[command(
+    name = "chanspec",
+    version,
+    about = "Typed realtime channels: check definitions, generate Rust and TypeScript bindings"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate definition files and report every problem with file, line and column.
+    Check {
+        /// Definition files (YAML or JSON). Several files are merged into one set of channels.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+        /// Treat warnings as errors (exit 1 when there are any).
+        #[arg(long)]
+        deny_warnings: bool,
+        /// When to color human output.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Print the JSON Schema of the definition format (for editors and yaml-language-server).
+    Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check {
+            files,
+            format,
+            deny_warnings,
+            color,
+        } => {
+            let checked = chanspec::check_files(&files);
+            let diags = checked.diagnostics.iter().cloned().collect::<Vec<_>>();
+            let format = match format {
+                OutputFormat::Human => Format::Human,
+                OutputFormat::Json => Format::Json,
+                OutputFormat::Github => Format::Github,
+            };
+            let color = match color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            let text = report::render(&diags, &checked.workspace.sources, format, color);
+            // Machine formats go to stdout; human diagnostics to stderr, like compilers.
+            let _ = match format {
+                Format::Human => std::io::stderr().write_all(text.as_bytes()),
+                _ => std::io::stdout().write_all(text.as_bytes()),
+            };
+            let failed = checked.has_errors() || (deny_warnings && !diags.is_empty());
+            if format == Format::Human && !failed {
+                eprintln!(
+                    "ok: {} channel(s) in {} file(s)",
+                    checked.channels.len(),
+                    checked.inputs.len()
+                );
+            }
+            if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Command::Schema => {
+            let schema = chanspec::model::format_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("schemas serialize")
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Names: how identifiers from definitions become Rust and TypeScript names, and how
+//! reserved words are escaped. The only place that decides naming; lowering and validation
+//! both call it.
+
+use heck::{ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
+
+/// Rust keywords (strict and reserved, all editions), which need `r#` as identifiers.
+const RUST_KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Keywords that cannot be raw identifiers: they get a trailing underscore instead.
+const RUST_NOT_RAW: &[&str] = &["crate", "self", "Self", "super", "_"];
+
+/// Names a Rust item must not take because generated code or the prelude uses them.
+const RUST_RESERVED_TYPES: &[&str] = &[
+    "Option", "Result", "Some", "None", "Ok", "Err", "String", "Vec", "Box", "Self",
+];
+
+/// TypeScript/JavaScript reserved words, which cannot name a binding.
+const TS_RESERVED: &[&str] = &[
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "instanceof",
+    "new",
+    "null",
+    "return",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "as",
+    "implements",
+    "interface",
+    "let",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "static",
+    "yield",
+    "await",
+    "any",
+    "boolean",
+    "number",
+    "string",
+    "symbol",
+    "unknown",
+    "never",
+    "object",
+    "undefined",
+    "arguments",
+    "eval",
+];
+
+fn leading_digit_guard(s: String, prefix: &str) -> String {
+    if s.starts_with(|c: char| c.is_ascii_digit()) || s.is_empty() {
+        format!("{prefix}{s}")
+    } else {
+        s
+    }
+}
+
+/// `user-id` → `UserId`: Rust type names, enum variants, and TypeScript type names.
+pub fn type_name(id: &str) -> String {
+    let s = leading_digit_guard(id.to_upper_camel_case(), "T");
+    if RUST_RESERVED_TYPES.contains(&s.as_str()) {
+        format!("{s}_")
+    } else {
+        s
+    }
+}
+
+/// `userId` → `user_id`, escaped for use as a Rust function, field or argument name.
+pub fn rust_snake(id: &str) -> String {
+    escape_rust(&leading_digit_guard(id.to_snake_case(), "_"))
+}
+
+/// Escape a Rust identifier that is a keyword (`type` → `r#type`, `self` → `self_`).
+pub fn escape_rust(ident: &str) -> String {
+    if RUST_NOT_RAW.contains(&ident) {
+        format!("{ident}_")
+    } else if RUST_KEYWORDS.contains(&ident) {
+        format!("r#{ident}")
+    } else {
+        ident.to_string()
+    }
+}
+
+/// `user-id` → `userId`, escaped for use as a TypeScript binding (`delete` → `delete_`).
+pub fn ts_binding(id: &str) -> String {
+    let s = leading_digit_guard(id.to_lower_camel_case(), "_");
+    if TS_RESERVED.contains(&s.as_str()) {
+        format!("{s}_")
+    } else {
+        s
+    }
+}
+
+/// A Rust identifier without escaping, for comparing names (collisions are decided on the
+/// name users see, before escapes are added).
+pub fn rust_snake_plain(id: &str) -> String {
+    id.to_snake_case()
+}
+
+/// The generated Rust type of a channel (`pipeline` → `PipelineChannel`).
+pub fn channel_type(id: &str) -> String {
+    format!("{}Channel", type_name(id))
+}
+
+/// The generated per-channel message enum (`pipeline` → `PipelineMessage`).
+pub fn message_enum(id: &str) -> String {
+    format!("{}Message", type_name(id))
+}
+
+/// The payload type of a topic whose schema is written inline (`pipeline`, `status` →
+/// `PipelineStatus`).
+pub fn topic_payload(channel: &str, topic: &str) -> String {
+    format!("{}{}", type_name(channel), type_name(topic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_and_escapes() {
+        assert_eq!(type_name("user-id"), "UserId");
+        assert_eq!(type_name("option"), "Option_");
+        assert_eq!(rust_snake("runId"), "run_id");
+        assert_eq!(rust_snake("type"), "r#type");
+        assert_eq!(rust_snake("self"), "self_");
+        assert_eq!(ts_binding("delete"), "delete_");
+        assert_eq!(ts_binding("user-id"), "userId");
+        assert_eq!(channel_type("pipeline"), "PipelineChannel");
+        assert_eq!(topic_payload("pipeline", "status"), "PipelineStatus");
+    }
+}

@@ -1,0 +1,209 @@
+//! Validation: loaded documents in, checked definitions and diagnostics out.
+//!
+//! Layer one checks shapes against schemas ([`meta`]); layer two applies the semantic rules
+//! ([`channels`], [`schemas`]). Every rule runs on every part it can, so one run reports
+//! every problem, not just the first.
+
+pub mod channels;
+pub mod meta;
+pub mod schemas;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::Channel;
+use crate::source::{FileId, Location, Target};
+use crate::template::Template;
+use crate::workspace::Workspace;
+
+/// A channel as found in an input file.
+#[derive(Clone, Debug)]
+pub struct ChannelDef {
+    pub id: String,
+    /// `/channels/<id>` in its file.
+    pub at: Location,
+    pub channel: Channel,
+    /// The parsed name template, when it parses.
+    pub template: Option<Template>,
+}
+
+impl ChannelDef {
+    /// The runtime name template as written (the identifier when no `name` is given).
+    pub fn name(&self) -> &str {
+        self.channel.name.as_deref().unwrap_or(&self.id)
+    }
+
+    /// Where the name is written: the `name` value, or the channel's key.
+    pub fn name_location(&self) -> Location {
+        if self.channel.name.is_some() {
+            self.at.child("name")
+        } else {
+            self.at.clone()
+        }
+    }
+
+    fn point_at_name(&self, d: Diagnostic) -> Diagnostic {
+        if self.channel.name.is_some() {
+            d.at(&self.at.child("name"))
+        } else {
+            d.at_key(&self.at)
+        }
+    }
+}
+
+/// A named schema in an input file's `$defs`.
+#[derive(Clone, Debug)]
+pub struct DefEntry {
+    pub name: String,
+    /// `/$defs/<name>` in its file.
+    pub at: Location,
+}
+
+/// The result of checking: everything later stages need, and what was wrong.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub workspace: Workspace,
+    /// The input definition files, in the order given.
+    pub inputs: Vec<FileId>,
+    /// Channels of all inputs, merged, in order.
+    pub channels: Vec<ChannelDef>,
+    /// Named schemas of all inputs.
+    pub defs: Vec<DefEntry>,
+    /// Every resolved `$ref`: schema location → target location.
+    pub refs: schemas::Refs,
+    pub diagnostics: Diagnostics,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+}
+
+/// Load and check definition files. Several files are merged into one set of channels.
+pub fn check_files(paths: &[PathBuf]) -> Checked {
+    let mut checked = Checked::default();
+    for path in paths {
+        match checked.workspace.load(path) {
+            Ok(id) => checked.inputs.push(id),
+            Err(d) => checked.diagnostics.push(d),
+        }
+    }
+    check_loaded(checked)
+}
+
+/// Check definitions given as text (for tests, fuzzing and editors).
+pub fn check_texts(files: &[(PathBuf, String)]) -> Checked {
+    let mut checked = Checked::default();
+    for (path, text) in files {
+        match checked.workspace.load_text(path.clone(), text.clone()) {
+            Ok(id) => checked.inputs.push(id),
+            Err(d) => checked.diagnostics.push(d),
+        }
+    }
+    check_loaded(checked)
+}
+
+fn check_loaded(mut c: Checked) -> Checked {
+    let diags = &mut c.diagnostics;
+    let mut first_channel: HashMap<String, Location> = HashMap::new();
+    let mut first_def: HashMap<String, Location> = HashMap::new();
+    for &file in &c.inputs {
+        let doc = c.workspace.doc(file);
+        diags.extend(meta::check_definition(doc, file));
+        let root = Location::new(file, "");
+        if let Some(map) = doc.get("channels").and_then(Value::as_object) {
+            for (id, value) in map {
+                let at = root.child("channels").child(id);
+                if let Some(first) = first_channel.get(id) {
+                    diags.push(duplicate(
+                        "duplicate-channel",
+                        "channel",
+                        id,
+                        &at,
+                        first,
+                        &c.workspace,
+                    ));
+                    continue;
+                }
+                first_channel.insert(id.clone(), at.clone());
+                // Shape errors were reported above; a channel that does not deserialize is
+                // left out of the semantic rules.
+                if let Ok(channel) = Channel::deserialize(value) {
+                    c.channels.push(ChannelDef {
+                        id: id.clone(),
+                        at,
+                        channel,
+                        template: None,
+                    });
+                }
+            }
+        }
+        if let Some(map) = doc.get("$defs").and_then(Value::as_object) {
+            for name in map.keys() {
+                let at = root.child("$defs").child(name);
+                if let Some(first) = first_def.get(name) {
+                    diags.push(duplicate(
+                        "duplicate-def",
+                        "schema",
+                        name,
+                        &at,
+                        first,
+                        &c.workspace,
+                    ));
+                    continue;
+                }
+                first_def.insert(name.clone(), at.clone());
+                c.defs.push(DefEntry {
+                    name: name.clone(),
+                    at,
+                });
+            }
+        }
+    }
+    channels::check_templates(&mut c.channels, diags);
+    channels::check_overlaps(&c.channels, diags);
+    channels::check_names(&c.channels, &c.defs, diags);
+    let mut roots: Vec<Location> = Vec::new();
+    for ch in &c.channels {
+        roots.extend(
+            ch.channel
+                .topics
+                .keys()
+                .map(|t| ch.at.child("topics").child(t).child("schema")),
+        );
+    }
+    roots.extend(c.defs.iter().map(|d| d.at.clone()));
+    c.refs = schemas::check(&mut c.workspace, &roots, diags);
+    c
+}
+
+fn duplicate(
+    code: &'static str,
+    what: &str,
+    name: &str,
+    at: &Location,
+    first: &Location,
+    ws: &Workspace,
+) -> Diagnostic {
+    Diagnostic::error(
+        code,
+        format!(
+            "{what} `{name}` is declared twice (first in `{}`)",
+            ws.display(first.file)
+        ),
+    )
+    .at_key(at)
+    .hint(format!(
+        "definition files given together share one namespace; rename one {what}"
+    ))
+    .related(
+        first,
+        Target::Key,
+        format!("{what} `{name}` is first declared here"),
+    )
+}

@@ -1,0 +1,192 @@
+//! Semantic rules on payload schemas: every keyword is one the generators can represent,
+//! every `$ref` resolves (loading referenced files on the way), no `$ref` cycle is left
+//! without a structure to break it, and every `pattern` compiles.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use crate::keywords::{self, Support};
+use crate::schema_walk::walk;
+use crate::source::Location;
+use crate::workspace::Workspace;
+
+/// Resolved references: the location of each schema holding a `$ref` → its target.
+pub type Refs = HashMap<Location, Location>;
+
+/// Check every schema reachable from `roots`; returns the resolved references.
+pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) -> Refs {
+    let mut refs = Refs::new();
+    let mut visited: HashSet<Location> = HashSet::new();
+    let mut queue: Vec<Location> = roots.iter().rev().cloned().collect();
+    while let Some(root) = queue.pop() {
+        if visited.contains(&root) {
+            continue;
+        }
+        let Some(schema) = ws.get(&root).cloned() else {
+            continue;
+        };
+        let mut found: Vec<(Location, String)> = Vec::new();
+        walk(&schema, &root, &mut |node, at| {
+            if !visited.insert(at.clone()) {
+                return false;
+            }
+            if let Value::Object(obj) = node {
+                check_keywords(obj, at, diags);
+                if let Some(Value::String(r)) = obj.get("$ref") {
+                    found.push((at.clone(), r.clone()));
+                }
+            }
+            true
+        });
+        for (site, reference) in found {
+            let Some(resolved) = ws.resolve(&site, &reference, diags) else {
+                continue;
+            };
+            if let Some(file) = resolved.new_file {
+                diags.extend(super::meta::check_schema_file(ws.doc(file), file));
+            }
+            queue.push(resolved.target.clone());
+            refs.insert(site, resolved.target);
+        }
+    }
+    check_cycles(ws, roots, &refs, diags);
+    refs
+}
+
+fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
+    for (keyword, value) in obj {
+        let here = at.child(keyword);
+        match keywords::support(keyword) {
+            Some(Support::Shape | Support::Annotation) => {}
+            Some(Support::Narrowing) => diags.push(
+                Diagnostic::warning("narrowing-keyword", format!("`{keyword}` is not enforced by the generated types"))
+                    .at_key(&here)
+                    .hint("generated types accept a superset of the valid values; the hub still validates HTTP publishes against the full schema"),
+            ),
+            Some(Support::Unsupported) => diags.push(
+                Diagnostic::error("unsupported-keyword", format!("`{keyword}` cannot be represented by the generated types"))
+                    .at_key(&here)
+                    .hint(keywords::unsupported_hint(keyword)),
+            ),
+            None if keyword.starts_with("x-") => {}
+            None => {
+                let d = Diagnostic::warning("unknown-keyword", format!("`{keyword}` is not a JSON Schema 2020-12 keyword and is ignored")).at_key(&here);
+                diags.push(match keyword.as_str() {
+                    "nullable" => d.hint("`nullable` is OpenAPI 3.0; in JSON Schema write `type: [<type>, \"null\"]`"),
+                    "discriminator" => d.hint("`discriminator` is OpenAPI; chanspec finds the tag of a `oneOf` from a `const` property shared by every variant"),
+                    _ => match did_you_mean(keyword, keywords::ALL.iter().copied()) {
+                        Some(close) => d.hint(format!("did you mean `{close}`?")),
+                        None => d.hint("prefix extensions with `x-` to silence this"),
+                    },
+                });
+            }
+        }
+        if keyword == "pattern"
+            && let Some(p) = value.as_str()
+            && let Err(e) = compile_pattern(p)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "invalid-pattern",
+                    format!("`{p}` is not a valid regular expression: {e}"),
+                )
+                .at(&here),
+            );
+        }
+    }
+}
+
+/// Compile an ECMA 262 pattern as the validator will.
+pub fn compile_pattern(pattern: &str) -> Result<(), String> {
+    let schema = serde_json::json!({ "type": "string", "pattern": pattern });
+    jsonschema::draft202012::new(&schema)
+        .map(|_| ())
+        .map_err(|e| {
+            let text = e.to_string();
+            text.lines().next().unwrap_or(&text).to_string()
+        })
+}
+
+/// A cycle of references that never passes through a property or an item: `A = B`,
+/// `B = A`, or `A = allOf[A, ...]`. Such a type has no finite definition. Recursion through
+/// `properties`, `items` and the like is fine (a tree node).
+fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Diagnostics) {
+    let successors = |at: &Location| -> Vec<(Location, bool)> {
+        let mut next = Vec::new();
+        if let Some(target) = refs.get(at) {
+            next.push((target.clone(), true));
+        }
+        if let Some(obj) = ws.get(at).and_then(Value::as_object) {
+            for k in ["allOf", "anyOf", "oneOf"] {
+                if let Some(list) = obj.get(k).and_then(Value::as_array) {
+                    next.extend(
+                        (0..list.len()).map(|i| (at.child(k).child(&i.to_string()), false)),
+                    );
+                }
+            }
+        }
+        next
+    };
+    let mut done: HashSet<Location> = HashSet::new();
+    let mut reported: HashSet<Location> = HashSet::new();
+    for root in roots {
+        if done.contains(root) {
+            continue;
+        }
+        // Iterative depth-first search; `path` holds the nodes on the current path.
+        let mut path: Vec<Location> = vec![root.clone()];
+        let mut on_path: HashSet<Location> = HashSet::from([root.clone()]);
+        let mut stack: Vec<std::vec::IntoIter<(Location, bool)>> =
+            vec![successors(root).into_iter()];
+        while let Some(iter) = stack.last_mut() {
+            match iter.next() {
+                Some((next, _)) if on_path.contains(&next) => {
+                    let start = path.iter().position(|p| *p == next).unwrap_or(0);
+                    let cycle = &path[start..];
+                    // Report at the last reference on the loop: the one that closes it.
+                    let site = cycle
+                        .iter()
+                        .rev()
+                        .find(|p| refs.contains_key(p))
+                        .cloned()
+                        .unwrap_or_else(|| next.clone());
+                    if cycle.iter().all(|p| !reported.contains(p)) {
+                        reported.extend(cycle.iter().cloned());
+                        let show = |p: &Location| {
+                            if p.file == site.file {
+                                format!("#{}", p.pointer)
+                            } else {
+                                format!("{}#{}", ws.display(p.file), p.pointer)
+                            }
+                        };
+                        let names: Vec<String> = cycle
+                            .iter()
+                            .chain(std::iter::once(&next))
+                            .map(show)
+                            .collect();
+                        diags.push(
+                            Diagnostic::error("ref-cycle", format!("`$ref` cycle with no object or array in between: {}", names.join(" -> ")))
+                                .at(&site.child("$ref"))
+                                .hint("a schema cannot be defined as itself; recursion must go through `properties` or `items`"),
+                        );
+                    }
+                }
+                Some((next, _)) if done.contains(&next) => {}
+                Some((next, _)) => {
+                    stack.push(successors(&next).into_iter());
+                    on_path.insert(next.clone());
+                    path.push(next);
+                }
+                None => {
+                    stack.pop();
+                    if let Some(p) = path.pop() {
+                        on_path.remove(&p);
+                        done.insert(p);
+                    }
+                }
+            }
+        }
+    }
+}
