@@ -44,7 +44,7 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     pub anchor: Anchor,
     /// A second place the problem involves (e.g. the first of two duplicates).
-    pub related: Option<(Location, Target, String)>,
+    pub related: Option<Box<(Location, Target, String)>>,
 }
 
 impl Diagnostic {
@@ -60,27 +60,18 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
 
     /// Point at the value of the node at `location`.
     pub fn at(mut self, location: &Location) -> Self {
-        self.anchor = Anchor::Node {
-            location: location.clone(),
-            target: Target::Value,
-        };
+        self.anchor = Anchor::Node { location: location.clone(), target: Target::Value };
         self
     }
 
     /// Point at the key of the object member at `location`.
     pub fn at_key(mut self, location: &Location) -> Self {
-        self.anchor = Anchor::Node {
-            location: location.clone(),
-            target: Target::Key,
-        };
+        self.anchor = Anchor::Node { location: location.clone(), target: Target::Key };
         self
     }
 
@@ -94,13 +85,8 @@ impl Diagnostic {
         self
     }
 
-    pub fn related(
-        mut self,
-        location: &Location,
-        target: Target,
-        label: impl Into<String>,
-    ) -> Self {
-        self.related = Some((location.clone(), target, label.into()));
+    pub fn related(mut self, location: &Location, target: Target, label: impl Into<String>) -> Self {
+        self.related = Some(Box::new((location.clone(), target, label.into())));
         self
     }
 
@@ -162,10 +148,7 @@ impl IntoIterator for Diagnostics {
 }
 
 /// The closest of `candidates` to `word`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -183,11 +166,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(cur).min(row[j]) };
             prev = cur;
         }
     }
@@ -200,10 +179,7 @@ mod tests {
 
     #[test]
     fn suggests_close_words_only() {
-        assert_eq!(
-            did_you_mean("topcis", ["topics", "params", "name"]),
-            Some("topics")
-        );
+        assert_eq!(did_you_mean("topcis", ["topics", "params", "name"]), Some("topics"));
         assert_eq!(did_you_mean("zzz", ["topics", "params"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

@@ -33,13 +33,12 @@ pub fn support(keyword: &str) -> Option<Support> {
         | "$ref"
         | "$defs"
         | "definitions" => Shape,
-        "title" | "description" | "default" | "examples" | "deprecated" | "readOnly"
-        | "writeOnly" | "format" | "$comment" | "$schema" | "$id" | "$anchor"
-        | "contentEncoding" | "contentMediaType" | "contentSchema" | "$vocabulary" => Annotation,
-        "minLength" | "maxLength" | "pattern" | "minimum" | "maximum" | "exclusiveMinimum"
-        | "exclusiveMaximum" | "multipleOf" | "minItems" | "maxItems" | "uniqueItems"
-        | "minProperties" | "maxProperties" | "contains" | "minContains" | "maxContains"
-        | "propertyNames" | "dependentRequired" => Narrowing,
+        "title" | "description" | "default" | "examples" | "deprecated" | "readOnly" | "writeOnly" | "format"
+        | "$comment" | "$schema" | "$id" | "$anchor" | "contentEncoding" | "contentMediaType" | "contentSchema"
+        | "$vocabulary" => Annotation,
+        "minLength" | "maxLength" | "pattern" | "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum"
+        | "multipleOf" | "minItems" | "maxItems" | "uniqueItems" | "minProperties" | "maxProperties" | "contains"
+        | "minContains" | "maxContains" | "propertyNames" | "dependentRequired" => Narrowing,
         "if"
         | "then"
         | "else"
@@ -138,9 +137,7 @@ pub fn unsupported_hint(keyword: &str) -> &'static str {
         "$dynamicRef" | "$dynamicAnchor" | "$recursiveRef" | "$recursiveAnchor" => {
             "use a plain `$ref` to a named schema in `$defs`"
         }
-        "additionalItems" => {
-            "this is a draft-07 keyword; in 2020-12 write `prefixItems` and `items`"
-        }
+        "additionalItems" => "this is a draft-07 keyword; in 2020-12 write `prefixItems` and `items`",
         _ => "remove it, or express the constraint with supported keywords",
     }
 }
@@ -170,9 +167,7 @@ pub fn children(keyword: &str) -> Option<Children> {
         | "unevaluatedProperties"
         | "contentSchema"
         | "additionalItems" => Children::One,
-        "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
-            Children::Map
-        }
+        "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => Children::Map,
         "allOf" | "anyOf" | "oneOf" | "prefixItems" => Children::List,
         _ => return None,
     })

@@ -199,9 +199,7 @@ pub fn format_schema() -> Value {
     settings.definitions_path = "#/$defs/".into();
     settings.option_nullable = false;
     settings.option_add_null_type = false;
-    let root = settings
-        .into_generator()
-        .into_root_schema_for::<Definition>();
+    let root = settings.into_generator().into_root_schema_for::<Definition>();
     let mut value = serde_json::to_value(root).expect("schemas serialize");
     if let Some(obj) = value.as_object_mut() {
         obj.insert("$id".into(), Value::String(FORMAT_SCHEMA_ID.into()));

@@ -6,20 +6,17 @@ use heck::{ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
 
 /// Rust keywords (strict and reserved, all editions), which need `r#` as identifiers.
 const RUST_KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
-    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
-    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self",
+    "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract",
+    "become", "box", "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
 ];
 
 /// Keywords that cannot be raw identifiers: they get a trailing underscore instead.
 const RUST_NOT_RAW: &[&str] = &["crate", "self", "Self", "super", "_"];
 
 /// Names a Rust item must not take because generated code or the prelude uses them.
-const RUST_RESERVED_TYPES: &[&str] = &[
-    "Option", "Result", "Some", "None", "Ok", "Err", "String", "Vec", "Box", "Self",
-];
+const RUST_RESERVED_TYPES: &[&str] = &["Option", "Result", "Some", "None", "Ok", "Err", "String", "Vec", "Box", "Self"];
 
 /// TypeScript/JavaScript reserved words, which cannot name a binding.
 const TS_RESERVED: &[&str] = &[
@@ -84,21 +81,13 @@ const TS_RESERVED: &[&str] = &[
 ];
 
 fn leading_digit_guard(s: String, prefix: &str) -> String {
-    if s.starts_with(|c: char| c.is_ascii_digit()) || s.is_empty() {
-        format!("{prefix}{s}")
-    } else {
-        s
-    }
+    if s.starts_with(|c: char| c.is_ascii_digit()) || s.is_empty() { format!("{prefix}{s}") } else { s }
 }
 
 /// `user-id` → `UserId`: Rust type names, enum variants, and TypeScript type names.
 pub fn type_name(id: &str) -> String {
     let s = leading_digit_guard(id.to_upper_camel_case(), "T");
-    if RUST_RESERVED_TYPES.contains(&s.as_str()) {
-        format!("{s}_")
-    } else {
-        s
-    }
+    if RUST_RESERVED_TYPES.contains(&s.as_str()) { format!("{s}_") } else { s }
 }
 
 /// `userId` → `user_id`, escaped for use as a Rust function, field or argument name.
@@ -120,11 +109,7 @@ pub fn escape_rust(ident: &str) -> String {
 /// `user-id` → `userId`, escaped for use as a TypeScript binding (`delete` → `delete_`).
 pub fn ts_binding(id: &str) -> String {
     let s = leading_digit_guard(id.to_lower_camel_case(), "_");
-    if TS_RESERVED.contains(&s.as_str()) {
-        format!("{s}_")
-    } else {
-        s
-    }
+    if TS_RESERVED.contains(&s.as_str()) { format!("{s}_") } else { s }
 }
 
 /// A Rust identifier without escaping, for comparing names (collisions are decided on the

@@ -40,10 +40,7 @@ fn span_of(sources: &Sources, anchor: &Anchor) -> Option<(crate::source::FileId,
     match anchor {
         Anchor::Node { location, target } => {
             let file = sources.get(location.file);
-            Some((
-                location.file,
-                file.positions.find(&location.pointer, *target),
-            ))
+            Some((location.file, crate::load::positions(file).find(&location.pointer, *target)))
         }
         Anchor::Span { file, span } => Some((*file, *span)),
         Anchor::None => None,
@@ -69,8 +66,7 @@ pub fn locate(d: &Diagnostic, sources: &Sources) -> Located {
         let (line, col) = f.line_col(span.start);
         let (end_line, end_col) = f.line_col(span.end.max(span.start));
         out.file = Some(f.display.clone());
-        (out.line, out.column, out.end_line, out.end_column) =
-            (Some(line), Some(col), Some(end_line), Some(end_col));
+        (out.line, out.column, out.end_line, out.end_column) = (Some(line), Some(col), Some(end_line), Some(end_col));
     }
     if let Anchor::Node { location, .. } = &d.anchor {
         out.pointer = Some(location.pointer.clone());
@@ -88,9 +84,7 @@ pub fn render(diags: &[Diagnostic], sources: &Sources, format: Format, color: bo
                 out.push_str("\n\n");
             }
             Format::Json => {
-                out.push_str(
-                    &serde_json::to_string(&locate(d, sources)).expect("diagnostics serialize"),
-                );
+                out.push_str(&serde_json::to_string(&locate(d, sources)).expect("diagnostics serialize"));
                 out.push('\n');
             }
             Format::Github => {
@@ -129,49 +123,31 @@ pub fn human(d: &Diagnostic, sources: &Sources, color: bool) -> String {
     if let Some((id, span)) = span_of(sources, &d.anchor) {
         let f = sources.get(id);
         let label = match &d.anchor {
-            Anchor::Node {
-                target: Target::Key,
-                ..
-            } => "this key",
+            Anchor::Node { target: Target::Key, .. } => "this key",
             _ => "here",
         };
         group = group.element(
             Snippet::source(f.text.as_str())
                 .path(f.display.as_str())
-                .annotation(
-                    AnnotationKind::Primary
-                        .span(clamp(span, &f.text))
-                        .label(label),
-                ),
+                .annotation(AnnotationKind::Primary.span(clamp(span, &f.text)).label(label)),
         );
     }
-    let related = d.related.as_ref().map(|(loc, target, label)| {
+    let related = d.related.as_deref().map(|(loc, target, label)| {
         let f = sources.get(loc.file);
-        (f, f.positions.find(&loc.pointer, *target), label)
+        (f, crate::load::positions(f).find(&loc.pointer, *target), label)
     });
     if let Some((f, span, label)) = &related {
         group = group.element(
             Snippet::source(f.text.as_str())
                 .path(f.display.as_str())
-                .annotation(
-                    AnnotationKind::Context
-                        .span(clamp(*span, &f.text))
-                        .label(label.as_str()),
-                ),
+                .annotation(AnnotationKind::Context.span(clamp(*span, &f.text)).label(label.as_str())),
         );
     }
     let mut report: Vec<Group> = vec![group];
     if let Some(hint) = &d.hint {
-        report.push(Group::with_title(
-            Level::HELP.secondary_title(hint.as_str()),
-        ));
+        report.push(Group::with_title(Level::HELP.secondary_title(hint.as_str())));
     }
-    let renderer = if color {
-        Renderer::styled()
-    } else {
-        Renderer::plain()
-    }
-    .decor_style(DecorStyle::Ascii);
+    let renderer = if color { Renderer::styled() } else { Renderer::plain() }.decor_style(DecorStyle::Ascii);
     renderer.render(&report).to_string()
 }
 
@@ -197,28 +173,17 @@ fn clamp(span: Span, text: &str) -> std::ops::Range<usize> {
 }
 
 fn github(l: &Located) -> String {
-    let kind = if l.severity == "error" {
-        "error"
-    } else {
-        "warning"
-    };
-    let mut props = vec![format!(
-        "title={}",
-        escape_property(&format!("chanspec {}", l.code))
-    )];
+    let kind = if l.severity == "error" { "error" } else { "warning" };
+    let mut props = Vec::new();
     if let Some(f) = &l.file {
-        props.insert(0, format!("file={}", escape_property(f)));
+        props.push(format!("file={}", escape_property(f)));
     }
-    for (k, v) in [
-        ("line", l.line),
-        ("col", l.column),
-        ("endLine", l.end_line),
-        ("endColumn", l.end_column),
-    ] {
+    for (k, v) in [("line", l.line), ("col", l.column), ("endLine", l.end_line), ("endColumn", l.end_column)] {
         if let Some(v) = v {
             props.push(format!("{k}={v}"));
         }
     }
+    props.push(format!("title={}", escape_property(&format!("chanspec {}", l.code))));
     let mut message = l.message.clone();
     if let Some(h) = &l.hint {
         message.push_str("\nhelp: ");
@@ -228,9 +193,7 @@ fn github(l: &Located) -> String {
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {

@@ -3,33 +3,49 @@
 use serde_json::Value;
 
 use crate::keywords::{Children, children};
-use crate::source::Location;
+use crate::source::{Location, push_token};
 
 /// Call `visit` on `schema` and each of its subschemas (depth first, document order).
 /// Boolean schemas are visited too. `visit` returns whether to descend into the node.
+/// One location is reused for the whole walk: clone it to keep it.
 pub fn walk(schema: &Value, at: &Location, visit: &mut dyn FnMut(&Value, &Location) -> bool) {
+    let mut cursor = at.clone();
+    walk_in(schema, &mut cursor, visit);
+}
+
+fn walk_in(schema: &Value, at: &mut Location, visit: &mut dyn FnMut(&Value, &Location) -> bool) {
     if !visit(schema, at) {
         return;
     }
     let Value::Object(obj) = schema else { return };
     for (keyword, value) in obj {
-        let Some(kind) = children(keyword) else {
-            continue;
-        };
-        let here = at.child(keyword);
+        let Some(kind) = children(keyword) else { continue };
+        let len = at.pointer.len();
+        push_token(&mut at.pointer, keyword);
         match (kind, value) {
             (Children::List | Children::One, Value::Array(list)) => {
                 for (i, v) in list.iter().enumerate() {
-                    walk(v, &here.child(&i.to_string()), visit);
+                    let inner = at.pointer.len();
+                    push_token(&mut at.pointer, itoa(i).as_str());
+                    walk_in(v, at, visit);
+                    at.pointer.truncate(inner);
                 }
             }
-            (Children::One, v) => walk(v, &here, visit),
+            (Children::One, v) => walk_in(v, at, visit),
             (Children::Map, Value::Object(map)) => {
                 for (name, v) in map {
-                    walk(v, &here.child(name), visit);
+                    let inner = at.pointer.len();
+                    push_token(&mut at.pointer, name);
+                    walk_in(v, at, visit);
+                    at.pointer.truncate(inner);
                 }
             }
             _ => {}
         }
+        at.pointer.truncate(len);
     }
+}
+
+fn itoa(i: usize) -> String {
+    i.to_string()
 }

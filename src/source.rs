@@ -21,10 +21,7 @@ pub struct Span {
 
 impl Span {
     pub fn new(start: usize, end: usize) -> Self {
-        Span {
-            start,
-            end: end.max(start),
-        }
+        Span { start, end: end.max(start) }
     }
 }
 
@@ -85,18 +82,12 @@ pub struct Location {
 
 impl Location {
     pub fn new(file: FileId, pointer: impl Into<String>) -> Self {
-        Location {
-            file,
-            pointer: pointer.into(),
-        }
+        Location { file, pointer: pointer.into() }
     }
 
     /// The location of a child node.
     pub fn child(&self, token: &str) -> Self {
-        Location {
-            file: self.file,
-            pointer: pointer_push(&self.pointer, token),
-        }
+        Location { file: self.file, pointer: pointer_push(&self.pointer, token) }
     }
 }
 
@@ -126,7 +117,10 @@ pub struct SourceFile {
     /// The path as shown in diagnostics.
     pub display: String,
     pub text: String,
-    pub positions: PosMap,
+    pub syntax: Syntax,
+    /// Node positions, worked out on first use (only reports need them): see
+    /// `load::positions`.
+    pub positions: std::sync::OnceLock<PosMap>,
     line_starts: Vec<usize>,
 }
 
@@ -134,13 +128,8 @@ impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: String) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile {
-            path,
-            display,
-            text,
-            positions: PosMap::default(),
-            line_starts,
-        }
+        let syntax = Syntax::from_path(&path);
+        SourceFile { path, display, text, syntax, positions: std::sync::OnceLock::new(), line_starts }
     }
 
     /// 1-based line and column (counted in characters) of a byte offset.
@@ -148,10 +137,7 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
@@ -161,9 +147,7 @@ impl SourceFile {
             return self.text.len();
         };
         let rest = &self.text[start..];
-        rest.char_indices()
-            .nth(col)
-            .map_or(self.text.len(), |(i, _)| start + i)
+        rest.char_indices().nth(col).map_or(self.text.len(), |(i, _)| start + i)
     }
 
     /// Byte offsets of every character index, for parsers that count in characters.
@@ -195,10 +179,7 @@ impl Sources {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (FileId(i as u32), f))
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }
 
     pub fn find_path(&self, path: &Path) -> Option<FileId> {
@@ -208,30 +189,26 @@ impl Sources {
 
 /// Escape one reference token for a JSON pointer (RFC 6901).
 pub fn escape_token(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains(['~', '/']) {
-        token.replace('~', "~0").replace('/', "~1").into()
-    } else {
-        token.into()
-    }
+    if token.contains(['~', '/']) { token.replace('~', "~0").replace('/', "~1").into() } else { token.into() }
 }
 
 /// Unescape one reference token of a JSON pointer (RFC 6901).
 pub fn unescape_token(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains('~') {
-        token.replace("~1", "/").replace("~0", "~").into()
-    } else {
-        token.into()
-    }
+    if token.contains('~') { token.replace("~1", "/").replace("~0", "~").into() } else { token.into() }
 }
 
 /// `pointer` extended by one token.
 pub fn pointer_push(pointer: &str, token: &str) -> String {
-    let token = escape_token(token);
     let mut s = String::with_capacity(pointer.len() + token.len() + 1);
     s.push_str(pointer);
-    s.push('/');
-    s.push_str(&token);
+    push_token(&mut s, token);
     s
+}
+
+/// Append one token to a pointer in place.
+pub fn push_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    pointer.push_str(&escape_token(token));
 }
 
 /// The last token of a pointer, unescaped.
@@ -263,20 +240,8 @@ mod tests {
     #[test]
     fn find_falls_back_to_ancestor() {
         let mut m = PosMap::default();
-        m.insert(
-            "".into(),
-            NodeSpan {
-                key: None,
-                value: Span::new(0, 10),
-            },
-        );
-        m.insert(
-            "/a".into(),
-            NodeSpan {
-                key: Some(Span::new(1, 2)),
-                value: Span::new(3, 4),
-            },
-        );
+        m.insert("".into(), NodeSpan { key: None, value: Span::new(0, 10) });
+        m.insert("/a".into(), NodeSpan { key: Some(Span::new(1, 2)), value: Span::new(3, 4) });
         assert_eq!(m.find("/a", Target::Key), Span::new(1, 2));
         assert_eq!(m.find("/a/b", Target::Key), Span::new(3, 4));
         assert_eq!(m.find("/z", Target::Value), Span::new(0, 10));

@@ -75,10 +75,7 @@ pub fn parse(raw: &str) -> Result<Template, (usize, String)> {
                     return Err((n, format!("`{{` at character {} is never closed", n + 1)));
                 }
                 if name.is_empty() {
-                    return Err((
-                        n,
-                        "empty placeholder `{}`: write the param's name inside the braces".into(),
-                    ));
+                    return Err((n, "empty placeholder `{}`: write the param's name inside the braces".into()));
                 }
                 if !is_param_name(&name) {
                     return Err((
@@ -102,18 +99,12 @@ pub fn parse(raw: &str) -> Result<Template, (usize, String)> {
                 segments.push(Segment::Param(name));
             }
             '}' => {
-                return Err((
-                    n,
-                    format!("`}}` at character {} has no matching `{{`", n + 1),
-                ));
+                return Err((n, format!("`}}` at character {} has no matching `{{`", n + 1)));
             }
             c if c.is_whitespace() || c.is_control() => {
                 return Err((
                     n,
-                    format!(
-                        "channel names cannot contain whitespace or control characters (character {})",
-                        n + 1
-                    ),
+                    format!("channel names cannot contain whitespace or control characters (character {})", n + 1),
                 ));
             }
             c => literal.push(c),
@@ -177,12 +168,7 @@ impl Nfa {
         self.moves.len() - 1
     }
 
-    fn chain(
-        &mut self,
-        from: usize,
-        classes: impl IntoIterator<Item = Class>,
-        to: Option<usize>,
-    ) -> usize {
+    fn chain(&mut self, from: usize, classes: impl IntoIterator<Item = Class>, to: Option<usize>) -> usize {
         let classes: Vec<Class> = classes.into_iter().collect();
         let mut at = from;
         for (i, c) in classes.iter().enumerate() {
@@ -197,10 +183,7 @@ impl Nfa {
     }
 
     fn build(t: &Template, params: &IndexMap<String, Param>) -> (Nfa, bool) {
-        let mut nfa = Nfa {
-            moves: vec![Vec::new()],
-            accept: 0,
-        };
+        let mut nfa = Nfa { moves: vec![Vec::new()], accept: 0 };
         let mut exact = true;
         let mut at = 0;
         for seg in &t.segments {
@@ -337,12 +320,8 @@ mod tests {
                 let p: Param = match *kind {
                     "int" => serde_json::from_str(r#"{"type":"integer"}"#).unwrap(),
                     "uuid" => serde_json::from_str(r#"{"type":"string","format":"uuid"}"#).unwrap(),
-                    "enum" => {
-                        serde_json::from_str(r#"{"type":"string","enum":["a","b"]}"#).unwrap()
-                    }
-                    "pattern" => {
-                        serde_json::from_str(r#"{"type":"string","pattern":"^[a-z]+$"}"#).unwrap()
-                    }
+                    "enum" => serde_json::from_str(r#"{"type":"string","enum":["a","b"]}"#).unwrap(),
+                    "pattern" => serde_json::from_str(r#"{"type":"string","pattern":"^[a-z]+$"}"#).unwrap(),
                     _ => serde_json::from_str(r#"{"type":"string"}"#).unwrap(),
                 };
                 (name.to_string(), p)
@@ -351,12 +330,7 @@ mod tests {
     }
 
     fn ov(a: &str, ap: &[(&str, &str)], b: &str, bp: &[(&str, &str)]) -> Overlap {
-        overlap(
-            &parse(a).unwrap(),
-            &params(ap),
-            &parse(b).unwrap(),
-            &params(bp),
-        )
+        overlap(&parse(a).unwrap(), &params(ap), &parse(b).unwrap(), &params(bp))
     }
 
     #[test]
@@ -374,58 +348,16 @@ mod tests {
 
     #[test]
     fn finds_overlaps_with_an_example() {
-        assert_eq!(
-            ov("user:{id}", &[("id", "s")], "user:me", &[]),
-            Overlap::Certain {
-                example: "user:me".into()
-            }
-        );
-        assert_eq!(
-            ov("user:{id}", &[("id", "int")], "user:me", &[]),
-            Overlap::None
-        );
-        assert_eq!(
-            ov("user:{id}", &[("id", "int")], "user:7", &[]),
-            Overlap::Certain {
-                example: "user:7".into()
-            }
-        );
-        assert_eq!(
-            ov("a", &[], "a", &[]),
-            Overlap::Certain {
-                example: "a".into()
-            }
-        );
-        assert_eq!(
-            ov("a:{x}", &[("x", "s")], "a:{y}:b", &[("y", "s")]),
-            Overlap::None
-        );
-        assert_eq!(
-            ov("run:{id}", &[("id", "uuid")], "run:latest", &[]),
-            Overlap::None
-        );
+        assert_eq!(ov("user:{id}", &[("id", "s")], "user:me", &[]), Overlap::Certain { example: "user:me".into() });
+        assert_eq!(ov("user:{id}", &[("id", "int")], "user:me", &[]), Overlap::None);
+        assert_eq!(ov("user:{id}", &[("id", "int")], "user:7", &[]), Overlap::Certain { example: "user:7".into() });
+        assert_eq!(ov("a", &[], "a", &[]), Overlap::Certain { example: "a".into() });
+        assert_eq!(ov("a:{x}", &[("x", "s")], "a:{y}:b", &[("y", "s")]), Overlap::None);
+        assert_eq!(ov("run:{id}", &[("id", "uuid")], "run:latest", &[]), Overlap::None);
         assert_eq!(ov("m:{v}", &[("v", "enum")], "m:c", &[]), Overlap::None);
-        assert_eq!(
-            ov("m:{v}", &[("v", "enum")], "m:b", &[]),
-            Overlap::Certain {
-                example: "m:b".into()
-            }
-        );
-        assert_eq!(
-            ov("p:{v}", &[("v", "pattern")], "p:1", &[]),
-            Overlap::Possible {
-                example: "p:1".into()
-            }
-        );
-        assert_eq!(
-            ov("{a}-x", &[("a", "s")], "{b}-y", &[("b", "s")]),
-            Overlap::None
-        );
-        assert_eq!(
-            ov("{a}-x", &[("a", "s")], "q-{b}", &[("b", "s")]),
-            Overlap::Certain {
-                example: "q-x".into()
-            }
-        );
+        assert_eq!(ov("m:{v}", &[("v", "enum")], "m:b", &[]), Overlap::Certain { example: "m:b".into() });
+        assert_eq!(ov("p:{v}", &[("v", "pattern")], "p:1", &[]), Overlap::Possible { example: "p:1".into() });
+        assert_eq!(ov("{a}-x", &[("a", "s")], "{b}-y", &[("b", "s")]), Overlap::None);
+        assert_eq!(ov("{a}-x", &[("a", "s")], "q-{b}", &[("b", "s")]), Overlap::Certain { example: "q-x".into() });
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -14,7 +15,7 @@ use crate::source::{FileId, Location, Sources};
 #[derive(Debug, Default)]
 pub struct Workspace {
     pub sources: Sources,
-    docs: HashMap<FileId, Value>,
+    docs: HashMap<FileId, Arc<Value>>,
     /// Files that could not be loaded (already reported), so they are reported once.
     failed: HashSet<PathBuf>,
 }
@@ -30,7 +31,7 @@ impl Workspace {
     /// Load one file. Failures are returned as a diagnostic.
     pub fn load(&mut self, path: &Path) -> Result<FileId, Diagnostic> {
         let doc = load::load_file(&mut self.sources, path)?;
-        self.docs.insert(doc.file, doc.value);
+        self.docs.insert(doc.file, Arc::new(doc.value));
         Ok(doc.file)
     }
 
@@ -38,12 +39,17 @@ impl Workspace {
     pub fn load_text(&mut self, path: PathBuf, text: String) -> Result<FileId, Diagnostic> {
         let syntax = crate::source::Syntax::from_path(&path);
         let doc = load::load_text(&mut self.sources, path, text, syntax)?;
-        self.docs.insert(doc.file, doc.value);
+        self.docs.insert(doc.file, Arc::new(doc.value));
         Ok(doc.file)
     }
 
     pub fn doc(&self, file: FileId) -> &Value {
         &self.docs[&file]
+    }
+
+    /// A shared handle on a document, for work on another thread.
+    pub fn shared(&self, file: FileId) -> Arc<Value> {
+        self.docs[&file].clone()
     }
 
     pub fn get(&self, at: &Location) -> Option<&Value> {
@@ -56,19 +62,17 @@ impl Workspace {
 
     /// Follow `reference`, the `$ref` of the schema at `site`. Files are loaded on first use,
     /// relative to the file holding the reference. Problems are pushed to `diags`.
-    pub fn resolve(
-        &mut self,
-        site: &Location,
-        reference: &str,
-        diags: &mut Diagnostics,
-    ) -> Option<Resolved> {
+    pub fn resolve(&mut self, site: &Location, reference: &str, diags: &mut Diagnostics) -> Option<Resolved> {
         let at_ref = site.child("$ref");
         let (path_part, fragment) = reference.split_once('#').unwrap_or((reference, ""));
         if path_part.contains("://") || path_part.starts_with("urn:") {
             diags.push(
-                Diagnostic::error("remote-ref", format!("`{reference}` is a remote reference; chanspec does not fetch schemas over the network"))
-                    .at(&at_ref)
-                    .hint("download the schema into the project and refer to it by a relative path"),
+                Diagnostic::error(
+                    "remote-ref",
+                    format!("`{reference}` is a remote reference; chanspec does not fetch schemas over the network"),
+                )
+                .at(&at_ref)
+                .hint("download the schema into the project and refer to it by a relative path"),
             );
             return None;
         }
@@ -76,12 +80,7 @@ impl Workspace {
         let file = if path_part.is_empty() {
             site.file
         } else {
-            let base = self
-                .sources
-                .get(site.file)
-                .path
-                .parent()
-                .unwrap_or(Path::new(""));
+            let base = self.sources.get(site.file).path.parent().unwrap_or(Path::new(""));
             let path = normalize(&base.join(percent_decode(path_part)));
             match self.sources.find_path(&path) {
                 Some(id) if self.docs.contains_key(&id) => id,
@@ -123,10 +122,7 @@ impl Workspace {
                     diags.push(
                         Diagnostic::error(
                             "unresolved-ref",
-                            format!(
-                                "`{reference}`: no `$anchor: {fragment}` in `{}`",
-                                self.display(file)
-                            ),
+                            format!("`{reference}`: no `$anchor: {fragment}` in `{}`", self.display(file)),
                         )
                         .at(&at_ref),
                     );
@@ -138,11 +134,7 @@ impl Workspace {
         if self.get(&target).is_none() {
             let mut d = Diagnostic::error(
                 "unresolved-ref",
-                format!(
-                    "`{reference}` points at nothing: `{}` has no `#{}`",
-                    self.display(file),
-                    target.pointer
-                ),
+                format!("`{reference}` points at nothing: `{}` has no `#{}`", self.display(file), target.pointer),
             )
             .at(&at_ref);
             if let Some(hint) = self.missing_def_hint(file, &target.pointer) {
@@ -162,9 +154,10 @@ impl Workspace {
         if let Some(close) = defs.and_then(|d| did_you_mean(name, d.keys().map(String::as_str))) {
             return Some(format!("did you mean `#/{container}/{close}`?"));
         }
-        let elsewhere = self.docs.iter().find(|(id, doc)| {
-            **id != file && doc.get(container).and_then(|d| d.get(name)).is_some()
-        })?;
+        let elsewhere = self
+            .docs
+            .iter()
+            .find(|(id, doc)| **id != file && doc.get(container).and_then(|d| d.get(name)).is_some())?;
         Some(format!(
             "`{name}` is defined in `{}`; `#` refers to the file holding the `$ref`, so write the file's path before `#`",
             self.display(*elsewhere.0)
@@ -213,9 +206,7 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = s
-            .get(i + 1..i + 3)
-            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let hex = s.get(i + 1..i + 3).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
         if let (b'%', Some(h)) = (bytes[i], hex) {
             out.push(u8::from_str_radix(h, 16).unwrap_or(b'%'));
             i += 3;
@@ -233,10 +224,7 @@ mod tests {
 
     #[test]
     fn normalizes_lexically() {
-        assert_eq!(
-            normalize(Path::new("fixtures/valid/../schemas/a.json")),
-            Path::new("fixtures/schemas/a.json")
-        );
+        assert_eq!(normalize(Path::new("fixtures/valid/../schemas/a.json")), Path::new("fixtures/schemas/a.json"));
         assert_eq!(normalize(Path::new("../x/./y")), Path::new("../x/y"));
     }
 

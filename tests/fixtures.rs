@@ -11,74 +11,42 @@ fn fixtures(dir: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new("fixtures").join(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml" | "json")
-            )
-        })
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
         .collect();
     files.sort();
     files
 }
 
 fn errors_of(checked: &chanspec::Checked) -> Vec<report::Located> {
-    checked
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| report::locate(d, &checked.workspace.sources))
-        .collect()
+    checked.diagnostics.iter().filter(|d| d.is_error()).map(|d| report::locate(d, &checked.workspace.sources)).collect()
 }
 
 #[test]
 fn valid_fixtures_are_clean_alone_and_merged() {
     let files = fixtures("valid");
-    assert!(
-        files.len() >= 12,
-        "at least 12 valid fixtures, found {}",
-        files.len()
-    );
+    assert!(files.len() >= 12, "at least 12 valid fixtures, found {}", files.len());
     for f in &files {
         let checked = chanspec::check_files(std::slice::from_ref(f));
-        assert!(
-            errors_of(&checked).is_empty(),
-            "{}: {:#?}",
-            f.display(),
-            errors_of(&checked)
-        );
-        assert!(
-            !checked.channels.is_empty(),
-            "{} declares channels",
-            f.display()
-        );
+        assert!(errors_of(&checked).is_empty(), "{}: {:#?}", f.display(), errors_of(&checked));
+        assert!(!checked.channels.is_empty(), "{} declares channels", f.display());
     }
     let merged = chanspec::check_files(&files);
     assert!(errors_of(&merged).is_empty(), "{:#?}", errors_of(&merged));
     // Only the fixture written to show them has warnings.
     for d in merged.diagnostics.iter() {
         let l = report::locate(d, &merged.workspace.sources);
-        assert_eq!(
-            l.file.as_deref(),
-            Some("fixtures/valid/narrowing.yaml"),
-            "{l:?}"
-        );
+        assert_eq!(l.file.as_deref(), Some("fixtures/valid/narrowing.yaml"), "{l:?}");
     }
 }
 
 /// `# expect: CODE LINE:COL [in FILE]` on the first line, or in a sibling `.expect` file.
 fn expectation(path: &Path) -> (String, String, Option<PathBuf>) {
     let text = std::fs::read_to_string(path).unwrap();
-    let line = match text
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("# expect: "))
-    {
+    let line = match text.lines().next().and_then(|l| l.strip_prefix("# expect: ")) {
         Some(l) => l.to_string(),
-        None => std::fs::read_to_string(format!("{}.expect", path.display()))
-            .expect("an expectation")
-            .trim()
-            .to_string(),
+        None => {
+            std::fs::read_to_string(format!("{}.expect", path.display())).expect("an expectation").trim().to_string()
+        }
     };
     let mut parts = line.split_whitespace();
     let code = parts.next().unwrap().to_string();
@@ -93,25 +61,15 @@ fn expectation(path: &Path) -> (String, String, Option<PathBuf>) {
 #[test]
 fn invalid_fixtures_report_their_rule_at_its_position() {
     let files = fixtures("invalid");
-    assert!(
-        files.len() >= 25,
-        "at least 25 invalid fixtures, found {}",
-        files.len()
-    );
+    assert!(files.len() >= 25, "at least 25 invalid fixtures, found {}", files.len());
     for path in files {
         let checked = chanspec::check_files(std::slice::from_ref(&path));
         let (code, pos, file) = expectation(&path);
         let errors = errors_of(&checked);
-        let first = errors
-            .first()
-            .unwrap_or_else(|| panic!("{}: no error", path.display()));
+        let first = errors.first().unwrap_or_else(|| panic!("{}: no error", path.display()));
         let want_file = file.unwrap_or(path.clone());
         assert_eq!(
-            (
-                first.code,
-                format!("{}:{}", first.line.unwrap(), first.column.unwrap()),
-                first.file.clone().unwrap()
-            ),
+            (first.code, format!("{}:{}", first.line.unwrap(), first.column.unwrap()), first.file.clone().unwrap()),
             (code.as_str(), pos, want_file.to_string_lossy().to_string()),
             "{}",
             path.display()
@@ -122,10 +80,7 @@ fn invalid_fixtures_report_their_rule_at_its_position() {
 #[test]
 fn invalid_fixture_reports_match_snapshots() {
     insta::glob!("../fixtures/invalid", "*.{yaml,json}", |path| {
-        let rel = path
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .unwrap()
-            .to_path_buf();
+        let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_path_buf();
         let checked = chanspec::check_files(&[rel]);
         let diags: Vec<_> = checked.diagnostics.iter().cloned().collect();
         let human = report::render(&diags, &checked.workspace.sources, Format::Human, false);
@@ -138,15 +93,11 @@ fn invalid_fixture_reports_match_snapshots() {
 fn duplicate_channels_across_files_name_both_places() {
     let a = "chanspec: 1\nchannels:\n  news:\n    topics:\n      posted: { schema: { type: string } }\n";
     let b = "chanspec: 1\nchannels:\n  other:\n    topics:\n      x: { schema: { type: string } }\n  news:\n    name: news2\n    topics:\n      y: { schema: { type: string } }\n";
-    let checked =
-        chanspec::check_texts(&[("a.yaml".into(), a.into()), ("b.yaml".into(), b.into())]);
+    let checked = chanspec::check_texts(&[("a.yaml".into(), a.into()), ("b.yaml".into(), b.into())]);
     let errors = errors_of(&checked);
     assert_eq!(errors.len(), 1, "{errors:#?}");
     let e = &errors[0];
-    assert_eq!(
-        (e.code, e.file.as_deref(), e.line, e.column),
-        ("duplicate-channel", Some("b.yaml"), Some(6), Some(3))
-    );
+    assert_eq!((e.code, e.file.as_deref(), e.line, e.column), ("duplicate-channel", Some("b.yaml"), Some(6), Some(3)));
     assert!(e.message.contains("a.yaml"), "{}", e.message);
     let d = checked.diagnostics.iter().find(|d| d.is_error()).unwrap();
     let human = report::human(d, &checked.workspace.sources, false);

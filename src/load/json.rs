@@ -6,20 +6,86 @@ use serde_json::Value;
 use super::{MAX_DEPTH, SyntaxError};
 use crate::source::{NodeSpan, PosMap, Span, pointer_push};
 
-pub(super) fn parse(text: &str) -> Result<(Value, PosMap), SyntaxError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        SyntaxError::new(
-            offset_of(text, e.line(), e.column()),
-            strip_position(&e.to_string()),
-        )
-    })?;
-    let mut scan = Scanner {
-        text: text.as_bytes(),
-        pos: 0,
-        positions: PosMap::default(),
-    };
+pub(super) fn parse(text: &str) -> Result<Value, SyntaxError> {
+    match serde_json::from_str::<Strict>(text) {
+        Ok(Strict(v)) => Ok(v),
+        // Find the exact position of the second key (serde_json reports the end of its value).
+        Err(e) if e.to_string().starts_with(DUPLICATE) => Err(scan(text).err().unwrap_or_else(|| {
+            SyntaxError::new(offset_of(text, e.line(), e.column()), strip_position(&e.to_string()))
+        })),
+        Err(e) => Err(SyntaxError::new(offset_of(text, e.line(), e.column()), strip_position(&e.to_string()))),
+    }
+}
+
+/// The position of every node of valid JSON text.
+pub(super) fn positions(text: &str) -> PosMap {
+    scan(text).unwrap_or_default()
+}
+
+fn scan(text: &str) -> Result<PosMap, SyntaxError> {
+    let mut scan = Scanner { text: text.as_bytes(), pos: 0, positions: PosMap::default() };
     scan.value(String::new(), None, 0)?;
-    Ok((value, scan.positions))
+    Ok(scan.positions)
+}
+
+const DUPLICATE: &str = "duplicated key";
+
+/// A JSON value that refuses duplicate keys (serde_json's `Value` keeps the last silently).
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(v) = map.next_value()?;
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE} `{key}`")));
+            }
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// serde_json's messages end with " at line L column C"; the position is shown separately.
@@ -35,11 +101,7 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     if line == 0 {
         return 0;
     }
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line - 1)
-        .map(str::len)
-        .sum();
+    let start: usize = text.split_inclusive('\n').take(line - 1).map(str::len).sum();
     (start + column.saturating_sub(1)).min(text.len())
 }
 
@@ -51,9 +113,7 @@ struct Scanner<'a> {
 
 impl Scanner<'_> {
     fn skip_ws(&mut self) {
-        while self.pos < self.text.len()
-            && matches!(self.text[self.pos], b' ' | b'\t' | b'\n' | b'\r')
-        {
+        while self.pos < self.text.len() && matches!(self.text[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
             self.pos += 1;
         }
     }
@@ -62,17 +122,9 @@ impl Scanner<'_> {
         self.text.get(self.pos).copied().unwrap_or(0)
     }
 
-    fn value(
-        &mut self,
-        pointer: String,
-        key: Option<Span>,
-        depth: usize,
-    ) -> Result<(), SyntaxError> {
+    fn value(&mut self, pointer: String, key: Option<Span>, depth: usize) -> Result<(), SyntaxError> {
         if depth > MAX_DEPTH {
-            return Err(SyntaxError::new(
-                self.pos,
-                format!("nesting deeper than {MAX_DEPTH} levels"),
-            ));
+            return Err(SyntaxError::new(self.pos, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         self.skip_ws();
         let start = self.pos;
@@ -123,22 +175,13 @@ impl Scanner<'_> {
             }
             _ => {
                 while self.pos < self.text.len()
-                    && !matches!(
-                        self.text[self.pos],
-                        b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
-                    )
+                    && !matches!(self.text[self.pos], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
                 {
                     self.pos += 1;
                 }
             }
         }
-        self.positions.insert(
-            pointer,
-            NodeSpan {
-                key,
-                value: Span::new(start, self.pos),
-            },
-        );
+        self.positions.insert(pointer, NodeSpan { key, value: Span::new(start, self.pos) });
         Ok(())
     }
 
@@ -159,9 +202,7 @@ impl Scanner<'_> {
         if escaped {
             serde_json::from_str(raw).unwrap_or_default()
         } else {
-            raw.get(1..raw.len().saturating_sub(1))
-                .unwrap_or_default()
-                .to_string()
+            raw.get(1..raw.len().saturating_sub(1)).unwrap_or_default().to_string()
         }
     }
 }
@@ -173,13 +214,11 @@ mod tests {
     #[test]
     fn records_keys_and_values() {
         let text = "{\n  \"a\": [1, {\"b/c\": \"x\\\"y\"}],\n  \"d\": null\n}";
-        let (v, pos) = parse(text).unwrap();
+        let v = parse(text).unwrap();
+        let pos = positions(text);
         assert_eq!(v["a"][1]["b/c"], "x\"y");
         let node = pos.get("/a/1/b~1c").unwrap();
-        assert_eq!(
-            &text[node.key.unwrap().start..node.key.unwrap().end],
-            "\"b/c\""
-        );
+        assert_eq!(&text[node.key.unwrap().start..node.key.unwrap().end], "\"b/c\"");
         assert_eq!(&text[node.value.start..node.value.end], "\"x\\\"y\"");
         let d = pos.get("/d").unwrap();
         assert_eq!(&text[d.value.start..d.value.end], "null");

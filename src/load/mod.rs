@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::source::{FileId, Location, SourceFile, Sources, Span, Syntax};
+use crate::source::{FileId, Location, PosMap, SourceFile, Sources, Span, Syntax};
 
 /// Deepest nesting accepted in a document; deeper input is refused rather than overflowing
 /// the stack.
@@ -42,19 +42,11 @@ pub(crate) struct SyntaxError {
 
 impl SyntaxError {
     pub fn new(offset: usize, message: impl Into<String>) -> Self {
-        SyntaxError {
-            offset,
-            message: message.into(),
-            code: "syntax",
-        }
+        SyntaxError { offset, message: message.into(), code: "syntax" }
     }
 
     pub fn duplicate_key(offset: usize, name: &str) -> Self {
-        SyntaxError {
-            offset,
-            message: format!("duplicated key `{name}`"),
-            code: "duplicate-key",
-        }
+        SyntaxError { offset, message: format!("duplicated key `{name}`"), code: "duplicate-key" }
     }
 }
 
@@ -67,44 +59,43 @@ pub fn load_file(sources: &mut Sources, path: &Path) -> Result<Document, Diagnos
                 let valid = e.utf8_error().valid_up_to();
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let id = sources.add(SourceFile::new(path.to_path_buf(), display(path), text));
-                return Err(Diagnostic::error("syntax", "the file is not valid UTF-8")
-                    .at_span(id, Span::new(valid, valid + 1)));
+                return Err(
+                    Diagnostic::error("syntax", "the file is not valid UTF-8").at_span(id, Span::new(valid, valid + 1))
+                );
             }
         },
         Err(e) => {
-            return Err(
-                Diagnostic::error("io", format!("cannot read `{}`: {e}", display(path))).hint(
-                    "check the path; references are resolved relative to the file that holds them",
-                ),
-            );
+            return Err(Diagnostic::error("io", format!("cannot read `{}`: {e}", display(path)))
+                .hint("check the path; references are resolved relative to the file that holds them"));
         }
     };
     load_text(sources, path.to_path_buf(), text, Syntax::from_path(path))
 }
 
 /// Parse text already in memory, as if read from `path`.
-pub fn load_text(
-    sources: &mut Sources,
-    path: PathBuf,
-    text: String,
-    syntax: Syntax,
-) -> Result<Document, Diagnostic> {
+pub fn load_text(sources: &mut Sources, path: PathBuf, text: String, syntax: Syntax) -> Result<Document, Diagnostic> {
     let shown = display(&path);
-    let id = sources.add(SourceFile::new(path, shown, text));
-    let file = sources.get_mut(id);
+    let mut source = SourceFile::new(path, shown, text);
+    source.syntax = syntax;
+    let id = sources.add(source);
+    let file = sources.get(id);
     let parsed = match syntax {
         Syntax::Json => json::parse(&file.text),
-        Syntax::Yaml => yaml::parse(file),
+        Syntax::Yaml => yaml::parse(file, false).map(|(v, _)| v),
     };
     match parsed {
-        Ok((value, positions)) => {
-            file.positions = positions;
-            Ok(Document { file: id, value })
-        }
-        Err(e) => {
-            Err(Diagnostic::error(e.code, e.message).at_span(id, Span::new(e.offset, e.offset + 1)))
-        }
+        Ok(value) => Ok(Document { file: id, value }),
+        Err(e) => Err(Diagnostic::error(e.code, e.message).at_span(id, Span::new(e.offset, e.offset + 1))),
     }
+}
+
+/// The position of every node of a loaded file, worked out on first use: checking a clean
+/// file never needs them, so they cost nothing until something is reported.
+pub fn positions(file: &SourceFile) -> &PosMap {
+    file.positions.get_or_init(|| match file.syntax {
+        Syntax::Json => json::positions(&file.text),
+        Syntax::Yaml => yaml::parse(file, true).map(|(_, p)| p).unwrap_or_default(),
+    })
 }
 
 /// A path as shown to the user: relative to the working directory when it is inside it.

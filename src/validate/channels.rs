@@ -18,18 +18,11 @@ pub fn check_templates(channels: &mut [ChannelDef], diags: &mut Diagnostics) {
             None => (ch.id.clone(), ch.at.clone(), Target::Key),
         };
         let point = |d: Diagnostic| {
-            if target == Target::Key {
-                d.at_key(&name_at)
-            } else {
-                d.at(&name_at)
-            }
+            if target == Target::Key { d.at_key(&name_at) } else { d.at(&name_at) }
         };
         match template::parse(&raw) {
             Err((_, message)) => {
-                diags.push(point(Diagnostic::error(
-                    "invalid-template",
-                    format!("channel name `{raw}`: {message}"),
-                )));
+                diags.push(point(Diagnostic::error("invalid-template", format!("channel name `{raw}`: {message}"))));
             }
             Ok(t) => {
                 for p in t.params() {
@@ -38,13 +31,10 @@ pub fn check_templates(channels: &mut [ChannelDef], diags: &mut Diagnostics) {
                             "undeclared-param",
                             format!("`{{{p}}}` in `{raw}` is not a declared param"),
                         )
-                        .hint(format!(
-                            "declare it under `params:`, e.g. `{p}: {{ type: string }}`"
-                        ));
-                        if let Some(close) = crate::diagnostic::did_you_mean(
-                            p,
-                            ch.channel.params.keys().map(String::as_str),
-                        ) {
+                        .hint(format!("declare it under `params:`, e.g. `{p}: {{ type: string }}`"));
+                        if let Some(close) =
+                            crate::diagnostic::did_you_mean(p, ch.channel.params.keys().map(String::as_str))
+                        {
                             d = d.hint(format!("did you mean `{{{close}}}`?"));
                         }
                         diags.push(point(d));
@@ -55,9 +45,7 @@ pub fn check_templates(channels: &mut [ChannelDef], diags: &mut Diagnostics) {
                         diags.push(
                             Diagnostic::error(
                                 "unused-param",
-                                format!(
-                                    "param `{name}` does not appear in the channel name `{raw}`"
-                                ),
+                                format!("param `{name}` does not appear in the channel name `{raw}`"),
                             )
                             .at_key(&ch.at.child("params").child(name))
                             .hint(format!("use it as `{{{name}}}` in `name`, or remove it")),
@@ -76,29 +64,17 @@ fn check_params(ch: &ChannelDef, diags: &mut Diagnostics) {
     for (name, p) in &ch.channel.params {
         let at = ch.at.child("params").child(name);
         let misplaced: &[(&str, bool)] = match p.ty {
-            ParamType::Integer => &[
-                ("format", p.format.is_some()),
-                ("pattern", p.pattern.is_some()),
-                ("enum", p.values.is_some()),
-            ],
-            ParamType::String => &[
-                ("minimum", p.minimum.is_some()),
-                ("maximum", p.maximum.is_some()),
-            ],
+            ParamType::Integer => {
+                &[("format", p.format.is_some()), ("pattern", p.pattern.is_some()), ("enum", p.values.is_some())]
+            }
+            ParamType::String => &[("minimum", p.minimum.is_some()), ("maximum", p.maximum.is_some())],
         };
         for (keyword, present) in misplaced {
             if *present {
-                let ty = if p.ty == ParamType::Integer {
-                    "an integer"
-                } else {
-                    "a string"
-                };
+                let ty = if p.ty == ParamType::Integer { "an integer" } else { "a string" };
                 diags.push(
-                    Diagnostic::error(
-                        "param-keyword",
-                        format!("`{keyword}` does not apply to {ty} param"),
-                    )
-                    .at_key(&at.child(keyword)),
+                    Diagnostic::error("param-keyword", format!("`{keyword}` does not apply to {ty} param"))
+                        .at_key(&at.child(keyword)),
                 );
             }
         }
@@ -106,22 +82,16 @@ fn check_params(ch: &ChannelDef, diags: &mut Diagnostics) {
             && min > max
         {
             diags.push(
-                Diagnostic::error(
-                    "invalid-value",
-                    format!("`minimum` {min} is greater than `maximum` {max}"),
-                )
-                .at(&at.child("minimum")),
+                Diagnostic::error("invalid-value", format!("`minimum` {min} is greater than `maximum` {max}"))
+                    .at(&at.child("minimum")),
             );
         }
         if let Some(pattern) = &p.pattern
             && let Err(e) = super::schemas::compile_pattern(pattern)
         {
             diags.push(
-                Diagnostic::error(
-                    "invalid-pattern",
-                    format!("`{pattern}` is not a valid regular expression: {e}"),
-                )
-                .at(&at.child("pattern")),
+                Diagnostic::error("invalid-pattern", format!("`{pattern}` is not a valid regular expression: {e}"))
+                    .at(&at.child("pattern")),
             );
         }
     }
@@ -129,21 +99,15 @@ fn check_params(ch: &ChannelDef, diags: &mut Diagnostics) {
 
 /// Two channels whose templates can produce the same runtime name.
 pub fn check_overlaps(channels: &[ChannelDef], diags: &mut Diagnostics) {
-    let parsed: Vec<(&ChannelDef, &template::Template)> = channels
-        .iter()
-        .filter_map(|c| c.template.as_ref().map(|t| (c, t)))
-        .collect();
+    let parsed: Vec<(&ChannelDef, &template::Template)> =
+        channels.iter().filter_map(|c| c.template.as_ref().map(|t| (c, t))).collect();
     for (i, (b, tb)) in parsed.iter().enumerate() {
         for (a, ta) in &parsed[..i] {
             let (message, severity_error, example) =
                 match template::overlap(ta, &a.channel.params, tb, &b.channel.params) {
                     Overlap::None => continue,
-                    Overlap::Certain { example } => {
-                        ("can produce the same runtime name as", true, example)
-                    }
-                    Overlap::Possible { example } => {
-                        ("may produce the same runtime name as", false, example)
-                    }
+                    Overlap::Certain { example } => ("can produce the same runtime name as", true, example),
+                    Overlap::Possible { example } => ("may produce the same runtime name as", false, example),
                 };
             let text = format!(
                 "channel `{}` (`{}`) {message} channel `{}` (`{}`), e.g. `{example}`",
@@ -174,29 +138,17 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
     let mut claim = |name: String, what: String, at: &Location, diags: &mut Diagnostics| {
         if let Some((first, first_at)) = types.get(&name) {
             diags.push(
-                Diagnostic::error(
-                    "name-collision",
-                    format!("{what} and {first} both generate the type `{name}`"),
-                )
-                .at_key(at)
-                .hint("rename one of them")
-                .related(
-                    first_at,
-                    Target::Key,
-                    format!("{first} is declared here"),
-                ),
+                Diagnostic::error("name-collision", format!("{what} and {first} both generate the type `{name}`"))
+                    .at_key(at)
+                    .hint("rename one of them")
+                    .related(first_at, Target::Key, format!("{first} is declared here")),
             );
         } else {
             types.insert(name, (what, at.clone()));
         }
     };
     for d in defs {
-        claim(
-            naming::type_name(&d.name),
-            format!("schema `{}`", d.name),
-            &d.at,
-            diags,
-        );
+        claim(naming::type_name(&d.name), format!("schema `{}`", d.name), &d.at, diags);
     }
     let mut idents: HashMap<String, &ChannelDef> = HashMap::new();
     for ch in channels {
@@ -207,7 +159,10 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
                     "name-collision",
                     format!(
                         "channel `{}` and channel `{}` both become `{}` in Rust and `{}` in TypeScript",
-                        ch.id, first.id, naming::channel_type(&ch.id), naming::ts_binding(&ch.id)
+                        ch.id,
+                        first.id,
+                        naming::channel_type(&ch.id),
+                        naming::ts_binding(&ch.id)
                     ),
                 )
                 .at_key(&ch.at)
@@ -217,41 +172,20 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
             continue;
         }
         idents.insert(key, ch);
-        claim(
-            naming::channel_type(&ch.id),
-            format!("channel `{}`", ch.id),
-            &ch.at,
-            diags,
-        );
-        claim(
-            naming::message_enum(&ch.id),
-            format!("channel `{}`", ch.id),
-            &ch.at,
-            diags,
-        );
+        claim(naming::channel_type(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
+        claim(naming::message_enum(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
         collide_within(ch, "topics", "topic", naming::type_name, diags);
         collide_within(ch, "params", "param", naming::rust_snake_plain, diags);
         for (topic, t) in &ch.channel.topics {
             if !is_bare_ref(&t.schema) {
                 let at = ch.at.child("topics").child(topic);
-                claim(
-                    naming::topic_payload(&ch.id, topic),
-                    format!("topic `{}.{topic}`", ch.id),
-                    &at,
-                    diags,
-                );
+                claim(naming::topic_payload(&ch.id, topic), format!("topic `{}.{topic}`", ch.id), &at, diags);
             }
         }
     }
 }
 
-fn collide_within(
-    ch: &ChannelDef,
-    field: &str,
-    what: &str,
-    convert: fn(&str) -> String,
-    diags: &mut Diagnostics,
-) {
+fn collide_within(ch: &ChannelDef, field: &str, what: &str, convert: fn(&str) -> String, diags: &mut Diagnostics) {
     let names: Vec<&String> = match field {
         "topics" => ch.channel.topics.keys().collect(),
         _ => ch.channel.params.keys().collect(),
@@ -261,10 +195,17 @@ fn collide_within(
         let converted = convert(name);
         if let Some(first) = seen.get(&converted) {
             diags.push(
-                Diagnostic::error("name-collision", format!("{what} `{name}` and {what} `{first}` of channel `{}` both become `{converted}`", ch.id))
-                    .at_key(&ch.at.child(field).child(name))
-                    .hint("rename one of them")
-                    .related(&ch.at.child(field).child(first), Target::Key, format!("{what} `{first}` is declared here")),
+                Diagnostic::error(
+                    "name-collision",
+                    format!("{what} `{name}` and {what} `{first}` of channel `{}` both become `{converted}`", ch.id),
+                )
+                .at_key(&ch.at.child(field).child(name))
+                .hint("rename one of them")
+                .related(
+                    &ch.at.child(field).child(first),
+                    Target::Key,
+                    format!("{what} `{first}` is declared here"),
+                ),
             );
         } else {
             seen.insert(converted, name);
@@ -276,9 +217,7 @@ fn collide_within(
 pub fn is_bare_ref(schema: &serde_json::Value) -> bool {
     schema.as_object().is_some_and(|o| {
         o.contains_key("$ref")
-            && o.keys().all(|k| {
-                k == "$ref"
-                    || crate::keywords::support(k) == Some(crate::keywords::Support::Annotation)
-            })
+            && o.keys()
+                .all(|k| k == "$ref" || crate::keywords::support(k) == Some(crate::keywords::Support::Annotation))
     })
 }

@@ -15,15 +15,12 @@ use crate::source::{FileId, Location, pointer_last};
 fn format_validator() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
     V.get_or_init(|| {
-        let schema: Value =
-            serde_json::from_str(FORMAT_SCHEMA_JSON).expect("the embedded format schema is JSON");
+        let schema: Value = serde_json::from_str(FORMAT_SCHEMA_JSON).expect("the embedded format schema is JSON");
         jsonschema::draft202012::new(&schema).expect("the embedded format schema compiles")
     })
 }
 
-const JSON_TYPES: &[&str] = &[
-    "string", "number", "integer", "boolean", "object", "array", "null",
-];
+const JSON_TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
 
 fn meta_validator() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
@@ -35,17 +32,13 @@ fn meta_validator() -> &'static Validator {
 
 /// Check a definition document against the format's schema.
 pub fn check_definition(doc: &Value, file: FileId) -> Vec<Diagnostic> {
-    let errors = format_validator()
-        .iter_errors(doc)
-        .map(|e| convert(e, file, Context::Definition, doc));
+    let errors = format_validator().iter_errors(doc).map(|e| convert(e, file, Context::Definition, doc));
     dedupe(errors.collect())
 }
 
 /// Check a standalone schema file against the JSON Schema 2020-12 meta-schema.
 pub fn check_schema_file(doc: &Value, file: FileId) -> Vec<Diagnostic> {
-    let errors = meta_validator()
-        .iter_errors(doc)
-        .map(|e| convert(e, file, Context::SchemaFile, doc));
+    let errors = meta_validator().iter_errors(doc).map(|e| convert(e, file, Context::SchemaFile, doc));
     dedupe(errors.collect())
 }
 
@@ -59,10 +52,7 @@ enum Context {
 /// errors)?
 fn in_payload_schema(pointer: &str) -> bool {
     let parts: Vec<&str> = pointer.split('/').collect();
-    matches!(
-        parts.as_slice(),
-        ["", "channels", _, "topics", _, "schema", ..] | ["", "$defs", _, ..]
-    )
+    matches!(parts.as_slice(), ["", "channels", _, "topics", _, "schema", ..] | ["", "$defs", _, ..])
 }
 
 fn convert(e: ValidationError<'_>, file: FileId, ctx: Context, doc: &Value) -> Diagnostic {
@@ -80,36 +70,26 @@ fn convert(e: ValidationError<'_>, file: FileId, ctx: Context, doc: &Value) -> D
                     None => d.hint(format!("`type` is one of {}", JSON_TYPES.join(", "))),
                 }
             }
-            None => d.hint("`type` is one of string, number, integer, boolean, object, array, null, or an array of them"),
+            None => {
+                d.hint("`type` is one of string, number, integer, boolean, object, array, null, or an array of them")
+            }
         },
         "required" => d.hint("`required` is an array of property names"),
         _ => d,
     }
 }
 
-fn diagnostic(
-    e: &ValidationError<'_>,
-    file: FileId,
-    schema_error: bool,
-    doc: &Value,
-) -> Diagnostic {
+fn diagnostic(e: &ValidationError<'_>, file: FileId, schema_error: bool, doc: &Value) -> Diagnostic {
     let pointer = e.instance_path().as_str().to_string();
     let at = Location::new(file, pointer.clone());
-    let what = if schema_error {
-        "not valid JSON Schema 2020-12: "
-    } else {
-        ""
-    };
+    let what = if schema_error { "not valid JSON Schema 2020-12: " } else { "" };
     let code_or = |code| if schema_error { "invalid-schema" } else { code };
     match e.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let name = unexpected.first().cloned().unwrap_or_default();
             let known = known_fields(&pointer);
-            let mut d = Diagnostic::error(
-                code_or("unknown-field"),
-                format!("{what}unknown field `{name}`"),
-            )
-            .at_key(&at.child(&name));
+            let mut d = Diagnostic::error(code_or("unknown-field"), format!("{what}unknown field `{name}`"))
+                .at_key(&at.child(&name));
             if let Some(close) = did_you_mean(&name, known.iter().copied()) {
                 d = d.hint(format!("did you mean `{close}`?"));
             } else if !known.is_empty() {
@@ -119,34 +99,26 @@ fn diagnostic(
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            Diagnostic::error(
-                code_or("missing-field"),
-                format!("{what}missing required field `{name}`"),
-            )
-            .at(&at)
+            Diagnostic::error(code_or("missing-field"), format!("{what}missing required field `{name}`")).at(&at)
         }
         ValidationErrorKind::Constant { .. } if pointer == "/chanspec" && !schema_error => {
             let found = doc.pointer(&pointer).cloned().unwrap_or(Value::Null);
             if found.is_number() {
-                Diagnostic::error(
-                    "unsupported-version",
-                    format!("definition format version {found} is not supported"),
-                )
-                .at(&at)
-                .hint(format!(
-                    "this chanspec reads `chanspec: {}`",
-                    crate::model::FORMAT_VERSION
-                ))
+                Diagnostic::error("unsupported-version", format!("definition format version {found} is not supported"))
+                    .at(&at)
+                    .hint(format!("this chanspec reads `chanspec: {}`", crate::model::FORMAT_VERSION))
             } else {
                 Diagnostic::error(
                     "wrong-type",
-                    format!(
-                        "`chanspec` must be the number {}, found {found}",
-                        crate::model::FORMAT_VERSION
-                    ),
+                    format!("`chanspec` must be the number {}, found {found}", crate::model::FORMAT_VERSION),
                 )
                 .at(&at)
             }
+        }
+        ValidationErrorKind::Type { .. } if pointer.is_empty() && !schema_error => {
+            Diagnostic::error("wrong-type", "a definition is a mapping with `chanspec: 1` and `channels`")
+                .at(&at)
+                .hint("start from `chanspec: 1` and `channels:` with one channel and its `topics`")
         }
         ValidationErrorKind::Type { .. } => {
             Diagnostic::error(code_or("wrong-type"), format!("{what}{}", e.masked())).at(&at)
@@ -158,18 +130,11 @@ fn diagnostic(
             } else {
                 crate::model::IDENTIFIER_PATTERN
             };
-            Diagnostic::error(
-                code_or("invalid-identifier"),
-                format!("{what}`{key}` is not a valid name here"),
-            )
-            .at_key(&at.child(&key))
-            .hint(format!(
-                "names must match `{pattern}`: a letter first, then letters, digits, `_` or `-`"
-            ))
+            Diagnostic::error(code_or("invalid-identifier"), format!("{what}`{key}` is not a valid name here"))
+                .at_key(&at.child(&key))
+                .hint(format!("names must match `{pattern}`: a letter first, then letters, digits, `_` or `-`"))
         }
-        ValidationErrorKind::MinProperties { .. }
-            if pointer.ends_with("/topics") && !schema_error =>
-        {
+        ValidationErrorKind::MinProperties { .. } if pointer.ends_with("/topics") && !schema_error => {
             Diagnostic::error("empty-topics", "a channel needs at least one topic").at(&at)
         }
         _ => Diagnostic::error(code_or("invalid-value"), format!("{what}{}", e.masked())).at(&at),
@@ -183,15 +148,7 @@ fn known_fields(pointer: &str) -> Vec<&'static str> {
         [""] => vec!["$schema", "chanspec", "description", "channels", "$defs"],
         ["", "channels", _] => vec!["name", "description", "deprecated", "params", "topics"],
         ["", "channels", _, "params", _] => {
-            vec![
-                "type",
-                "description",
-                "format",
-                "pattern",
-                "enum",
-                "minimum",
-                "maximum",
-            ]
+            vec!["type", "description", "format", "pattern", "enum", "minimum", "maximum"]
         }
         ["", "channels", _, "topics", _] => vec!["description", "deprecated", "schema"],
         _ => vec![],

@@ -39,19 +39,11 @@ impl ChannelDef {
 
     /// Where the name is written: the `name` value, or the channel's key.
     pub fn name_location(&self) -> Location {
-        if self.channel.name.is_some() {
-            self.at.child("name")
-        } else {
-            self.at.clone()
-        }
+        if self.channel.name.is_some() { self.at.child("name") } else { self.at.clone() }
     }
 
     fn point_at_name(&self, d: Diagnostic) -> Diagnostic {
-        if self.channel.name.is_some() {
-            d.at(&self.at.child("name"))
-        } else {
-            d.at_key(&self.at)
-        }
+        if self.channel.name.is_some() { d.at(&self.at.child("name")) } else { d.at_key(&self.at) }
     }
 }
 
@@ -109,37 +101,31 @@ pub fn check_texts(files: &[(PathBuf, String)]) -> Checked {
 }
 
 fn check_loaded(mut c: Checked) -> Checked {
-    let diags = &mut c.diagnostics;
+    // Layer one (shape) runs on its own thread while layer two runs here: they read the
+    // same documents and report independently.
+    let docs: Vec<_> = c.inputs.iter().map(|&f| (f, c.workspace.shared(f))).collect();
+    let shape = std::thread::spawn(move || {
+        docs.iter().flat_map(|(f, doc)| meta::check_definition(doc, *f)).collect::<Vec<_>>()
+    });
+    let mut semantic = Diagnostics::default();
+    let diags = &mut semantic;
     let mut first_channel: HashMap<String, Location> = HashMap::new();
     let mut first_def: HashMap<String, Location> = HashMap::new();
     for &file in &c.inputs {
         let doc = c.workspace.doc(file);
-        diags.extend(meta::check_definition(doc, file));
         let root = Location::new(file, "");
         if let Some(map) = doc.get("channels").and_then(Value::as_object) {
             for (id, value) in map {
                 let at = root.child("channels").child(id);
                 if let Some(first) = first_channel.get(id) {
-                    diags.push(duplicate(
-                        "duplicate-channel",
-                        "channel",
-                        id,
-                        &at,
-                        first,
-                        &c.workspace,
-                    ));
+                    diags.push(duplicate("duplicate-channel", "channel", id, &at, first, &c.workspace));
                     continue;
                 }
                 first_channel.insert(id.clone(), at.clone());
                 // Shape errors were reported above; a channel that does not deserialize is
                 // left out of the semantic rules.
                 if let Ok(channel) = Channel::deserialize(value) {
-                    c.channels.push(ChannelDef {
-                        id: id.clone(),
-                        at,
-                        channel,
-                        template: None,
-                    });
+                    c.channels.push(ChannelDef { id: id.clone(), at, channel, template: None });
                 }
             }
         }
@@ -147,21 +133,11 @@ fn check_loaded(mut c: Checked) -> Checked {
             for name in map.keys() {
                 let at = root.child("$defs").child(name);
                 if let Some(first) = first_def.get(name) {
-                    diags.push(duplicate(
-                        "duplicate-def",
-                        "schema",
-                        name,
-                        &at,
-                        first,
-                        &c.workspace,
-                    ));
+                    diags.push(duplicate("duplicate-def", "schema", name, &at, first, &c.workspace));
                     continue;
                 }
                 first_def.insert(name.clone(), at.clone());
-                c.defs.push(DefEntry {
-                    name: name.clone(),
-                    at,
-                });
+                c.defs.push(DefEntry { name: name.clone(), at });
             }
         }
     }
@@ -170,15 +146,12 @@ fn check_loaded(mut c: Checked) -> Checked {
     channels::check_names(&c.channels, &c.defs, diags);
     let mut roots: Vec<Location> = Vec::new();
     for ch in &c.channels {
-        roots.extend(
-            ch.channel
-                .topics
-                .keys()
-                .map(|t| ch.at.child("topics").child(t).child("schema")),
-        );
+        roots.extend(ch.channel.topics.keys().map(|t| ch.at.child("topics").child(t).child("schema")));
     }
     roots.extend(c.defs.iter().map(|d| d.at.clone()));
     c.refs = schemas::check(&mut c.workspace, &roots, diags);
+    c.diagnostics.extend(shape.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+    c.diagnostics.extend(semantic);
     c
 }
 
@@ -190,20 +163,8 @@ fn duplicate(
     first: &Location,
     ws: &Workspace,
 ) -> Diagnostic {
-    Diagnostic::error(
-        code,
-        format!(
-            "{what} `{name}` is declared twice (first in `{}`)",
-            ws.display(first.file)
-        ),
-    )
-    .at_key(at)
-    .hint(format!(
-        "definition files given together share one namespace; rename one {what}"
-    ))
-    .related(
-        first,
-        Target::Key,
-        format!("{what} `{name}` is first declared here"),
-    )
+    Diagnostic::error(code, format!("{what} `{name}` is declared twice (first in `{}`)", ws.display(first.file)))
+        .at_key(at)
+        .hint(format!("definition files given together share one namespace; rename one {what}"))
+        .related(first, Target::Key, format!("{what} `{name}` is first declared here"))
 }

@@ -18,18 +18,18 @@ pub type Refs = HashMap<Location, Location>;
 /// Check every schema reachable from `roots`; returns the resolved references.
 pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) -> Refs {
     let mut refs = Refs::new();
-    let mut visited: HashSet<Location> = HashSet::new();
+    // Roots already walked: a root inside one of them (or equal to it) is skipped, and a
+    // walk skips the subtrees of roots walked before it.
+    let mut walked: HashSet<Location> = HashSet::new();
     let mut queue: Vec<Location> = roots.iter().rev().cloned().collect();
     while let Some(root) = queue.pop() {
-        if visited.contains(&root) {
+        if ancestors(&root).any(|a| walked.contains(&a)) {
             continue;
         }
-        let Some(schema) = ws.get(&root).cloned() else {
-            continue;
-        };
+        let Some(schema) = ws.get(&root) else { continue };
         let mut found: Vec<(Location, String)> = Vec::new();
-        walk(&schema, &root, &mut |node, at| {
-            if !visited.insert(at.clone()) {
+        walk(schema, &root, &mut |node, at| {
+            if at.pointer.len() > root.pointer.len() && walked.contains(at) {
                 return false;
             }
             if let Value::Object(obj) = node {
@@ -40,6 +40,7 @@ pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) ->
             }
             true
         });
+        walked.insert(root);
         for (site, reference) in found {
             let Some(resolved) = ws.resolve(&site, &reference, diags) else {
                 continue;
@@ -53,6 +54,16 @@ pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) ->
     }
     check_cycles(ws, roots, &refs, diags);
     refs
+}
+
+/// A location and every location above it in its document.
+fn ancestors(at: &Location) -> impl Iterator<Item = Location> + '_ {
+    let mut p = Some(at.pointer.as_str());
+    std::iter::from_fn(move || {
+        let current = p?;
+        p = current.rfind('/').map(|i| &current[..i]);
+        Some(Location::new(at.file, current))
+    })
 }
 
 fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
@@ -88,11 +99,7 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
             && let Err(e) = compile_pattern(p)
         {
             diags.push(
-                Diagnostic::error(
-                    "invalid-pattern",
-                    format!("`{p}` is not a valid regular expression: {e}"),
-                )
-                .at(&here),
+                Diagnostic::error("invalid-pattern", format!("`{p}` is not a valid regular expression: {e}")).at(&here),
             );
         }
     }
@@ -101,12 +108,10 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
 /// Compile an ECMA 262 pattern as the validator will.
 pub fn compile_pattern(pattern: &str) -> Result<(), String> {
     let schema = serde_json::json!({ "type": "string", "pattern": pattern });
-    jsonschema::draft202012::new(&schema)
-        .map(|_| ())
-        .map_err(|e| {
-            let text = e.to_string();
-            text.lines().next().unwrap_or(&text).to_string()
-        })
+    jsonschema::draft202012::new(&schema).map(|_| ()).map_err(|e| {
+        let text = e.to_string();
+        text.lines().next().unwrap_or(&text).to_string()
+    })
 }
 
 /// A cycle of references that never passes through a property or an item: `A = B`,
@@ -121,9 +126,7 @@ fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Dia
         if let Some(obj) = ws.get(at).and_then(Value::as_object) {
             for k in ["allOf", "anyOf", "oneOf"] {
                 if let Some(list) = obj.get(k).and_then(Value::as_array) {
-                    next.extend(
-                        (0..list.len()).map(|i| (at.child(k).child(&i.to_string()), false)),
-                    );
+                    next.extend((0..list.len()).map(|i| (at.child(k).child(&i.to_string()), false)));
                 }
             }
         }
@@ -138,20 +141,15 @@ fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Dia
         // Iterative depth-first search; `path` holds the nodes on the current path.
         let mut path: Vec<Location> = vec![root.clone()];
         let mut on_path: HashSet<Location> = HashSet::from([root.clone()]);
-        let mut stack: Vec<std::vec::IntoIter<(Location, bool)>> =
-            vec![successors(root).into_iter()];
+        let mut stack: Vec<std::vec::IntoIter<(Location, bool)>> = vec![successors(root).into_iter()];
         while let Some(iter) = stack.last_mut() {
             match iter.next() {
                 Some((next, _)) if on_path.contains(&next) => {
                     let start = path.iter().position(|p| *p == next).unwrap_or(0);
                     let cycle = &path[start..];
                     // Report at the last reference on the loop: the one that closes it.
-                    let site = cycle
-                        .iter()
-                        .rev()
-                        .find(|p| refs.contains_key(p))
-                        .cloned()
-                        .unwrap_or_else(|| next.clone());
+                    let site =
+                        cycle.iter().rev().find(|p| refs.contains_key(p)).cloned().unwrap_or_else(|| next.clone());
                     if cycle.iter().all(|p| !reported.contains(p)) {
                         reported.extend(cycle.iter().cloned());
                         let show = |p: &Location| {
@@ -161,11 +159,7 @@ fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Dia
                                 format!("{}#{}", ws.display(p.file), p.pointer)
                             }
                         };
-                        let names: Vec<String> = cycle
-                            .iter()
-                            .chain(std::iter::once(&next))
-                            .map(show)
-                            .collect();
+                        let names: Vec<String> = cycle.iter().chain(std::iter::once(&next)).map(show).collect();
                         diags.push(
                             Diagnostic::error("ref-cycle", format!("`$ref` cycle with no object or array in between: {}", names.join(" -> ")))
                                 .at(&site.child("$ref"))

@@ -1,0 +1,113 @@
+//! The `chanspec` binary: exit codes, output formats, and no panics on any input.
+
+use std::process::{Command, Output};
+
+fn chanspec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chanspec")).args(args).output().expect("the binary runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+#[test]
+fn clean_definitions_exit_zero() {
+    let o = chanspec(&["check", "fixtures/valid/chat.yaml"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ok:"));
+}
+
+#[test]
+fn errors_exit_one_with_rustc_style_output() {
+    let o = chanspec(&["check", "--color", "never", "fixtures/invalid/undeclared-param.yaml"]);
+    assert_eq!(code(&o), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("error: `{runId}`"), "{err}");
+    assert!(err.contains("--> fixtures/invalid/undeclared-param.yaml:7:11"), "{err}");
+    assert!(err.contains("[undeclared-param]"), "{err}");
+    assert!(err.contains("help: "), "{err}");
+}
+
+#[test]
+fn missing_file_is_a_diagnostic_not_a_usage_error() {
+    let o = chanspec(&["check", "does/not/exist.yaml"]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read `does/not/exist.yaml`"));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    assert_eq!(code(&chanspec(&["check"])), 2);
+    assert_eq!(code(&chanspec(&["check", "--format", "xml", "fixtures/valid/chat.yaml"])), 2);
+    assert_eq!(code(&chanspec(&["frobnicate"])), 2);
+}
+
+#[test]
+fn json_format_prints_one_object_per_diagnostic() {
+    let o =
+        chanspec(&["check", "--format", "json", "fixtures/invalid/unused-param.yaml", "fixtures/valid/narrowing.yaml"]);
+    assert_eq!(code(&o), 1);
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.len() > 1);
+    for l in &lines {
+        for key in ["file", "line", "column", "pointer", "code", "severity", "message"] {
+            assert!(l.get(key).is_some(), "{key} in {l}");
+        }
+    }
+    let e = lines.iter().find(|l| l["severity"] == "error").unwrap();
+    assert_eq!(e["code"], "unused-param");
+    assert_eq!((e["line"].as_u64(), e["column"].as_u64()), (Some(9), Some(7)));
+    assert_eq!(e["pointer"], "/channels/pipeline/params/attempt");
+}
+
+#[test]
+fn github_format_prints_workflow_commands() {
+    let o = chanspec(&["check", "--format", "github", "fixtures/invalid/unused-param.yaml"]);
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with("::error file=fixtures/invalid/unused-param.yaml,line=9,col=7,endLine=9,endColumn=14,title=chanspec unused-param::param `attempt`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn deny_warnings_turns_warnings_into_failure() {
+    assert_eq!(code(&chanspec(&["check", "fixtures/valid/narrowing.yaml"])), 0);
+    assert_eq!(code(&chanspec(&["check", "--deny-warnings", "fixtures/valid/narrowing.yaml"])), 1);
+}
+
+#[test]
+fn schema_command_prints_the_committed_schema() {
+    let o = chanspec(&["schema"]);
+    assert_eq!(code(&o), 0);
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/chanspec.schema.json").unwrap()).unwrap();
+    assert_eq!(printed, committed);
+}
+
+#[test]
+fn hostile_inputs_never_crash_the_binary() {
+    let dir = std::env::temp_dir().join(format!("chanspec-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("deep.yaml", "[".repeat(100_000).into_bytes()),
+        ("deep.json", "[".repeat(100_000).into_bytes()),
+        ("deepmap.yaml", (0..5000).map(|i| format!("{}a:\n", " ".repeat(i))).collect::<String>().into_bytes()),
+        ("bomb.yaml", b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n".to_vec()),
+        ("binary.yaml", vec![0xff, 0xfe, 0x00, 0x01]),
+        ("empty.yaml", vec![]),
+        ("nan.yaml", b"chanspec: .nan\nchannels: {}\n".to_vec()),
+        ("twodocs.yaml", b"a: 1\n---\nb: 2\n".to_vec()),
+        ("complexkey.yaml", b"? [a]\n: b\n".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let o = chanspec(&["check", path.to_str().unwrap()]);
+        assert_eq!(code(&o), 1, "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
