@@ -32,12 +32,19 @@ fn meta_validator() -> &'static Validator {
 
 /// Check a definition document against the format's schema.
 pub fn check_definition(doc: &Value, file: FileId) -> Vec<Diagnostic> {
+    // `is_valid` short-circuits and collects nothing: the common, clean case stays cheap.
+    if format_validator().is_valid(doc) {
+        return Vec::new();
+    }
     let errors = format_validator().iter_errors(doc).map(|e| convert(e, file, Context::Definition, doc));
     dedupe(errors.collect())
 }
 
 /// Check a standalone schema file against the JSON Schema 2020-12 meta-schema.
 pub fn check_schema_file(doc: &Value, file: FileId) -> Vec<Diagnostic> {
+    if meta_validator().is_valid(doc) {
+        return Vec::new();
+    }
     let errors = meta_validator().iter_errors(doc).map(|e| convert(e, file, Context::SchemaFile, doc));
     dedupe(errors.collect())
 }

@@ -2,7 +2,7 @@
 //! every `$ref` resolves (loading referenced files on the way), no `$ref` cycle is left
 //! without a structure to break it, and every `pattern` compiles.
 
-use std::collections::{HashMap, HashSet};
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 
 use serde_json::Value;
 
@@ -17,10 +17,10 @@ pub type Refs = HashMap<Location, Location>;
 
 /// Check every schema reachable from `roots`; returns the resolved references.
 pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) -> Refs {
-    let mut refs = Refs::new();
+    let mut refs = Refs::default();
     // Roots already walked: a root inside one of them (or equal to it) is skipped, and a
     // walk skips the subtrees of roots walked before it.
-    let mut walked: HashSet<Location> = HashSet::new();
+    let mut walked: HashSet<Location> = HashSet::default();
     let mut queue: Vec<Location> = roots.iter().rev().cloned().collect();
     while let Some(root) = queue.pop() {
         if ancestors(&root).any(|a| walked.contains(&a)) {
@@ -132,15 +132,15 @@ fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Dia
         }
         next
     };
-    let mut done: HashSet<Location> = HashSet::new();
-    let mut reported: HashSet<Location> = HashSet::new();
+    let mut done: HashSet<Location> = HashSet::default();
+    let mut reported: HashSet<Location> = HashSet::default();
     for root in roots {
         if done.contains(root) {
             continue;
         }
         // Iterative depth-first search; `path` holds the nodes on the current path.
         let mut path: Vec<Location> = vec![root.clone()];
-        let mut on_path: HashSet<Location> = HashSet::from([root.clone()]);
+        let mut on_path: HashSet<Location> = HashSet::from_iter([root.clone()]);
         let mut stack: Vec<std::vec::IntoIter<(Location, bool)>> = vec![successors(root).into_iter()];
         while let Some(iter) = stack.last_mut() {
             match iter.next() {
