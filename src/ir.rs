@@ -1,0 +1,84 @@
+//! The IR: what both emitters generate from. Every decision Rust and TypeScript must agree on
+//! (type names, which schema each type has, how each union is tagged, which parameters a name
+//! takes) is made once, in `lower`, and recorded here.
+
+use serde_json::Value;
+
+use crate::model::ParamType;
+use crate::template::Segment;
+
+/// Everything to generate from one set of definitions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    /// The input files, as shown in generated headers.
+    pub sources: Vec<String>,
+    pub channels: Vec<Channel>,
+    /// Named payload types, in a stable order (input `$defs` first, then topics, then types
+    /// reached through references).
+    pub types: Vec<NamedType>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Channel {
+    /// The identifier in the definition (`pipeline`).
+    pub id: String,
+    /// `PipelineChannel`.
+    pub rust_type: String,
+    /// `PipelineMessage`.
+    pub rust_message: String,
+    /// `pipeline` (function building the channel).
+    pub rust_fn: String,
+    /// `pipeline` (TypeScript binding).
+    pub ts_name: String,
+    /// The name template as written (`pipeline:{runId}`).
+    pub template: String,
+    pub segments: Vec<Segment>,
+    pub params: Vec<Param>,
+    pub topics: Vec<Topic>,
+    pub doc: Option<String>,
+    pub deprecated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// The placeholder's name (`runId`).
+    pub name: String,
+    /// `run_id`.
+    pub rust_name: String,
+    pub ty: ParamType,
+    pub format: Option<String>,
+    pub pattern: Option<String>,
+    pub values: Vec<String>,
+    pub minimum: Option<i64>,
+    pub maximum: Option<i64>,
+    pub doc: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Topic {
+    /// The topic name on the wire (`status`).
+    pub name: String,
+    /// `status` (accessor method).
+    pub rust_method: String,
+    /// `Status` (message enum variant).
+    pub variant: String,
+    /// Name of the payload type in [`Spec::types`].
+    pub payload: String,
+    pub doc: Option<String>,
+    pub deprecated: bool,
+}
+
+/// A named type: its name in both languages and its JSON Schema, self-contained except for
+/// `$ref`s to other named types, written `#/definitions/<name>`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedType {
+    pub name: String,
+    pub schema: Value,
+    /// How a `oneOf`/`anyOf` at the top of this schema is tagged, when it is.
+    pub tag: Option<String>,
+}
+
+/// The reference to a named type, as written in bundled schemas.
+pub fn type_ref(name: &str) -> String {
+    format!("#/definitions/{name}")
+}
