@@ -4,9 +4,13 @@
 //! The data flows one way: [`load`] (text → values with positions) → [`validate`]
 //! (diagnostics) → lowering to an IR → emitters → writing. See ARCHITECTURE.md.
 
+pub mod builder;
 pub mod diagnostic;
+pub mod emit;
+pub mod ir;
 pub mod keywords;
 pub mod load;
+pub mod lower;
 pub mod model;
 pub mod naming;
 pub mod report;
@@ -15,7 +19,9 @@ pub mod source;
 pub mod template;
 pub mod validate;
 pub mod workspace;
+pub mod write;
 
+pub use builder::Builder;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use validate::{Checked, check_files, check_texts};
 

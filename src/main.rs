@@ -36,6 +36,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Generate bindings: a Rust publisher module (and, soon, TypeScript subscriber types).
+    Generate {
+        /// Definition files (YAML or JSON), merged.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the Rust module here.
+        #[arg(long, value_name = "OUT.rs", required = true)]
+        rust: Option<PathBuf>,
+        /// Write nothing; exit 1 when a committed output is missing or stale, with a short diff.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the JSON Schema of the definition format (for editors and yaml-language-server).
     Schema,
 }
@@ -82,6 +94,28 @@ fn main() -> ExitCode {
             }
             // Exit without freeing the documents: the OS reclaims memory faster than drops.
             std::process::exit(if failed { 1 } else { 0 })
+        }
+        Command::Generate { files, rust, check } => {
+            let mut builder = chanspec::Builder::new().files(&files).check_only(check).cargo_output(false);
+            if let Some(rust) = rust {
+                builder = builder.rust_out(rust);
+            }
+            match builder.generate() {
+                Ok(generated) => {
+                    for (path, outcome) in &generated.outputs {
+                        let what = if *outcome == chanspec::write::Outcome::Written { "wrote" } else { "unchanged" };
+                        eprintln!("{what}: {}", path.display());
+                    }
+                    if check {
+                        eprintln!("ok: generated bindings are up to date");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(1)
+                }
+            }
         }
         Command::Schema => {
             let schema = chanspec::model::format_schema();

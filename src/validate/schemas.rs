@@ -67,8 +67,22 @@ fn ancestors(at: &Location) -> impl Iterator<Item = Location> + '_ {
 }
 
 fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
+    let tuple = obj.get("prefixItems").and_then(Value::as_array).map(Vec::len);
+    if let Some(len) = tuple
+        && !is_fixed_tuple(obj, len)
+    {
+        diags.push(
+            Diagnostic::error("unsupported-keyword", "`prefixItems` is supported for fixed-length tuples only")
+                .at_key(&at.child("prefixItems"))
+                .hint(format!("add `items: false` and `minItems: {len}`, so every valid array has exactly {len} items")),
+        );
+    }
     for (keyword, value) in obj {
         let here = at.child(keyword);
+        // The length of a fixed tuple shapes its type; it narrows nothing.
+        if tuple.is_some() && matches!(keyword.as_str(), "minItems" | "maxItems") {
+            continue;
+        }
         match keywords::support(keyword) {
             Some(Support::Shape | Support::Annotation) => {}
             Some(Support::Narrowing) => diags.push(
@@ -103,6 +117,15 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
             );
         }
     }
+}
+
+/// `prefixItems` of `len` schemas, `items: false`, and `minItems` (and `maxItems`, if given)
+/// equal to `len`: a tuple type accepts exactly the valid arrays.
+pub fn is_fixed_tuple(obj: &serde_json::Map<String, Value>, len: usize) -> bool {
+    let count = |k: &str| obj.get(k).and_then(Value::as_u64);
+    obj.get("items") == Some(&Value::Bool(false))
+        && count("minItems") == Some(len as u64)
+        && count("maxItems").is_none_or(|m| m == len as u64)
 }
 
 /// Compile an ECMA 262 pattern as the validator will.

@@ -1,0 +1,174 @@
+//! Generation as a library call, for build.rs and the CLI alike.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     chanspec::Builder::new().file("chanspec.yaml").generate().unwrap();
+//! }
+//! // src/main.rs: mod channels { include!(concat!(env!("OUT_DIR"), "/chanspec.rs")); }
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::report::{self, Format};
+use crate::validate::Checked;
+use crate::write::{self, Outcome};
+
+/// Configures and runs generation.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    files: Vec<PathBuf>,
+    rust_out: Option<PathBuf>,
+    check_only: bool,
+    cargo: Option<bool>,
+    rustfmt: bool,
+}
+
+/// Why generation failed. The diagnostics have been printed to stderr already when run
+/// from build.rs; [`Error::report`] holds them as text.
+#[derive(Debug)]
+pub struct Error {
+    pub report: String,
+    /// Stale outputs found by a check-only run.
+    pub stale: Vec<String>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.stale.is_empty() {
+            return write!(f, "{}", self.stale.join("\n"));
+        }
+        write!(f, "chanspec could not generate bindings:\n{}", self.report)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What a run wrote.
+#[derive(Debug, Default)]
+pub struct Generated {
+    /// Output files and whether each was written or left as it was.
+    pub outputs: Vec<(PathBuf, Outcome)>,
+    /// Every file read (inputs and referenced schemas).
+    pub inputs: Vec<PathBuf>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder { files: Vec::new(), rust_out: None, check_only: false, cargo: None, rustfmt: true }
+    }
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pass the Rust output through `rustfmt` (with the project's rustfmt.toml) when it is
+    /// installed, so committed bindings pass `cargo fmt --check`. Default: on. Without
+    /// rustfmt, or with this off, the output is prettyplease's formatting.
+    pub fn rustfmt(mut self, yes: bool) -> Self {
+        self.rustfmt = yes;
+        self
+    }
+
+    /// A definition file (YAML or JSON). Several are merged.
+    pub fn file(mut self, path: impl AsRef<Path>) -> Self {
+        self.files.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    pub fn files(mut self, paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Self {
+        self.files.extend(paths.into_iter().map(|p| p.as_ref().to_path_buf()));
+        self
+    }
+
+    /// Where to write the Rust module. Default (under build.rs): `$OUT_DIR/chanspec.rs`.
+    pub fn rust_out(mut self, path: impl AsRef<Path>) -> Self {
+        self.rust_out = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Compare instead of writing: fail when an output is missing or differs.
+    pub fn check_only(mut self, yes: bool) -> Self {
+        self.check_only = yes;
+        self
+    }
+
+    /// Print `cargo:rerun-if-changed` lines and diagnostics for cargo (default: when run by
+    /// cargo as a build script, i.e. when `OUT_DIR` is set).
+    pub fn cargo_output(mut self, yes: bool) -> Self {
+        self.cargo = Some(yes);
+        self
+    }
+
+    pub fn generate(self) -> Result<Generated, Error> {
+        let cargo = self.cargo.unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some());
+        let checked = crate::check_files(&self.files);
+        let mut generated = Generated {
+            inputs: checked.workspace.sources.iter().map(|(_, f)| f.path.clone()).collect(),
+            ..Generated::default()
+        };
+        if cargo {
+            for f in self.files.iter().chain(&generated.inputs) {
+                println!("cargo:rerun-if-changed={}", f.display());
+            }
+        }
+        let fail = |checked: &Checked, diags: Vec<crate::Diagnostic>| {
+            let report = report::render(&diags, &checked.workspace.sources, Format::Human, false);
+            if cargo {
+                eprintln!("{report}");
+            }
+            Error { report, stale: Vec::new() }
+        };
+        if checked.has_errors() {
+            return Err(fail(&checked, checked.diagnostics.iter().cloned().collect()));
+        }
+        let spec = crate::lower::lower(&checked).map_err(|d| fail(&checked, d.into_vec()))?;
+        let rust_out = match (&self.rust_out, std::env::var_os("OUT_DIR")) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(dir)) => Some(PathBuf::from(dir).join("chanspec.rs")),
+            (None, None) => None,
+        };
+        let mut stale = Vec::new();
+        if let Some(path) = rust_out {
+            let code = crate::emit::rust::emit(&spec).map_err(|e| Error { report: e, stale: Vec::new() })?;
+            let code = if self.rustfmt { rustfmt(&code).unwrap_or(code) } else { code };
+            if self.check_only {
+                stale.extend(write::stale(&path, &code));
+            } else {
+                let outcome = write::write_if_changed(&path, &code)
+                    .map_err(|e| Error { report: format!("cannot write {}: {e}", path.display()), stale: Vec::new() })?;
+                generated.outputs.push((path, outcome));
+            }
+        }
+        if !stale.is_empty() {
+            return Err(Error { report: String::new(), stale });
+        }
+        Ok(generated)
+    }
+}
+
+/// Format Rust source with the installed rustfmt, if any.
+pub fn rustfmt(code: &str) -> Option<String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let program = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
+    let mut child = Command::new(program)
+        .args(["--edition", "2024", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take()?;
+    let input = code.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().ok()?;
+    writer.join().ok()?.ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    String::from_utf8(output.stdout).ok()
+}

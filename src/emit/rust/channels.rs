@@ -1,0 +1,222 @@
+//! Channel glue: per channel a type with its runtime name, typed topic accessors, a
+//! constructor taking the typed params, and a message enum decoding `(topic, JSON)`.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use crate::ir::{Channel, Param};
+use crate::model::ParamType;
+use crate::template::Segment;
+
+fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(name, Span::call_site()),
+    }
+}
+
+fn docs(doc: Option<&str>) -> TokenStream {
+    let lines = doc.into_iter().flat_map(str::lines).map(|l| format!(" {l}"));
+    quote! { #(#[doc = #lines])* }
+}
+
+fn deprecated(yes: bool) -> TokenStream {
+    if yes { quote! { #[deprecated] } } else { quote! {} }
+}
+
+/// Does building this channel's name need checks that can fail?
+fn fallible(ch: &Channel) -> bool {
+    ch.params.iter().any(|p| p.ty == ParamType::String || p.minimum.is_some() || p.maximum.is_some())
+}
+
+pub fn channel(ch: &Channel) -> TokenStream {
+    let ty = ident(&ch.rust_type);
+    let msg = ident(&ch.rust_message);
+    let func = ident(&ch.rust_fn);
+    let (id, template) = (&ch.id, &ch.template);
+    let doc = docs(ch.doc.as_deref());
+    let dep = deprecated(ch.deprecated);
+    let topic_names: Vec<&str> = ch.topics.iter().map(|t| t.name.as_str()).collect();
+
+    let accessors = ch.topics.iter().map(|t| {
+        let method = ident(&t.rust_method);
+        let payload = ident(&t.payload);
+        let name = &t.name;
+        let doc = docs(Some(&format!("The `{name}` topic.{}", t.doc.as_deref().map(|d| format!("\n\n{d}")).unwrap_or_default())));
+        let dep = deprecated(t.deprecated);
+        quote! {
+            #doc
+            #dep
+            pub fn #method(&self) -> ::chanspec_runtime::Topic<#payload> {
+                ::chanspec_runtime::Topic::new(self.name.clone(), #name)
+            }
+        }
+    });
+
+    let args = ch.params.iter().map(|p| {
+        let name = ident(&p.rust_name);
+        match p.ty {
+            ParamType::String => quote! { #name: &str },
+            ParamType::Integer => quote! { #name: i64 },
+        }
+    });
+    let checks = ch.params.iter().map(param_check);
+    let parts = ch.segments.iter().map(|s| match s {
+        Segment::Literal(l) => quote! { #l },
+        Segment::Param(p) => {
+            let param = ch.params.iter().find(|x| &x.name == p).expect("validated: every placeholder is a param");
+            let name = ident(&param.rust_name);
+            match param.ty {
+                ParamType::String => quote! { #name },
+                ParamType::Integer => quote! { &#name.to_string() },
+            }
+        }
+    });
+    let build_name = if ch.params.is_empty() {
+        quote! { ::std::string::String::from(#template) }
+    } else {
+        quote! { [#(#parts),*].concat() }
+    };
+    let ctor_doc = docs(Some(&format!("The `{id}` channel: `{template}`.{}", param_docs(&ch.params))));
+    let constructor = if fallible(ch) {
+        quote! {
+            #ctor_doc
+            #dep
+            #[allow(deprecated)]
+            pub fn #func(#(#args),*) -> ::std::result::Result<#ty, ::chanspec_runtime::ParamError> {
+                #(#checks)*
+                ::std::result::Result::Ok(#ty { name: #build_name })
+            }
+        }
+    } else {
+        quote! {
+            #ctor_doc
+            #dep
+            #[allow(deprecated)]
+            pub fn #func(#(#args),*) -> #ty {
+                #ty { name: #build_name }
+            }
+        }
+    };
+
+    let variants = ch.topics.iter().map(|t| {
+        let v = ident(&t.variant);
+        let payload = ident(&t.payload);
+        let doc = docs(t.doc.as_deref());
+        quote! { #doc #v(#payload) }
+    });
+    let decode_arms = ch.topics.iter().map(|t| {
+        let v = ident(&t.variant);
+        let name = &t.name;
+        quote! {
+            #name => ::chanspec_runtime::serde_json::from_value(data)
+                .map(Self::#v)
+                .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: #name, error }),
+        }
+    });
+    let topic_arms = ch.topics.iter().map(|t| {
+        let v = ident(&t.variant);
+        let name = &t.name;
+        quote! { Self::#v(_) => #name, }
+    });
+    let msg_doc = docs(Some(&format!("A message received on the `{id}` channel, by topic.")));
+
+    quote! {
+        #doc
+        #dep
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub struct #ty {
+            name: ::std::string::String,
+        }
+
+        #[allow(deprecated)]
+        impl #ty {
+            /// The channel's identifier in the definitions.
+            pub const ID: &'static str = #id;
+            /// The runtime name template.
+            pub const NAME_TEMPLATE: &'static str = #template;
+            /// The channel's topics.
+            pub const TOPICS: &'static [&'static str] = &[#(#topic_names),*];
+
+            /// The runtime channel name.
+            pub fn name(&self) -> &str {
+                &self.name
+            }
+
+            #(#accessors)*
+        }
+
+        #constructor
+
+        #msg_doc
+        #[derive(Clone, Debug, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum #msg {
+            #(#variants),*
+        }
+
+        #[allow(deprecated)]
+        impl ::chanspec_runtime::ChannelMessage for #msg {
+            const TOPICS: &'static [&'static str] = &[#(#topic_names),*];
+
+            fn decode(topic: &str, data: ::chanspec_runtime::serde_json::Value) -> ::std::result::Result<Self, ::chanspec_runtime::DecodeError> {
+                match topic {
+                    #(#decode_arms)*
+                    other => ::std::result::Result::Err(::chanspec_runtime::DecodeError::UnknownTopic(other.to_string())),
+                }
+            }
+
+            fn topic(&self) -> &'static str {
+                match self {
+                    #(#topic_arms)*
+                }
+            }
+        }
+    }
+}
+
+fn param_docs(params: &[Param]) -> String {
+    let mut out = String::new();
+    for p in params {
+        out.push_str(&format!("\n\n- `{}`", p.rust_name.trim_start_matches("r#")));
+        if let Some(d) = &p.doc {
+            out.push_str(&format!(": {d}"));
+        }
+        if let Some(f) = &p.format {
+            out.push_str(&format!(" (format `{f}`)"));
+        }
+        if let Some(pattern) = &p.pattern {
+            out.push_str(&format!(" (pattern `{pattern}`, checked by the hub)"));
+        }
+    }
+    if params.iter().any(|p| p.ty == ParamType::String) {
+        out.push_str("\n\n# Errors\n\nA string parameter that is empty, contains `:`, or is not one of its allowed values (or not a UUID, for `format: uuid`) is refused.");
+    }
+    out
+}
+
+fn param_check(p: &Param) -> TokenStream {
+    let name = ident(&p.rust_name);
+    let wire = &p.name;
+    match p.ty {
+        ParamType::String => {
+            let values = &p.values;
+            let uuid = p.format.as_deref() == Some("uuid");
+            quote! { ::chanspec_runtime::check_param(#wire, #name, &[#(#values),*], #uuid)?; }
+        }
+        ParamType::Integer if p.minimum.is_some() || p.maximum.is_some() => {
+            let min = opt(p.minimum);
+            let max = opt(p.maximum);
+            quote! { ::chanspec_runtime::check_int_param(#wire, #name, #min, #max)?; }
+        }
+        ParamType::Integer => quote! {},
+    }
+}
+
+fn opt(v: Option<i64>) -> TokenStream {
+    match v {
+        Some(v) => quote! { ::std::option::Option::Some(#v) },
+        None => quote! { ::std::option::Option::None },
+    }
+}
+

@@ -1,0 +1,79 @@
+//! Payload types through typify. The IR's schemas are adapted to what typify reads
+//! (schemars 0.8, draft-07 vocabulary) and to what generated code may depend on (serde,
+//! serde_json and chanspec-runtime only): `format`s become doc text on `String`s, and
+//! value-narrowing keywords are dropped, so the types accept a superset of the valid values.
+
+use proc_macro2::TokenStream;
+use serde_json::{Map, Value, json};
+use typify::{TypeSpace, TypeSpaceSettings};
+
+use crate::ir::Spec;
+use crate::keywords::{self, Children, Support};
+
+/// Rust items for every named type of the spec.
+pub fn payload_types(spec: &Spec) -> Result<TokenStream, String> {
+    let defs: Map<String, Value> = spec.types.iter().map(|t| (t.name.clone(), for_typify(&t.schema))).collect();
+    let root: schemars::schema::RootSchema =
+        serde_json::from_value(json!({ "definitions": defs })).map_err(|e| format!("schema bridge: {e}"))?;
+    let mut settings = TypeSpaceSettings::default();
+    settings.with_struct_builder(false).with_derive("PartialEq".to_string());
+    // typify panics on some inputs; a panic must become a diagnostic, never a crash.
+    let result = std::panic::catch_unwind(move || {
+        let mut space = TypeSpace::new(&settings);
+        space.add_ref_types(root.definitions).map_err(|e| e.to_string())?;
+        Ok::<_, String>(space.to_stream())
+    });
+    result.map_err(|panic| {
+        let text = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".into());
+        format!("typify failed on these schemas: {text}")
+    })?
+}
+
+/// A schema as typify should see it.
+fn for_typify(schema: &Value) -> Value {
+    let Value::Object(obj) = schema else { return schema.clone() };
+    let mut out = Map::new();
+    let mut notes = Vec::new();
+    for (keyword, value) in obj {
+        match (keyword.as_str(), keywords::support(keyword)) {
+            (_, Some(Support::Narrowing)) => {}
+            ("format", _) => {
+                if let Some(f) = value.as_str() {
+                    notes.push(format!("Format: `{f}`."));
+                }
+            }
+            // Validation admits only fixed-length tuples: typify's tuple is `items: [..]` with
+            // equal `minItems` and `maxItems`.
+            ("prefixItems", _) => {
+                let items: Vec<Value> = value.as_array().into_iter().flatten().map(for_typify).collect();
+                out.insert("minItems".into(), json!(items.len()));
+                out.insert("maxItems".into(), json!(items.len()));
+                out.insert("items".into(), Value::Array(items));
+            }
+            ("items", _) if obj.contains_key("prefixItems") => {}
+            _ => {
+                let copied = match (keywords::children(keyword), value) {
+                    (Some(Children::List | Children::One), Value::Array(list)) => {
+                        Value::Array(list.iter().map(for_typify).collect())
+                    }
+                    (Some(Children::One), v) => for_typify(v),
+                    (Some(Children::Map), Value::Object(map)) => {
+                        Value::Object(map.iter().map(|(k, v)| (k.clone(), for_typify(v))).collect())
+                    }
+                    _ => value.clone(),
+                };
+                out.insert(keyword.clone(), copied);
+            }
+        }
+    }
+    if !notes.is_empty() {
+        let mut doc = out.get("description").and_then(Value::as_str).map(|d| format!("{d}\n\n")).unwrap_or_default();
+        doc.push_str(&notes.join(" "));
+        out.insert("description".into(), Value::String(doc));
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,238 @@
+//! Lowering: checked definitions → the IR. Names every payload type, bundles every schema
+//! (across files) into one namespace of named types, and decides how unions are tagged.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::ir::{self, NamedType, Spec};
+use crate::keywords::{self, Children};
+use crate::naming;
+use crate::source::{Location, Target, pointer_last};
+use crate::validate::{ChannelDef, Checked, channels::is_bare_ref};
+
+/// Lower checked definitions. `checked` must have no errors.
+pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
+    let mut l = Lowering { checked, names: HashMap::new(), taken: HashMap::new(), queue: VecDeque::new(), diags: Diagnostics::default() };
+    // Names, in a stable order: input `$defs`, then inline topic payloads.
+    for d in &checked.defs {
+        l.claim(d.at.clone(), naming::type_name(&d.name));
+    }
+    let mut channels = Vec::new();
+    for ch in &checked.channels {
+        channels.push(l.channel(ch));
+    }
+    let mut types = Vec::new();
+    while let Some((at, name)) = l.queue.pop_front() {
+        let Some(schema) = checked.workspace.get(&at) else { continue };
+        let schema = l.bundle(schema, &at);
+        types.push(NamedType { name, schema, tag: None });
+    }
+    for i in 0..types.len() {
+        types[i].tag = union_tag(&types[i].schema, &types);
+    }
+    // A payload without a description of its own is documented by its topic's.
+    for topic in channels.iter().flat_map(|c: &ir::Channel| &c.topics) {
+        let (Some(doc), Some(t)) = (&topic.doc, types.iter_mut().find(|t| t.name == topic.payload)) else { continue };
+        if let Value::Object(obj) = &mut t.schema
+            && !obj.contains_key("description")
+        {
+            obj.insert("description".into(), Value::String(doc.clone()));
+        }
+    }
+    if l.diags.has_errors() {
+        return Err(l.diags);
+    }
+    let sources = checked.inputs.iter().map(|&f| checked.workspace.display(f).to_string()).collect();
+    Ok(Spec { sources, channels, types })
+}
+
+struct Lowering<'a> {
+    checked: &'a Checked,
+    /// Schema location → its type name.
+    names: HashMap<Location, String>,
+    /// Type name → the location that has it.
+    taken: HashMap<String, Location>,
+    /// Named schemas still to bundle.
+    queue: VecDeque<(Location, String)>,
+    diags: Diagnostics,
+}
+
+impl Lowering<'_> {
+    /// Give the schema at `at` the type name `name`.
+    fn claim(&mut self, at: Location, name: String) -> String {
+        if let Some(existing) = self.names.get(&at) {
+            return existing.clone();
+        }
+        if let Some(first) = self.taken.get(&name)
+            && *first != at
+        {
+            self.diags.push(
+                Diagnostic::error("name-collision", format!("two schemas would both generate the type `{name}`"))
+                    .at_key(&at)
+                    .hint("rename one of them, or give the schema file a `title`")
+                    .related(first, Target::Key, "the other one"),
+            );
+            return name;
+        }
+        self.taken.insert(name.clone(), at.clone());
+        self.names.insert(at.clone(), name.clone());
+        self.queue.push_back((at, name.clone()));
+        name
+    }
+
+    /// The type name of a referenced schema, naming it on first use.
+    fn name_for(&mut self, at: &Location) -> String {
+        if let Some(n) = self.names.get(at) {
+            return n.clone();
+        }
+        let ws = &self.checked.workspace;
+        let tokens: Vec<&str> = at.pointer.split('/').skip(1).collect();
+        let name = match tokens.as_slice() {
+            [] => match ws.get(at).and_then(|s| s.get("title")).and_then(Value::as_str) {
+                Some(title) => naming::type_name(title),
+                None => {
+                    let path = &ws.sources.get(at.file).path;
+                    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("Schema");
+                    naming::type_name(stem.split('.').next().unwrap_or(stem))
+                }
+            },
+            [.., container, _] if *container == "$defs" || *container == "definitions" => {
+                naming::type_name(&pointer_last(&at.pointer))
+            }
+            _ => naming::type_name(&tokens.join("-")),
+        };
+        self.claim(at.clone(), name)
+    }
+
+    fn channel(&mut self, ch: &ChannelDef) -> ir::Channel {
+        let topics = ch
+            .channel
+            .topics
+            .iter()
+            .map(|(name, t)| {
+                let at = ch.at.child("topics").child(name).child("schema");
+                let payload = match self.checked.refs.get(&at) {
+                    Some(target) if is_bare_ref(&t.schema) => self.name_for(&target.clone()),
+                    _ => self.claim(at, naming::topic_payload(&ch.id, name)),
+                };
+                ir::Topic {
+                    name: name.clone(),
+                    rust_method: naming::rust_snake(name),
+                    variant: naming::type_name(name),
+                    payload,
+                    doc: t.description.clone(),
+                    deprecated: t.deprecated,
+                }
+            })
+            .collect();
+        let params = ch
+            .channel
+            .params
+            .iter()
+            .map(|(name, p)| ir::Param {
+                name: name.clone(),
+                rust_name: naming::rust_snake(name),
+                ty: p.ty,
+                format: p.format.clone(),
+                pattern: p.pattern.clone(),
+                values: p.values.clone().unwrap_or_default(),
+                minimum: p.minimum,
+                maximum: p.maximum,
+                doc: p.description.clone(),
+            })
+            .collect();
+        ir::Channel {
+            id: ch.id.clone(),
+            rust_type: naming::channel_type(&ch.id),
+            rust_message: naming::message_enum(&ch.id),
+            rust_fn: naming::rust_snake(&ch.id),
+            ts_name: naming::ts_binding(&ch.id),
+            template: ch.name().to_string(),
+            segments: ch.template.clone().map(|t| t.segments).unwrap_or_default(),
+            params,
+            topics,
+            doc: ch.channel.description.clone(),
+            deprecated: ch.channel.deprecated,
+        }
+    }
+
+    /// A copy of the schema at `at`, self-contained but for `$ref`s to named types.
+    fn bundle(&mut self, schema: &Value, at: &Location) -> Value {
+        let Value::Object(obj) = schema else { return schema.clone() };
+        let mut out = Map::new();
+        for (keyword, value) in obj {
+            match keyword.as_str() {
+                // Named on reference; not part of this type.
+                "$defs" | "definitions" => {}
+                // Identity and comments of the source file, meaningless in the bundle.
+                "$id" | "$schema" | "$anchor" | "$comment" => {}
+                "$ref" => {
+                    let target = self.checked.refs.get(at).cloned();
+                    if let Some(target) = target {
+                        let name = self.name_for(&target);
+                        out.insert("$ref".into(), Value::String(ir::type_ref(&name)));
+                    }
+                }
+                _ => {
+                    let here = at.child(keyword);
+                    let copied = match (keywords::children(keyword), value) {
+                        (Some(Children::List | Children::One), Value::Array(list)) => Value::Array(
+                            list.iter().enumerate().map(|(i, v)| self.bundle(v, &here.child(&i.to_string()))).collect(),
+                        ),
+                        (Some(Children::One), v) => self.bundle(v, &here),
+                        (Some(Children::Map), Value::Object(map)) => {
+                            Value::Object(map.iter().map(|(k, v)| (k.clone(), self.bundle(v, &here.child(k)))).collect())
+                        }
+                        _ => value.clone(),
+                    };
+                    out.insert(keyword.clone(), copied);
+                }
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// The property that tags the variants of a `oneOf` (or `anyOf`) at the top of `schema`:
+/// every variant is an object (inline or a named type) that requires the same property and
+/// gives it a different constant string. Rust emits such a union as an internally tagged
+/// enum, TypeScript as a discriminated union.
+pub fn union_tag(schema: &Value, types: &[NamedType]) -> Option<String> {
+    let variants = schema.get("oneOf").or_else(|| schema.get("anyOf"))?.as_array()?;
+    let resolve = |v: &Value| -> Option<Value> {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => types.iter().find(|t| ir::type_ref(&t.name) == r).map(|t| t.schema.clone()),
+            None => Some(v.clone()),
+        }
+    };
+    let variants: Vec<Value> = variants.iter().map(resolve).collect::<Option<_>>()?;
+    let first = variants.first()?;
+    let candidates = first.get("required")?.as_array()?;
+    'property: for p in candidates.iter().filter_map(Value::as_str) {
+        let mut seen = Vec::new();
+        for v in &variants {
+            let required = v.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == p));
+            let Some(tag) = v.pointer(&format!("/properties/{}", crate::source::escape_token(p))).and_then(const_string)
+            else {
+                continue 'property;
+            };
+            if !required || seen.contains(&tag) {
+                continue 'property;
+            }
+            seen.push(tag);
+        }
+        return Some(p.to_string());
+    }
+    None
+}
+
+/// `{const: "x"}` or `{enum: ["x"]}` → `x`.
+fn const_string(schema: &Value) -> Option<String> {
+    match (schema.get("const"), schema.get("enum").and_then(Value::as_array)) {
+        (Some(Value::String(s)), _) => Some(s.clone()),
+        (None, Some(values)) if values.len() == 1 => values[0].as_str().map(String::from),
+        _ => None,
+    }
+}
