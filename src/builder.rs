@@ -11,6 +11,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::load;
 use crate::report::{self, Format};
 use crate::validate::Checked;
 use crate::write::{self, Outcome};
@@ -133,13 +134,20 @@ impl Builder {
         };
         let mut stale = Vec::new();
         if let Some(path) = rust_out {
+            let mut spec = spec.clone();
+            // Name the sources relative to the output, so the header does not depend on the
+            // directory generation ran from.
+            spec.sources = self.files.iter().map(|f| relative_to(f, &path)).collect();
             let code = crate::emit::rust::emit(&spec).map_err(|e| Error { report: e, stale: Vec::new() })?;
-            let code = if self.rustfmt { rustfmt(&code).unwrap_or(code) } else { code };
+            let dir = path.parent().filter(|d| d.is_dir());
+            let code = if self.rustfmt { rustfmt(&code, dir).unwrap_or(code) } else { code };
             if self.check_only {
                 stale.extend(write::stale(&path, &code));
             } else {
-                let outcome = write::write_if_changed(&path, &code)
-                    .map_err(|e| Error { report: format!("cannot write {}: {e}", path.display()), stale: Vec::new() })?;
+                let outcome = write::write_if_changed(&path, &code).map_err(|e| Error {
+                    report: format!("cannot write {}: {e}", path.display()),
+                    stale: Vec::new(),
+                })?;
                 generated.outputs.push((path, outcome));
             }
         }
@@ -150,12 +158,34 @@ impl Builder {
     }
 }
 
-/// Format Rust source with the installed rustfmt, if any.
-pub fn rustfmt(code: &str) -> Option<String> {
+/// `file` as a path relative to the directory of `out` (`../pipeline/chanspec.yaml`), or as
+/// given when either cannot be resolved.
+fn relative_to(file: &Path, out: &Path) -> String {
+    let abs = |p: &Path| std::path::absolute(p).ok().map(|p| crate::workspace::normalize(&p));
+    let (Some(file_abs), Some(out_abs)) = (abs(file), abs(out)) else { return load::display(file) };
+    let dir = out_abs.parent().unwrap_or(Path::new("/"));
+    let common = file_abs.components().zip(dir.components()).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in dir.components().skip(common) {
+        rel.push("..");
+    }
+    for c in file_abs.components().skip(common) {
+        rel.push(c);
+    }
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+/// Format Rust source with the installed rustfmt, if any, run from `dir` so the project's
+/// rustfmt.toml applies.
+pub fn rustfmt(code: &str, dir: Option<&Path>) -> Option<String> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let program = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let mut child = command
         .args(["--edition", "2024", "--emit", "stdout"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

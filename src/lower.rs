@@ -14,7 +14,13 @@ use crate::validate::{ChannelDef, Checked, channels::is_bare_ref};
 
 /// Lower checked definitions. `checked` must have no errors.
 pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
-    let mut l = Lowering { checked, names: HashMap::new(), taken: HashMap::new(), queue: VecDeque::new(), diags: Diagnostics::default() };
+    let mut l = Lowering {
+        checked,
+        names: HashMap::new(),
+        taken: HashMap::new(),
+        queue: VecDeque::new(),
+        diags: Diagnostics::default(),
+    };
     // Names, in a stable order: input `$defs`, then inline topic payloads.
     for d in &checked.defs {
         l.claim(d.at.clone(), naming::type_name(&d.name));
@@ -182,9 +188,9 @@ impl Lowering<'_> {
                             list.iter().enumerate().map(|(i, v)| self.bundle(v, &here.child(&i.to_string()))).collect(),
                         ),
                         (Some(Children::One), v) => self.bundle(v, &here),
-                        (Some(Children::Map), Value::Object(map)) => {
-                            Value::Object(map.iter().map(|(k, v)| (k.clone(), self.bundle(v, &here.child(k)))).collect())
-                        }
+                        (Some(Children::Map), Value::Object(map)) => Value::Object(
+                            map.iter().map(|(k, v)| (k.clone(), self.bundle(v, &here.child(k)))).collect(),
+                        ),
                         _ => value.clone(),
                     };
                     out.insert(keyword.clone(), copied);
@@ -214,7 +220,8 @@ pub fn union_tag(schema: &Value, types: &[NamedType]) -> Option<String> {
         let mut seen = Vec::new();
         for v in &variants {
             let required = v.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == p));
-            let Some(tag) = v.pointer(&format!("/properties/{}", crate::source::escape_token(p))).and_then(const_string)
+            let Some(tag) =
+                v.pointer(&format!("/properties/{}", crate::source::escape_token(p))).and_then(const_string)
             else {
                 continue 'property;
             };

@@ -189,7 +189,11 @@ impl Sources {
 
 /// Escape one reference token for a JSON pointer (RFC 6901).
 pub fn escape_token(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.bytes().any(|b| b == b'~' || b == b'/') { token.replace('~', "~0").replace('/', "~1").into() } else { token.into() }
+    if token.bytes().any(|b| b == b'~' || b == b'/') {
+        token.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        token.into()
+    }
 }
 
 /// Unescape one reference token of a JSON pointer (RFC 6901).

@@ -111,3 +111,45 @@ fn hostile_inputs_never_crash_the_binary() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn generate_writes_then_leaves_unchanged_and_check_detects_staleness() {
+    let dir = std::env::temp_dir().join(format!("chanspec-gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("channels.rs");
+    let out_s = out.to_str().unwrap();
+    let def = "examples/pipeline/chanspec.yaml";
+
+    // Missing output: --check fails and says so.
+    let o = chanspec(&["generate", "--check", "--rust", out_s, def]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
+
+    let o = chanspec(&["generate", "--rust", out_s, def]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("wrote:"));
+    let modified = std::fs::metadata(&out).unwrap().modified().unwrap();
+
+    // Same input: nothing written.
+    let o = chanspec(&["generate", "--rust", out_s, def]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unchanged:"));
+    assert_eq!(std::fs::metadata(&out).unwrap().modified().unwrap(), modified);
+    assert_eq!(code(&chanspec(&["generate", "--check", "--rust", out_s, def])), 0);
+
+    // A hand edit makes it stale: --check exits 1, names the file and shows a diff.
+    let text = std::fs::read_to_string(&out).unwrap().replace("pub step:", "pub stepp:");
+    std::fs::write(&out, text).unwrap();
+    let o = chanspec(&["generate", "--check", "--rust", out_s, def]);
+    assert_eq!(code(&o), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is stale") && err.contains("-    pub stepp:") && err.contains("+    pub step:"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn generate_refuses_invalid_definitions_with_diagnostics() {
+    let o = chanspec(&["generate", "--rust", "/tmp/never-written.rs", "fixtures/invalid/undeclared-param.yaml"]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[undeclared-param]"));
+    assert!(!std::path::Path::new("/tmp/never-written.rs").exists());
+}

@@ -75,6 +75,28 @@ fn generated_rust_compiles_clippy_and_rustfmt_clean() {
         .output()
         .unwrap();
     assert!(out.status.success(), "clippy failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new("rustfmt").args(["--edition", "2024", "--check"]).arg(src.join("lib.rs")).current_dir(&dir).output().unwrap();
+    let out = Command::new("rustfmt")
+        .args(["--edition", "2024", "--check"])
+        .arg(src.join("lib.rs"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "rustfmt --check failed:\n{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// build.rs reruns when any file that shaped the output changes: the inputs and every
+/// referenced schema file are reported.
+#[test]
+fn builder_reports_every_file_read() {
+    let out = std::env::temp_dir().join(format!("chanspec-inputs-{}.rs", std::process::id()));
+    let generated = chanspec::Builder::new()
+        .file("fixtures/valid/announcements.yaml")
+        .rust_out(&out)
+        .cargo_output(false)
+        .generate()
+        .unwrap();
+    let inputs: Vec<String> = generated.inputs.iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
+    assert!(inputs.iter().any(|p| p.ends_with("fixtures/valid/announcements.yaml")), "{inputs:?}");
+    assert!(inputs.iter().any(|p| p.ends_with("fixtures/schemas/announcement.json")), "{inputs:?}");
+    std::fs::remove_file(out).ok();
 }

@@ -74,7 +74,9 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
         diags.push(
             Diagnostic::error("unsupported-keyword", "`prefixItems` is supported for fixed-length tuples only")
                 .at_key(&at.child("prefixItems"))
-                .hint(format!("add `items: false` and `minItems: {len}`, so every valid array has exactly {len} items")),
+                .hint(format!(
+                    "add `items: false` and `minItems: {len}`, so every valid array has exactly {len} items"
+                )),
         );
     }
     for (keyword, value) in obj {

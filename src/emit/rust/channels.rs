@@ -21,7 +21,11 @@ fn docs(doc: Option<&str>) -> TokenStream {
 }
 
 fn deprecated(yes: bool) -> TokenStream {
-    if yes { quote! { #[deprecated] } } else { quote! {} }
+    if yes {
+        quote! { #[deprecated] }
+    } else {
+        quote! {}
+    }
 }
 
 /// Does building this channel's name need checks that can fail?
@@ -42,7 +46,10 @@ pub fn channel(ch: &Channel) -> TokenStream {
         let method = ident(&t.rust_method);
         let payload = ident(&t.payload);
         let name = &t.name;
-        let doc = docs(Some(&format!("The `{name}` topic.{}", t.doc.as_deref().map(|d| format!("\n\n{d}")).unwrap_or_default())));
+        let doc = docs(Some(&format!(
+            "The `{name}` topic.{}",
+            t.doc.as_deref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+        )));
         let dep = deprecated(t.deprecated);
         quote! {
             #doc
@@ -219,4 +226,3 @@ fn opt(v: Option<i64>) -> TokenStream {
         None => quote! { ::std::option::Option::None },
     }
 }
-

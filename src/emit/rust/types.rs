@@ -43,7 +43,7 @@ fn for_typify(schema: &Value) -> Value {
             (_, Some(Support::Narrowing)) => {}
             ("format", _) => {
                 if let Some(f) = value.as_str() {
-                    notes.push(format!("Format: `{f}`."));
+                    notes.push(format!("(format: `{f}`)"));
                 }
             }
             // Validation admits only fixed-length tuples: typify's tuple is `items: [..]` with
@@ -71,7 +71,8 @@ fn for_typify(schema: &Value) -> Value {
         }
     }
     if !notes.is_empty() {
-        let mut doc = out.get("description").and_then(Value::as_str).map(|d| format!("{d}\n\n")).unwrap_or_default();
+        let mut doc =
+            out.get("description").and_then(Value::as_str).map(|d| format!("{} ", d.trim_end())).unwrap_or_default();
         doc.push_str(&notes.join(" "));
         out.insert("description".into(), Value::String(doc));
     }
