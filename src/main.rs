@@ -47,6 +47,9 @@ enum Command {
         /// Write nothing; exit 1 when a committed output is missing or stale, with a short diff.
         #[arg(long)]
         check: bool,
+        /// Do not pass the Rust output through rustfmt (prettyplease formatting only).
+        #[arg(long)]
+        no_rustfmt: bool,
     },
     /// Print the JSON Schema of the definition format (for editors and yaml-language-server).
     Schema,
@@ -95,8 +98,9 @@ fn main() -> ExitCode {
             // Exit without freeing the documents: the OS reclaims memory faster than drops.
             std::process::exit(if failed { 1 } else { 0 })
         }
-        Command::Generate { files, rust, check } => {
-            let mut builder = chanspec::Builder::new().files(&files).check_only(check).cargo_output(false);
+        Command::Generate { files, rust, check, no_rustfmt } => {
+            let mut builder =
+                chanspec::Builder::new().files(&files).check_only(check).cargo_output(false).rustfmt(!no_rustfmt);
             if let Some(rust) = rust {
                 builder = builder.rust_out(rust);
             }

@@ -7,10 +7,12 @@ use crate::ir::Spec;
 
 /// The Rust module for `spec`, formatted by prettyplease. Deterministic: same IR, same bytes.
 pub fn emit(spec: &Spec) -> Result<String, String> {
-    let mut tokens = types::payload_types(spec)?;
+    let parse = |tokens| syn::parse2::<syn::File>(tokens).map_err(|e| format!("generated Rust does not parse: {e}"));
+    let mut file = parse(types::payload_types(spec)?)?;
+    // Each channel is parsed on its own and appended: extending one huge token stream again
+    // and again copies it every time.
     for ch in &spec.channels {
-        tokens.extend(channels::channel(ch));
+        file.items.extend(parse(channels::channel(ch))?.items);
     }
-    let file: syn::File = syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
     Ok(format!("{}\n{}", super::header(&spec.sources, "//"), prettyplease::unparse(&file)))
 }
