@@ -1,11 +1,9 @@
 //! Generation as a library call, for build.rs and the CLI alike.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     chanspec::Builder::new().file("chanspec.yaml").generate().unwrap();
-//! }
-//! // src/main.rs: mod channels { include!(concat!(env!("OUT_DIR"), "/chanspec.rs")); }
+//! // In build.rs's `main`:
+//! chanspec::Builder::new().file("chanspec.yaml").generate().unwrap();
+//! // In src/main.rs: mod channels { include!(concat!(env!("OUT_DIR"), "/chanspec.rs")); }
 //! ```
 
 use std::fmt;
@@ -138,9 +136,12 @@ impl Builder {
             // Name the sources relative to the output, so the header does not depend on the
             // directory generation ran from.
             spec.sources = self.files.iter().map(|f| relative_to(f, &path)).collect();
-            let code = crate::emit::rust::emit(&spec).map_err(|e| Error { report: e, stale: Vec::new() })?;
             let dir = path.parent().filter(|d| d.is_dir());
-            let code = if self.rustfmt { rustfmt(&code, dir).unwrap_or(code) } else { code };
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let parts =
+                crate::emit::rust::emit_parts(&spec, cores).map_err(|e| Error { report: e, stale: Vec::new() })?;
+            let code = if self.rustfmt { rustfmt_parts(&parts, dir) } else { None };
+            let code = code.unwrap_or_else(|| parts.concat());
             if self.check_only {
                 stale.extend(write::stale(&path, &code));
             } else {
@@ -173,6 +174,16 @@ fn relative_to(file: &Path, out: &Path) -> String {
         rel.push(c);
     }
     rel.to_string_lossy().replace('\\', "/")
+}
+
+/// Format the parts of a module with rustfmt, all at once (one process per part); `None`
+/// when rustfmt is missing or fails on any part.
+fn rustfmt_parts(parts: &[String], dir: Option<&Path>) -> Option<String> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || rustfmt(p, dir))).collect();
+        handles.into_iter().map(|h| h.join().ok().flatten()).collect::<Option<Vec<String>>>()
+    })
+    .map(|v| v.concat())
 }
 
 /// Format Rust source with the installed rustfmt, if any, run from `dir` so the project's

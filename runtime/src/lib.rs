@@ -238,6 +238,9 @@ pub trait ChannelMessage: Sized {
 
     /// The topic this message belongs to.
     fn topic(&self) -> &'static str;
+
+    /// The payload as the JSON value sent on the wire.
+    fn encode(&self) -> Result<serde_json::Value, serde_json::Error>;
 }
 
 /// Why a received message could not be decoded.

@@ -126,6 +126,10 @@ pub fn channel(ch: &Channel) -> TokenStream {
         let name = &t.name;
         quote! { Self::#v(_) => #name, }
     });
+    let encode_arms = ch.topics.iter().map(|t| {
+        let v = ident(&t.variant);
+        quote! { Self::#v(payload) => ::chanspec_runtime::serde_json::to_value(payload), }
+    });
     let msg_doc = docs(Some(&format!("A message received on the `{id}` channel, by topic.")));
 
     quote! {
@@ -176,6 +180,12 @@ pub fn channel(ch: &Channel) -> TokenStream {
             fn topic(&self) -> &'static str {
                 match self {
                     #(#topic_arms)*
+                }
+            }
+
+            fn encode(&self) -> ::std::result::Result<::chanspec_runtime::serde_json::Value, ::chanspec_runtime::serde_json::Error> {
+                match self {
+                    #(#encode_arms)*
                 }
             }
         }

@@ -1,0 +1,169 @@
+//! Conformance of the generated Rust types with JSON Schema: for every instance in
+//! `fixtures/payloads/`, the verdict of the `jsonschema` crate and of the generated types
+//! (decoding through the channel's message enum) must agree, and an accepted instance must
+//! re-serialize to an equal JSON value. Instances rejected only by value-narrowing keywords
+//! (`narrowing`) may be accepted by the types. Every disagreement is listed.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+struct Case {
+    fixture: String,
+    channel: String,
+    topic: String,
+    kind: String,
+    data: Value,
+    schema_valid: bool,
+}
+
+fn module_name(stem: &str) -> String {
+    stem.replace('-', "_")
+}
+
+#[test]
+fn generated_rust_types_agree_with_json_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("target/conformance-rust");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let mut cases = Vec::new();
+    let mut dispatch = Vec::new();
+    let mut modules = String::new();
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir("fixtures/valid").unwrap().map(|e| e.unwrap().path()).collect();
+    fixtures.sort();
+    for fixture in fixtures {
+        let stem = fixture.file_stem().unwrap().to_string_lossy().to_string();
+        let payloads: BTreeMap<String, BTreeMap<String, Vec<Value>>> = serde_json::from_str(
+            &std::fs::read_to_string(format!("fixtures/payloads/{stem}.json")).expect("payloads for every fixture"),
+        )
+        .unwrap();
+        let checked = chanspec::check_files(std::slice::from_ref(&fixture));
+        let spec = chanspec::lower::lower(&checked).unwrap();
+        let module = module_name(&stem);
+        std::fs::write(dir.join(format!("src/{module}.rs")), chanspec::emit::rust::emit(&spec).unwrap()).unwrap();
+        modules.push_str(&format!("#[allow(dead_code, deprecated, clippy::all)]\nmod {module};\n"));
+        let definitions: serde_json::Map<String, Value> =
+            spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+        for ch in &spec.channels {
+            dispatch.push(format!(
+                "(\"{stem}\", \"{}\") => roundtrip::<{module}::{}>(topic, data),",
+                ch.id, ch.rust_message
+            ));
+            for topic in &ch.topics {
+                let key = format!("{}/{}", ch.id, topic.name);
+                let instances = payloads.get(&key).unwrap_or_else(|| panic!("{stem}: no payloads for {key}"));
+                let schema = json!({ "$ref": format!("#/definitions/{}", topic.payload), "definitions": definitions });
+                let validator = jsonschema::draft202012::new(&schema).unwrap();
+                for (kind, list) in instances {
+                    for data in list {
+                        cases.push(Case {
+                            fixture: stem.clone(),
+                            channel: ch.id.clone(),
+                            topic: topic.name.clone(),
+                            kind: kind.clone(),
+                            data: data.clone(),
+                            schema_valid: validator.is_valid(data),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"conformance-rust\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
+             chanspec-runtime = {{ path = {:?} }}\n\n[workspace]\n",
+            root.join("runtime").display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/main.rs"),
+        format!(
+            "{modules}\nuse chanspec_runtime::ChannelMessage;\nuse std::io::BufRead;\n\n\
+             fn roundtrip<M: ChannelMessage>(topic: &str, data: serde_json::Value) -> serde_json::Value {{\n\
+             \x20   match M::decode(topic, data) {{\n\
+             \x20       Ok(m) => serde_json::json!({{ \"ok\": true, \"back\": m.encode().unwrap() }}),\n\
+             \x20       Err(e) => serde_json::json!({{ \"ok\": false, \"error\": e.to_string() }}),\n\
+             \x20   }}\n}}\n\n\
+             fn main() {{\n\
+             \x20   for line in std::io::stdin().lock().lines() {{\n\
+             \x20       let case: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();\n\
+             \x20       let (fixture, channel, topic) = (case[\"fixture\"].as_str().unwrap(), case[\"channel\"].as_str().unwrap(), case[\"topic\"].as_str().unwrap());\n\
+             \x20       let data = case[\"data\"].clone();\n\
+             \x20       let out = match (fixture, channel) {{\n            {}\n            _ => panic!(\"unknown channel\"),\n        }};\n\
+             \x20       println!(\"{{out}}\");\n    }}\n}}\n",
+            dispatch.join("\n            ")
+        ),
+    )
+    .unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = Command::new(&cargo)
+        .args(["build", "--quiet"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", root.join("target/generated-check-target"))
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    let mut child = Command::new(root.join("target/generated-check-target/debug/conformance-rust"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: String = cases
+        .iter()
+        .map(|c| {
+            format!("{}\n", json!({ "fixture": c.fixture, "channel": c.channel, "topic": c.topic, "data": c.data }))
+        })
+        .collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let results: Vec<Value> =
+        String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(results.len(), cases.len());
+
+    let mut problems = Vec::new();
+    for (c, r) in cases.iter().zip(&results) {
+        let where_ = format!("{} {}/{} [{}] {}", c.fixture, c.channel, c.topic, c.kind, c.data);
+        let rust_ok = r["ok"] == true;
+        let expected_schema = c.kind == "valid";
+        if c.schema_valid != expected_schema {
+            problems.push(format!("fixture data: jsonschema says valid={} for {where_}", c.schema_valid));
+        }
+        match (c.kind.as_str(), c.schema_valid, rust_ok) {
+            (_, true, false) => problems.push(format!("Rust rejects a valid instance: {where_}: {}", r["error"])),
+            (_, true, true) if !json_equal(&r["back"], &c.data) => {
+                problems.push(format!("round trip changed the value: {where_} came back as {}", r["back"]))
+            }
+            ("invalid", false, true) => problems.push(format!("Rust accepts an invalid instance: {where_}")),
+            _ => {}
+        }
+    }
+    let agreed = cases.len() - problems.len();
+    eprintln!("conformance: {} instances, {agreed} agree, {} disagreements", cases.len(), problems.len());
+    // The known gaps are kept as a snapshot: a new disagreement fails the test, and so does a
+    // fixed one until the snapshot is updated. The target is an empty snapshot.
+    insta::assert_snapshot!(format!("{} instances, {agreed} agree\n\n{}", cases.len(), problems.join("\n")));
+}
+
+/// Equality of JSON values as JSON Schema defines it: numbers compare by value (`3` equals
+/// `3.0`), objects regardless of key order.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64() == y.as_f64() && (x.as_i64() == y.as_i64() || x.is_f64() || y.is_f64())
+        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
