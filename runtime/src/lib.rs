@@ -15,6 +15,8 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub mod check;
+
 /// Re-exported for generated code, so it needs no direct dependency beyond this crate.
 pub use serde;
 pub use serde_json;
@@ -248,6 +250,8 @@ pub trait ChannelMessage: Sized {
 pub enum DecodeError {
     /// The channel has no such topic.
     UnknownTopic(String),
+    /// The payload breaks the topic's schema.
+    Invalid { topic: &'static str, reason: String },
     /// The payload does not match the topic's type.
     Payload { topic: &'static str, error: serde_json::Error },
 }
@@ -256,6 +260,7 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::UnknownTopic(t) => write!(f, "unknown topic `{t}`"),
+            DecodeError::Invalid { topic, reason } => write!(f, "invalid payload on topic `{topic}`: {reason}"),
             DecodeError::Payload { topic, error } => write!(f, "invalid payload on topic `{topic}`: {error}"),
         }
     }

@@ -95,6 +95,13 @@ pub mod error {
         }
     }
 }
+/// The JSON Schemas of the payload types (bundled; `$ref`s are `#/definitions/Name`).
+/// Received messages are checked against them before they are decoded.
+pub const CHANSPEC_SCHEMAS: &str = "{\"Token\":{\"description\":\"One token of output.\",\"type\":\"object\",\"required\":[\"token\"],\"properties\":{\"token\":{\"type\":\"string\"}}},\"PipelineStatus\":{\"type\":\"object\",\"required\":[\"step\",\"state\"],\"properties\":{\"step\":{\"type\":\"string\",\"description\":\"The step's name.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\",\"failed\"]},\"message\":{\"type\":\"string\",\"description\":\"What happened.\"}},\"description\":\"Human-readable progress, one message per step.\"},\"AnnouncementsPosted\":{\"type\":\"object\",\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"},\"postedAt\":{\"type\":\"string\",\"format\":\"date-time\"}}}}";
+fn chanspec_schemas() -> &'static ::chanspec_runtime::check::Schemas {
+    static SCHEMAS: ::std::sync::OnceLock<::chanspec_runtime::check::Schemas> = ::std::sync::OnceLock::new();
+    SCHEMAS.get_or_init(|| ::chanspec_runtime::check::Schemas::parse(CHANSPEC_SCHEMAS))
+}
 /// Progress of one pipeline run.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PipelineChannel {
@@ -154,12 +161,22 @@ impl ::chanspec_runtime::ChannelMessage for PipelineMessage {
         data: ::chanspec_runtime::serde_json::Value,
     ) -> ::std::result::Result<Self, ::chanspec_runtime::DecodeError> {
         match topic {
-            "status" => ::chanspec_runtime::serde_json::from_value(data)
-                .map(Self::Status)
-                .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "status", error }),
-            "tokens" => ::chanspec_runtime::serde_json::from_value(data)
-                .map(Self::Tokens)
-                .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "tokens", error }),
+            "status" => {
+                chanspec_schemas()
+                    .check("PipelineStatus", &data)
+                    .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "status", reason })?;
+                ::chanspec_runtime::serde_json::from_value(data)
+                    .map(Self::Status)
+                    .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "status", error })
+            }
+            "tokens" => {
+                chanspec_schemas()
+                    .check("Token", &data)
+                    .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "tokens", reason })?;
+                ::chanspec_runtime::serde_json::from_value(data)
+                    .map(Self::Tokens)
+                    .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "tokens", error })
+            }
             other => ::std::result::Result::Err(::chanspec_runtime::DecodeError::UnknownTopic(other.to_string())),
         }
     }
@@ -219,9 +236,14 @@ impl ::chanspec_runtime::ChannelMessage for AnnouncementsMessage {
         data: ::chanspec_runtime::serde_json::Value,
     ) -> ::std::result::Result<Self, ::chanspec_runtime::DecodeError> {
         match topic {
-            "posted" => ::chanspec_runtime::serde_json::from_value(data)
-                .map(Self::Posted)
-                .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "posted", error }),
+            "posted" => {
+                chanspec_schemas()
+                    .check("AnnouncementsPosted", &data)
+                    .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "posted", reason })?;
+                ::chanspec_runtime::serde_json::from_value(data)
+                    .map(Self::Posted)
+                    .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "posted", error })
+            }
             other => ::std::result::Result::Err(::chanspec_runtime::DecodeError::UnknownTopic(other.to_string())),
         }
     }

@@ -115,10 +115,16 @@ pub fn channel(ch: &Channel) -> TokenStream {
     let decode_arms = ch.topics.iter().map(|t| {
         let v = ident(&t.variant);
         let name = &t.name;
+        let payload = &t.payload;
         quote! {
-            #name => ::chanspec_runtime::serde_json::from_value(data)
-                .map(Self::#v)
-                .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: #name, error }),
+            #name => {
+                chanspec_schemas()
+                    .check(#payload, &data)
+                    .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: #name, reason })?;
+                ::chanspec_runtime::serde_json::from_value(data)
+                    .map(Self::#v)
+                    .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: #name, error })
+            }
         }
     });
     let topic_arms = ch.topics.iter().map(|t| {
@@ -234,5 +240,19 @@ fn opt(v: Option<i64>) -> TokenStream {
     match v {
         Some(v) => quote! { ::std::option::Option::Some(#v) },
         None => quote! { ::std::option::Option::None },
+    }
+}
+
+/// The bundled schemas, embedded, and the accessor decoding checks messages with.
+pub fn schemas(json: &str) -> TokenStream {
+    quote! {
+        /// The JSON Schemas of the payload types (bundled; `$ref`s are `#/definitions/Name`).
+        /// Received messages are checked against them before they are decoded.
+        pub const CHANSPEC_SCHEMAS: &str = #json;
+
+        fn chanspec_schemas() -> &'static ::chanspec_runtime::check::Schemas {
+            static SCHEMAS: ::std::sync::OnceLock<::chanspec_runtime::check::Schemas> = ::std::sync::OnceLock::new();
+            SCHEMAS.get_or_init(|| ::chanspec_runtime::check::Schemas::parse(CHANSPEC_SCHEMAS))
+        }
     }
 }

@@ -20,6 +20,12 @@ pub fn emit(spec: &Spec) -> Result<String, String> {
 /// their concatenation is the module. The first starts with the header.
 pub fn emit_parts(spec: &Spec, parts: usize) -> Result<Vec<String>, String> {
     let mut items = split_items(types::payload_types(spec)?);
+    if !spec.channels.is_empty() {
+        let definitions: serde_json::Map<String, serde_json::Value> =
+            spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+        let json = serde_json::to_string(&definitions).map_err(|e| e.to_string())?;
+        items.extend(split_items(channels::schemas(&json)));
+    }
     for ch in &spec.channels {
         items.extend(split_items(channels::channel(ch)));
     }

@@ -41,6 +41,8 @@ fn for_typify(schema: &Value) -> Value {
     for (keyword, value) in obj {
         match (keyword.as_str(), keywords::support(keyword)) {
             (_, Some(Support::Narrowing)) => {}
+            // A default would make the field non-optional, and a round trip would add it.
+            ("default", _) => {}
             ("format", _) => {
                 if let Some(f) = value.as_str() {
                     notes.push(format!("(format: `{f}`)"));

@@ -1,0 +1,284 @@
+//! Checking received JSON against a topic's schema before it is decoded into a generated
+//! type, so a typed subscriber refuses exactly what the schema refuses (serde alone accepts
+//! more: `null` for an absent optional field, a struct written as an array, any integer for
+//! a `const`).
+//!
+//! The schemas are the bundled schemas chanspec generated the types from (keywords of JSON
+//! Schema 2020-12, `$ref`s written `#/definitions/Name`). Every keyword chanspec accepts is
+//! checked, except `pattern`, `propertyNames` and `format`, which a type cannot hold anyway.
+
+use serde_json::{Map, Value};
+
+/// A set of named schemas: `{"Name": schema, ...}`.
+pub struct Schemas {
+    definitions: Map<String, Value>,
+}
+
+impl Schemas {
+    /// Parse the bundled definitions generated code embeds.
+    pub fn parse(json: &str) -> Self {
+        let definitions = serde_json::from_str(json).unwrap_or_default();
+        Schemas { definitions }
+    }
+
+    /// Check `instance` against the named type; the error says where and why it fails.
+    pub fn check(&self, name: &str, instance: &Value) -> Result<(), String> {
+        let schema = self.definitions.get(name).ok_or_else(|| format!("no schema named `{name}`"))?;
+        self.node(schema, instance, "", 0)
+    }
+
+    fn resolve(&self, reference: &str) -> Option<&Value> {
+        self.definitions.get(reference.strip_prefix("#/definitions/")?)
+    }
+
+    fn node(&self, schema: &Value, v: &Value, at: &str, depth: usize) -> Result<(), String> {
+        if depth > 256 {
+            return Err(format!("{at}: nested too deeply"));
+        }
+        let fail = |why: String| Err(format!("{}: {why}", if at.is_empty() { "/" } else { at }));
+        let obj = match schema {
+            Value::Bool(true) => return Ok(()),
+            Value::Bool(false) => return fail("no value is allowed here".into()),
+            Value::Object(o) => o,
+            _ => return Ok(()),
+        };
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+            match self.resolve(r) {
+                Some(target) => self.node(target, v, at, depth + 1)?,
+                None => return fail(format!("unresolved reference `{r}`")),
+            }
+        }
+        if let Some(t) = obj.get("type")
+            && !type_matches(t, v)
+        {
+            return fail(format!("expected {}, found {}", show_type(t), kind(v)));
+        }
+        if let Some(c) = obj.get("const")
+            && !equal(c, v)
+        {
+            return fail(format!("expected {c}"));
+        }
+        if let Some(Value::Array(values)) = obj.get("enum")
+            && !values.iter().any(|e| equal(e, v))
+        {
+            return fail(format!("{v} is not one of {}", Value::Array(values.clone())));
+        }
+        for key in ["allOf", "anyOf", "oneOf"] {
+            let Some(Value::Array(list)) = obj.get(key) else { continue };
+            let passing = list.iter().filter(|s| self.node(s, v, at, depth + 1).is_ok()).count();
+            let ok = match key {
+                "allOf" => passing == list.len(),
+                "anyOf" => passing >= 1,
+                _ => passing == 1,
+            };
+            if !ok {
+                return match key {
+                    "allOf" => list.iter().try_for_each(|s| self.node(s, v, at, depth + 1)),
+                    "oneOf" if passing > 1 => fail(format!("matches {passing} variants of `oneOf`, not exactly one")),
+                    _ => fail(format!("matches none of the variants of `{key}`")),
+                };
+            }
+        }
+        match v {
+            Value::Object(map) => self.object(obj, map, at, depth),
+            Value::Array(items) => self.array(obj, items, at, depth),
+            Value::String(s) => bounds(obj, s.chars().count() as f64, "minLength", "maxLength", "characters", at),
+            Value::Number(n) => number(obj, n.as_f64().unwrap_or(0.0), at),
+            _ => Ok(()),
+        }
+    }
+
+    fn object(&self, obj: &Map<String, Value>, map: &Map<String, Value>, at: &str, depth: usize) -> Result<(), String> {
+        if let Some(Value::Array(required)) = obj.get("required") {
+            for r in required.iter().filter_map(Value::as_str) {
+                if !map.contains_key(r) {
+                    return Err(format!("{}: missing required property `{r}`", if at.is_empty() { "/" } else { at }));
+                }
+            }
+        }
+        let properties = obj.get("properties").and_then(Value::as_object);
+        for (k, value) in map {
+            let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+            match properties.and_then(|p| p.get(k)) {
+                Some(s) => self.node(s, value, &here, depth + 1)?,
+                None => {
+                    if let Some(extra) = obj.get("additionalProperties") {
+                        self.node(extra, value, &here, depth + 1)?;
+                    }
+                }
+            }
+        }
+        if let Some(Value::Object(deps)) = obj.get("dependentRequired") {
+            for (k, needed) in deps {
+                if map.contains_key(k) {
+                    for n in needed.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                        if !map.contains_key(n) {
+                            return Err(format!("{at}/{k}: requires property `{n}`"));
+                        }
+                    }
+                }
+            }
+        }
+        bounds(obj, map.len() as f64, "minProperties", "maxProperties", "properties", at)
+    }
+
+    fn array(&self, obj: &Map<String, Value>, items: &[Value], at: &str, depth: usize) -> Result<(), String> {
+        let prefix = obj.get("prefixItems").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        for (i, item) in items.iter().enumerate() {
+            let here = format!("{at}/{i}");
+            match prefix.get(i) {
+                Some(s) => self.node(s, item, &here, depth + 1)?,
+                None => {
+                    if let Some(s) = obj.get("items") {
+                        self.node(s, item, &here, depth + 1)?;
+                    }
+                }
+            }
+        }
+        if obj.get("uniqueItems") == Some(&Value::Bool(true)) {
+            for (i, a) in items.iter().enumerate() {
+                if items[..i].iter().any(|b| equal(a, b)) {
+                    return Err(format!("{at}/{i}: duplicate item"));
+                }
+            }
+        }
+        if let Some(contains) = obj.get("contains") {
+            let n = items.iter().filter(|i| self.node(contains, i, at, depth + 1).is_ok()).count() as f64;
+            let min = obj.get("minContains").and_then(Value::as_f64).unwrap_or(1.0);
+            let max = obj.get("maxContains").and_then(Value::as_f64).unwrap_or(f64::INFINITY);
+            if n < min || n > max {
+                return Err(format!("{}: {n} items match `contains`", if at.is_empty() { "/" } else { at }));
+            }
+        }
+        bounds(obj, items.len() as f64, "minItems", "maxItems", "items", at)
+    }
+}
+
+fn bounds(obj: &Map<String, Value>, n: f64, min: &str, max: &str, what: &str, at: &str) -> Result<(), String> {
+    let at = if at.is_empty() { "/" } else { at };
+    if let Some(m) = obj.get(min).and_then(Value::as_f64)
+        && n < m
+    {
+        return Err(format!("{at}: fewer than {m} {what}"));
+    }
+    if let Some(m) = obj.get(max).and_then(Value::as_f64)
+        && n > m
+    {
+        return Err(format!("{at}: more than {m} {what}"));
+    }
+    Ok(())
+}
+
+fn number(obj: &Map<String, Value>, x: f64, at: &str) -> Result<(), String> {
+    let at = if at.is_empty() { "/" } else { at };
+    let get = |k: &str| obj.get(k).and_then(Value::as_f64);
+    let out = get("minimum").is_some_and(|m| x < m)
+        || get("maximum").is_some_and(|m| x > m)
+        || get("exclusiveMinimum").is_some_and(|m| x <= m)
+        || get("exclusiveMaximum").is_some_and(|m| x >= m);
+    if out {
+        return Err(format!("{at}: {x} is out of bounds"));
+    }
+    if let Some(m) = get("multipleOf").filter(|m| *m > 0.0) {
+        let q = x / m;
+        if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
+            return Err(format!("{at}: {x} is not a multiple of {m}"));
+        }
+    }
+    Ok(())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if is_integer(n) => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn is_integer(n: &serde_json::Number) -> bool {
+    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+}
+
+fn type_matches(t: &Value, v: &Value) -> bool {
+    let one = |name: &str| match (name, v) {
+        ("integer", Value::Number(n)) => is_integer(n),
+        ("number", Value::Number(_)) => true,
+        (name, v) => name == kind(v),
+    };
+    match t {
+        Value::String(s) => one(s),
+        Value::Array(list) => list.iter().filter_map(Value::as_str).any(one),
+        _ => true,
+    }
+}
+
+fn show_type(t: &Value) -> String {
+    match t {
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" or "),
+        other => other.as_str().unwrap_or("?").to_string(),
+    }
+}
+
+/// Equality as JSON Schema defines it: numbers by value, objects regardless of key order.
+pub fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schemas() -> Schemas {
+        Schemas::parse(
+            &json!({
+                "Shape": { "oneOf": [{ "$ref": "#/definitions/Circle" }, { "$ref": "#/definitions/Square" }] },
+                "Circle": { "type": "object", "required": ["kind", "r"], "additionalProperties": false,
+                            "properties": { "kind": { "const": "circle" }, "r": { "type": "number", "minimum": 0 } } },
+                "Square": { "type": "object", "required": ["kind"], "properties": { "kind": { "const": "square" },
+                            "side": { "type": ["integer", "null"] } } },
+                "Pair": { "type": "array", "prefixItems": [{ "type": "string" }, { "type": "integer" }], "items": false, "minItems": 2 }
+            })
+            .to_string(),
+        )
+    }
+
+    #[test]
+    fn checks_the_supported_keywords() {
+        let s = schemas();
+        assert!(s.check("Shape", &json!({ "kind": "circle", "r": 1.5 })).is_ok());
+        assert!(s.check("Shape", &json!({ "kind": "square", "side": null, "x": 1 })).is_ok());
+        assert!(s.check("Shape", &json!({ "kind": "circle", "r": 1, "x": 1 })).is_err());
+        assert!(s.check("Shape", &json!({ "kind": "circle", "r": -1 })).is_err());
+        assert!(s.check("Shape", &json!({ "kind": "square", "side": 1.5 })).is_err());
+        assert!(s.check("Shape", &json!({ "kind": "square", "side": 2.0 })).is_ok());
+        assert!(s.check("Shape", &json!(["circle", 1])).is_err());
+        assert!(s.check("Pair", &json!(["a", 1])).is_ok());
+        assert!(s.check("Pair", &json!(["a"])).is_err());
+        assert!(s.check("Pair", &json!(["a", 1, 2])).is_err());
+        let e = s.check("Circle", &json!({ "kind": "circle" })).unwrap_err();
+        assert!(e.contains("missing required property `r`"), "{e}");
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert!(equal(&json!(3), &json!(3.0)));
+        assert!(!equal(&json!(3), &json!(3.5)));
+        assert!(equal(&json!({ "a": [1, 2] }), &json!({ "a": [1.0, 2] })));
+    }
+}
