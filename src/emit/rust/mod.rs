@@ -5,6 +5,7 @@
 //! concatenate to exactly what printing the whole would give.
 
 mod channels;
+mod fidelity;
 mod types;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
@@ -45,7 +46,8 @@ pub fn emit_parts(spec: &Spec, parts: usize) -> Result<Vec<String>, String> {
 }
 
 fn print(text: &str) -> Result<String, String> {
-    let file = syn::parse_file(text).map_err(|e| format!("generated Rust does not parse: {e}"))?;
+    let mut file = syn::parse_file(text).map_err(|e| format!("generated Rust does not parse: {e}"))?;
+    fidelity::apply(&mut file);
     Ok(prettyplease::unparse(&file))
 }
 
