@@ -4,9 +4,11 @@
 //! re-serialize to an equal JSON value. Instances rejected only by value-narrowing keywords
 //! (`narrowing`) may be accepted by the types. Every disagreement is listed.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
@@ -26,9 +28,7 @@ fn module_name(stem: &str) -> String {
 
 #[test]
 fn generated_rust_types_agree_with_json_schema() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = root.join("target/conformance-rust");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let dir = common::generated_crate("conformance-rust");
     let mut cases = Vec::new();
     let mut dispatch = Vec::new();
     let mut modules = String::new();
@@ -73,16 +73,6 @@ fn generated_rust_types_agree_with_json_schema() {
         }
     }
     std::fs::write(
-        dir.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"conformance-rust\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
-             chanspec-runtime = {{ path = {:?} }}\n\n[workspace]\n",
-            root.join("runtime").display().to_string()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
         dir.join("src/main.rs"),
         format!(
             "{modules}\nuse chanspec_runtime::ChannelMessage;\nuse std::io::BufRead;\n\n\
@@ -102,15 +92,9 @@ fn generated_rust_types_agree_with_json_schema() {
         ),
     )
     .unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let build = Command::new(&cargo)
-        .args(["build", "--quiet"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", root.join("target/generated-check-target"))
-        .output()
-        .unwrap();
+    let build = common::cargo(&dir, &["build", "--quiet"]);
     assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
-    let mut child = Command::new(root.join("target/generated-check-target/debug/conformance-rust"))
+    let mut child = Command::new(common::target_dir().join("debug/conformance-rust"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -2,7 +2,9 @@
 //! compiling clippy-clean and rustfmt-clean in a crate whose only dependencies are serde,
 //! serde_json and chanspec-runtime.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 
 fn valid_fixtures() -> Vec<PathBuf> {
@@ -36,21 +38,8 @@ fn generation_is_deterministic() {
 /// with `cargo clippy -D warnings`.
 #[test]
 fn generated_rust_compiles_clippy_and_rustfmt_clean() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = root.join("target/generated-check");
+    let dir = common::generated_crate("generated-check");
     let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    let runtime = root.join("runtime");
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"generated-check\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-             [dependencies]\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
-             chanspec-runtime = {{ path = {:?} }}\n\n[workspace]\n",
-            runtime.display().to_string()
-        ),
-    )
-    .unwrap();
     let mut lib = String::from("//! Every fixture's generated bindings, each in its own module.\n");
     let mut modules: Vec<(String, Vec<PathBuf>)> = valid_fixtures()
         .into_iter()
@@ -67,13 +56,7 @@ fn generated_rust_compiles_clippy_and_rustfmt_clean() {
         lib.push_str(&format!("pub mod {name};\n"));
     }
     std::fs::write(src.join("lib.rs"), lib).unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(&cargo)
-        .args(["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", root.join("target/generated-check-target"))
-        .output()
-        .unwrap();
+    let out = common::cargo(&dir, &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]);
     assert!(out.status.success(), "clippy failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let out = Command::new("rustfmt")
         .args(["--edition", "2024", "--check"])

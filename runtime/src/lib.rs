@@ -107,14 +107,7 @@ pub trait Publish {
     where
         Self: Sync,
     {
-        let encoded = topic.encode(payload);
-        let (channel, name) = (topic.channel().to_string(), topic.name().to_string());
-        async move {
-            let data = encoded.map_err(PublishError::Encode)?;
-            self.publish_raw(Outgoing { channel, topic: name, data, idempotency_key: None })
-                .await
-                .map_err(PublishError::Publish)
-        }
+        publish_typed(self, topic, payload, None)
     }
 
     /// Publish a typed payload with an idempotency key: a retry with the same key within the
@@ -128,14 +121,25 @@ pub trait Publish {
     where
         Self: Sync,
     {
-        let encoded = topic.encode(payload);
-        let (channel, name, key) = (topic.channel().to_string(), topic.name().to_string(), key.to_string());
-        async move {
-            let data = encoded.map_err(PublishError::Encode)?;
-            self.publish_raw(Outgoing { channel, topic: name, data, idempotency_key: Some(key) })
-                .await
-                .map_err(PublishError::Publish)
-        }
+        publish_typed(self, topic, payload, Some(key.to_string()))
+    }
+}
+
+/// Encode a typed payload and publish it, with or without an idempotency key.
+fn publish_typed<P: Publish + Sync + ?Sized, T: Serialize>(
+    publisher: &P,
+    topic: &Topic<T>,
+    payload: &T,
+    idempotency_key: Option<String>,
+) -> impl Future<Output = Result<u64, PublishError<P::Error>>> + Send {
+    let encoded = topic.encode(payload);
+    let (channel, name) = (topic.channel().to_string(), topic.name().to_string());
+    async move {
+        let data = encoded.map_err(PublishError::Encode)?;
+        publisher
+            .publish_raw(Outgoing { channel, topic: name, data, idempotency_key })
+            .await
+            .map_err(PublishError::Publish)
     }
 }
 
