@@ -177,13 +177,15 @@ fn relative_to(file: &Path, out: &Path) -> String {
 }
 
 /// Format the parts of a module with rustfmt, all at once (one process per part); `None`
-/// when rustfmt is missing or fails on any part.
-fn rustfmt_parts(parts: &[String], dir: Option<&Path>) -> Option<String> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || rustfmt(p, dir))).collect();
+/// when rustfmt is missing or fails on any part. The first part, the header comment, is kept
+/// as it is (alone, rustfmt would drop the blank line that follows it).
+pub fn rustfmt_parts(parts: &[String], dir: Option<&Path>) -> Option<String> {
+    let (header, code) = parts.split_first()?;
+    let formatted = std::thread::scope(|s| {
+        let handles: Vec<_> = code.iter().map(|p| s.spawn(move || rustfmt(p, dir))).collect();
         handles.into_iter().map(|h| h.join().ok().flatten()).collect::<Option<Vec<String>>>()
-    })
-    .map(|v| v.concat())
+    })?;
+    Some(format!("{header}{}", formatted.concat()))
 }
 
 /// Format Rust source with the installed rustfmt, if any, run from `dir` so the project's

@@ -83,3 +83,26 @@ fn builder_reports_every_file_read() {
     assert!(inputs.iter().any(|p| p.ends_with("fixtures/schemas/announcement.json")), "{inputs:?}");
     std::fs::remove_file(out).ok();
 }
+
+/// Output formatted in parts (one per core) concatenates to exactly the single-part output.
+#[test]
+fn parts_concatenate_to_the_whole() {
+    let checked = chanspec::check_files(&valid_fixtures());
+    let spec = chanspec::lower::lower(&checked).unwrap();
+    let whole = chanspec::emit::rust::emit(&spec).unwrap();
+    for parts in [2, 3, 7] {
+        let pieces = chanspec::emit::rust::emit_parts(&spec, parts).unwrap();
+        assert!(pieces.len() > 2, "{parts} parts: {}", pieces.len());
+        assert_eq!(pieces.concat(), whole, "{parts} parts");
+    }
+    // rustfmt, when installed, gives the same result on the parts as on the whole.
+    if let Some(formatted) = chanspec::builder::rustfmt(&whole, None) {
+        let pieces = chanspec::emit::rust::emit_parts(&spec, 3).unwrap();
+        let joined = chanspec::builder::rustfmt_parts(&pieces, None).unwrap();
+        if joined != formatted {
+            std::fs::write("/tmp/joined.rs", &joined).unwrap();
+            std::fs::write("/tmp/formatted.rs", &formatted).unwrap();
+        }
+        assert!(joined == formatted, "rustfmt on parts differs from rustfmt on the whole");
+    }
+}
