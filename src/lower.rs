@@ -10,7 +10,7 @@ use crate::ir::{self, NamedType, Spec};
 use crate::keywords::{self, Children};
 use crate::naming;
 use crate::source::{Location, Target, pointer_last};
-use crate::validate::{ChannelDef, Checked, channels::is_bare_ref};
+use crate::validate::{ChannelDef, Checked};
 
 /// Lower checked definitions. `checked` must have no errors.
 pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
@@ -120,7 +120,7 @@ impl Lowering<'_> {
             .map(|(name, t)| {
                 let at = ch.at.child("topics").child(name).child("schema");
                 let payload = match self.checked.refs.get(&at) {
-                    Some(target) if is_bare_ref(&t.schema) => self.name_for(&target.clone()),
+                    Some(target) if ch.is_bare_ref(name) => self.name_for(&target.clone()),
                     _ => self.claim(at, naming::topic_payload(&ch.id, name)),
                 };
                 ir::Topic {

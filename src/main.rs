@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use chanspec::report::{self, Format};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "chanspec",

@@ -120,8 +120,16 @@ pub struct Topic {
     pub deprecated: bool,
     /// The payload's JSON Schema (draft 2020-12): inline, `{"$ref": "#/$defs/Name"}`, or a
     /// reference to a file (`other.json`, `other.yaml#/$defs/Name`).
+    // Deserializing leaves this `null`: schemas stay in the loaded document (read them
+    // through the workspace at `/channels/<id>/topics/<name>/schema`), so that checking a
+    // large definition does not copy every schema.
     #[cfg_attr(feature = "schema", schemars(schema_with = "schema::json_schema"))]
+    #[serde(deserialize_with = "skip_schema")]
     pub schema: Value,
+}
+
+fn skip_schema<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| Value::Null)
 }
 
 #[cfg(feature = "schema")]

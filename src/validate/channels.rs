@@ -176,8 +176,8 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
         claim(naming::message_enum(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
         collide_within(ch, "topics", "topic", naming::type_name, diags);
         collide_within(ch, "params", "param", naming::rust_snake_plain, diags);
-        for (topic, t) in &ch.channel.topics {
-            if !is_bare_ref(&t.schema) {
+        for topic in ch.channel.topics.keys() {
+            if !ch.is_bare_ref(topic) {
                 let at = ch.at.child("topics").child(topic);
                 claim(naming::topic_payload(&ch.id, topic), format!("topic `{}.{topic}`", ch.id), &at, diags);
             }

@@ -29,6 +29,9 @@ pub struct ChannelDef {
     pub channel: Channel,
     /// The parsed name template, when it parses.
     pub template: Option<Template>,
+    /// Topics whose schema is only a `$ref` (plus annotations): their payload type is the
+    /// referenced one.
+    pub bare_refs: std::collections::HashSet<String>,
 }
 
 impl ChannelDef {
@@ -40,6 +43,10 @@ impl ChannelDef {
     /// Where the name is written: the `name` value, or the channel's key.
     pub fn name_location(&self) -> Location {
         if self.channel.name.is_some() { self.at.child("name") } else { self.at.clone() }
+    }
+
+    pub fn is_bare_ref(&self, topic: &str) -> bool {
+        self.bare_refs.contains(topic)
     }
 
     fn point_at_name(&self, d: Diagnostic) -> Diagnostic {
@@ -125,7 +132,15 @@ fn check_loaded(mut c: Checked) -> Checked {
                 // Shape errors were reported above; a channel that does not deserialize is
                 // left out of the semantic rules.
                 if let Ok(channel) = Channel::deserialize(value) {
-                    c.channels.push(ChannelDef { id: id.clone(), at, channel, template: None });
+                    let bare_refs = value
+                        .get("topics")
+                        .and_then(Value::as_object)
+                        .into_iter()
+                        .flatten()
+                        .filter(|(_, t)| t.get("schema").is_some_and(channels::is_bare_ref))
+                        .map(|(name, _)| name.clone())
+                        .collect();
+                    c.channels.push(ChannelDef { id: id.clone(), at, channel, template: None, bare_refs });
                 }
             }
         }
@@ -141,15 +156,29 @@ fn check_loaded(mut c: Checked) -> Checked {
             }
         }
     }
-    channels::check_templates(&mut c.channels, diags);
-    channels::check_overlaps(&c.channels, diags);
-    channels::check_names(&c.channels, &c.defs, diags);
     let mut roots: Vec<Location> = Vec::new();
     for ch in &c.channels {
         roots.extend(ch.channel.topics.keys().map(|t| ch.at.child("topics").child(t).child("schema")));
     }
     roots.extend(c.defs.iter().map(|d| d.at.clone()));
-    c.refs = schemas::check(&mut c.workspace, &roots, diags);
+    // Channel rules and schema rules read disjoint parts: run them side by side.
+    let (channels, defs, workspace) = (&mut c.channels, &c.defs, &mut c.workspace);
+    let (channel_diags, refs) = std::thread::scope(|s| {
+        let rules = s.spawn(move || {
+            let mut d = Diagnostics::default();
+            channels::check_templates(channels, &mut d);
+            channels::check_overlaps(channels, &mut d);
+            channels::check_names(channels, defs, &mut d);
+            d
+        });
+        let mut schema_diags = Diagnostics::default();
+        let refs = schemas::check(workspace, &roots, &mut schema_diags);
+        let mut channel_diags = rules.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        channel_diags.extend(schema_diags);
+        (channel_diags, refs)
+    });
+    c.refs = refs;
+    diags.extend(channel_diags);
     c.diagnostics.extend(shape.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
     c.diagnostics.extend(semantic);
     c
