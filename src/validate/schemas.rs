@@ -80,7 +80,8 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
         );
     }
     for (keyword, value) in obj {
-        let here = at.child(keyword);
+        // Built only when something is reported: most keywords report nothing.
+        let here = || at.child(keyword);
         // The length of a fixed tuple shapes its type; it narrows nothing.
         if tuple.is_some() && matches!(keyword.as_str(), "minItems" | "maxItems") {
             continue;
@@ -89,17 +90,17 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
             Some(Support::Shape | Support::Annotation) => {}
             Some(Support::Narrowing) => diags.push(
                 Diagnostic::warning("narrowing-keyword", format!("`{keyword}` is not enforced by the generated types"))
-                    .at_key(&here)
+                    .at_key(&here())
                     .hint("generated types accept a superset of the valid values; the hub still validates HTTP publishes against the full schema"),
             ),
             Some(Support::Unsupported) => diags.push(
                 Diagnostic::error("unsupported-keyword", format!("`{keyword}` cannot be represented by the generated types"))
-                    .at_key(&here)
+                    .at_key(&here())
                     .hint(keywords::unsupported_hint(keyword)),
             ),
             None if keyword.starts_with("x-") => {}
             None => {
-                let d = Diagnostic::warning("unknown-keyword", format!("`{keyword}` is not a JSON Schema 2020-12 keyword and is ignored")).at_key(&here);
+                let d = Diagnostic::warning("unknown-keyword", format!("`{keyword}` is not a JSON Schema 2020-12 keyword and is ignored")).at_key(&here());
                 diags.push(match keyword.as_str() {
                     "nullable" => d.hint("`nullable` is OpenAPI 3.0; in JSON Schema write `type: [<type>, \"null\"]`"),
                     "discriminator" => d.hint("`discriminator` is OpenAPI; chanspec finds the tag of a `oneOf` from a `const` property shared by every variant"),
@@ -115,7 +116,8 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
             && let Err(e) = compile_pattern(p)
         {
             diags.push(
-                Diagnostic::error("invalid-pattern", format!("`{p}` is not a valid regular expression: {e}")).at(&here),
+                Diagnostic::error("invalid-pattern", format!("`{p}` is not a valid regular expression: {e}"))
+                    .at(&here()),
             );
         }
     }
