@@ -124,7 +124,7 @@ impl Builder {
         if checked.has_errors() {
             return Err(fail(&checked, checked.diagnostics.iter().cloned().collect()));
         }
-        let spec = crate::lower::lower(&checked).map_err(|d| fail(&checked, d.into_vec()))?;
+        let mut spec = crate::lower::lower(&checked).map_err(|d| fail(&checked, d.into_vec()))?;
         let rust_out = match (&self.rust_out, std::env::var_os("OUT_DIR")) {
             (Some(p), _) => Some(p.clone()),
             (None, Some(dir)) => Some(PathBuf::from(dir).join("chanspec.rs")),
@@ -132,7 +132,6 @@ impl Builder {
         };
         let mut stale = Vec::new();
         if let Some(path) = rust_out {
-            let mut spec = spec.clone();
             // Name the sources relative to the output, so the header does not depend on the
             // directory generation ran from.
             spec.sources = self.files.iter().map(|f| relative_to(f, &path)).collect();
