@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{self, NamedType, Spec};
-use crate::keywords::{self, Children};
 use crate::naming;
+use crate::schema_walk::map_subschemas;
 use crate::source::{Location, Target, pointer_last};
 use crate::validate::{ChannelDef, Checked};
 
@@ -35,13 +35,15 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
         let schema = l.bundle(schema, &at);
         types.push(NamedType { name, schema, tag: None });
     }
-    for i in 0..types.len() {
-        types[i].tag = union_tag(&types[i].schema, &types);
+    let index: HashMap<String, usize> = types.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    let tags: Vec<Option<String>> = types.iter().map(|t| union_tag(&t.schema, &types, &index)).collect();
+    for (t, tag) in types.iter_mut().zip(tags) {
+        t.tag = tag;
     }
     // A payload without a description of its own is documented by its topic's.
     for topic in channels.iter().flat_map(|c: &ir::Channel| &c.topics) {
-        let (Some(doc), Some(t)) = (&topic.doc, types.iter_mut().find(|t| t.name == topic.payload)) else { continue };
-        if let Value::Object(obj) = &mut t.schema
+        let (Some(doc), Some(&i)) = (&topic.doc, index.get(&topic.payload)) else { continue };
+        if let Value::Object(obj) = &mut types[i].schema
             && !obj.contains_key("description")
         {
             obj.insert("description".into(), Value::String(doc.clone()));
@@ -183,16 +185,10 @@ impl Lowering<'_> {
                 }
                 _ => {
                     let here = at.child(keyword);
-                    let copied = match (keywords::children(keyword), value) {
-                        (Some(Children::List | Children::One), Value::Array(list)) => Value::Array(
-                            list.iter().enumerate().map(|(i, v)| self.bundle(v, &here.child(&i.to_string()))).collect(),
-                        ),
-                        (Some(Children::One), v) => self.bundle(v, &here),
-                        (Some(Children::Map), Value::Object(map)) => Value::Object(
-                            map.iter().map(|(k, v)| (k.clone(), self.bundle(v, &here.child(k)))).collect(),
-                        ),
-                        _ => value.clone(),
-                    };
+                    let copied = map_subschemas(keyword, value, &mut |v, token| {
+                        let at = token.map_or_else(|| here.clone(), |t| here.child(t));
+                        self.bundle(v, &at)
+                    });
                     out.insert(keyword.clone(), copied);
                 }
             }
@@ -205,15 +201,16 @@ impl Lowering<'_> {
 /// every variant is an object (inline or a named type) that requires the same property and
 /// gives it a different constant string. Rust emits such a union as an internally tagged
 /// enum, TypeScript as a discriminated union.
-pub fn union_tag(schema: &Value, types: &[NamedType]) -> Option<String> {
+pub fn union_tag(schema: &Value, types: &[NamedType], index: &HashMap<String, usize>) -> Option<String> {
     let variants = schema.get("oneOf").or_else(|| schema.get("anyOf"))?.as_array()?;
-    let resolve = |v: &Value| -> Option<Value> {
-        match v.get("$ref").and_then(Value::as_str) {
-            Some(r) => types.iter().find(|t| ir::type_ref(&t.name) == r).map(|t| t.schema.clone()),
-            None => Some(v.clone()),
-        }
-    };
-    let variants: Vec<Value> = variants.iter().map(resolve).collect::<Option<_>>()?;
+    let prefix = ir::type_ref("");
+    let variants: Vec<&Value> = variants
+        .iter()
+        .map(|v| match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => index.get(r.strip_prefix(prefix.as_str())?).map(|&i| &types[i].schema),
+            None => Some(v),
+        })
+        .collect::<Option<_>>()?;
     let first = variants.first()?;
     let candidates = first.get("required")?.as_array()?;
     'property: for p in candidates.iter().filter_map(Value::as_str) {

@@ -49,3 +49,19 @@ fn walk_in(schema: &Value, at: &mut Location, visit: &mut dyn FnMut(&Value, &Loc
 fn itoa(i: usize) -> String {
     i.to_string()
 }
+
+/// The value of `keyword` rebuilt with `f` applied to each subschema it holds; `f` also gets
+/// the token below the keyword (an index or a property name), or `None` for a single
+/// subschema. The value of a keyword that holds no subschemas is cloned.
+pub fn map_subschemas(keyword: &str, value: &Value, f: &mut dyn FnMut(&Value, Option<&str>) -> Value) -> Value {
+    match (children(keyword), value) {
+        (Some(Children::List | Children::One), Value::Array(list)) => {
+            Value::Array(list.iter().enumerate().map(|(i, v)| f(v, Some(itoa(i).as_str()))).collect())
+        }
+        (Some(Children::One), v) => f(v, None),
+        (Some(Children::Map), Value::Object(map)) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), f(v, Some(k)))).collect())
+        }
+        _ => value.clone(),
+    }
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::source::{FileId, Location, PosMap, SourceFile, Sources, Span, Syntax};
+use crate::source::{FileId, PosMap, SourceFile, Sources, Span, Syntax};
 
 /// Deepest nesting accepted in a document; deeper input is refused rather than overflowing
 /// the stack.
@@ -24,12 +24,6 @@ pub const MAX_DEPTH: usize = 128;
 pub struct Document {
     pub file: FileId,
     pub value: Value,
-}
-
-impl Document {
-    pub fn root(&self) -> Location {
-        Location::new(self.file, "")
-    }
 }
 
 /// A syntax error at a byte offset.

@@ -174,8 +174,8 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
         idents.insert(key, ch);
         claim(naming::channel_type(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
         claim(naming::message_enum(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
-        collide_within(ch, "topics", "topic", naming::type_name, diags);
-        collide_within(ch, "params", "param", naming::rust_snake_plain, diags);
+        collide_within(ch, ch.channel.topics.keys(), "topics", "topic", naming::type_name, diags);
+        collide_within(ch, ch.channel.params.keys(), "params", "param", naming::rust_snake_plain, diags);
         for topic in ch.channel.topics.keys() {
             if !ch.is_bare_ref(topic) {
                 let at = ch.at.child("topics").child(topic);
@@ -185,11 +185,16 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
     }
 }
 
-fn collide_within(ch: &ChannelDef, field: &str, what: &str, convert: fn(&str) -> String, diags: &mut Diagnostics) {
-    let names: Vec<&String> = match field {
-        "topics" => ch.channel.topics.keys().collect(),
-        _ => ch.channel.params.keys().collect(),
-    };
+/// Names of one kind within a channel (`names`, found under `field`) that convert to the same
+/// generated name.
+fn collide_within<'a>(
+    ch: &ChannelDef,
+    names: impl Iterator<Item = &'a String>,
+    field: &str,
+    what: &str,
+    convert: fn(&str) -> String,
+    diags: &mut Diagnostics,
+) {
     let mut seen: HashMap<String, &String> = HashMap::new();
     for name in names {
         let converted = convert(name);

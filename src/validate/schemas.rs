@@ -125,7 +125,7 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
 
 /// `prefixItems` of `len` schemas, `items: false`, and `minItems` (and `maxItems`, if given)
 /// equal to `len`: a tuple type accepts exactly the valid arrays.
-pub fn is_fixed_tuple(obj: &serde_json::Map<String, Value>, len: usize) -> bool {
+fn is_fixed_tuple(obj: &serde_json::Map<String, Value>, len: usize) -> bool {
     let count = |k: &str| obj.get(k).and_then(Value::as_u64);
     obj.get("items") == Some(&Value::Bool(false))
         && count("minItems") == Some(len as u64)
@@ -145,15 +145,15 @@ pub fn compile_pattern(pattern: &str) -> Result<(), String> {
 /// `B = A`, or `A = allOf[A, ...]`. Such a type has no finite definition. Recursion through
 /// `properties`, `items` and the like is fine (a tree node).
 fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Diagnostics) {
-    let successors = |at: &Location| -> Vec<(Location, bool)> {
+    let successors = |at: &Location| -> Vec<Location> {
         let mut next = Vec::new();
         if let Some(target) = refs.get(at) {
-            next.push((target.clone(), true));
+            next.push(target.clone());
         }
         if let Some(obj) = ws.get(at).and_then(Value::as_object) {
             for k in ["allOf", "anyOf", "oneOf"] {
                 if let Some(list) = obj.get(k).and_then(Value::as_array) {
-                    next.extend((0..list.len()).map(|i| (at.child(k).child(&i.to_string()), false)));
+                    next.extend((0..list.len()).map(|i| at.child(k).child(&i.to_string())));
                 }
             }
         }
@@ -168,10 +168,10 @@ fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Dia
         // Iterative depth-first search; `path` holds the nodes on the current path.
         let mut path: Vec<Location> = vec![root.clone()];
         let mut on_path: HashSet<Location> = HashSet::from_iter([root.clone()]);
-        let mut stack: Vec<std::vec::IntoIter<(Location, bool)>> = vec![successors(root).into_iter()];
+        let mut stack: Vec<std::vec::IntoIter<Location>> = vec![successors(root).into_iter()];
         while let Some(iter) = stack.last_mut() {
             match iter.next() {
-                Some((next, _)) if on_path.contains(&next) => {
+                Some(next) if on_path.contains(&next) => {
                     let start = path.iter().position(|p| *p == next).unwrap_or(0);
                     let cycle = &path[start..];
                     // Report at the last reference on the loop: the one that closes it.
@@ -194,8 +194,8 @@ fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Dia
                         );
                     }
                 }
-                Some((next, _)) if done.contains(&next) => {}
-                Some((next, _)) => {
+                Some(next) if done.contains(&next) => {}
+                Some(next) => {
                     stack.push(successors(&next).into_iter());
                     on_path.insert(next.clone());
                     path.push(next);

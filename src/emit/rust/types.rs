@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 use typify::{TypeSpace, TypeSpaceSettings};
 
 use crate::ir::Spec;
-use crate::keywords::{self, Children, Support};
+use crate::keywords::{self, Support};
+use crate::schema_walk::map_subschemas;
 
 /// Rust items for every named type of the spec.
 pub fn payload_types(spec: &Spec) -> Result<TokenStream, String> {
@@ -58,16 +59,7 @@ fn for_typify(schema: &Value) -> Value {
             }
             ("items", _) if obj.contains_key("prefixItems") => {}
             _ => {
-                let copied = match (keywords::children(keyword), value) {
-                    (Some(Children::List | Children::One), Value::Array(list)) => {
-                        Value::Array(list.iter().map(for_typify).collect())
-                    }
-                    (Some(Children::One), v) => for_typify(v),
-                    (Some(Children::Map), Value::Object(map)) => {
-                        Value::Object(map.iter().map(|(k, v)| (k.clone(), for_typify(v))).collect())
-                    }
-                    _ => value.clone(),
-                };
+                let copied = map_subschemas(keyword, value, &mut |v, _| for_typify(v));
                 out.insert(keyword.clone(), copied);
             }
         }
