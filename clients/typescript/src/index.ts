@@ -1,0 +1,28 @@
+export { Backoff, type BackoffOptions } from "./backoff.js";
+export {
+  type ChannelDescriptor,
+  type Guard,
+  type Message,
+  type ParamsOf,
+  type ParamsOption,
+  type PayloadOf,
+  type TopicOf,
+  channelName,
+} from "./descriptor.js";
+export { ChanspecError } from "./errors.js";
+export { type JwtClaims, decodeJwtPayload, refreshDelayMs } from "./jwt.js";
+export { CLOSE_SLOW_CONSUMER, type ClientFrame, type ErrorCode, type Position, type ServerFrame } from "./protocol.js";
+export {
+  type Clock,
+  type InvalidMessage,
+  type RecoveryEvent,
+  type StatusEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionStatus,
+  type TokenSource,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  subscribe,
+  systemClock,
+} from "./subscription.js";

@@ -1,0 +1,92 @@
+/**
+ * The hub's WebSocket protocol (`GET /v1/ws`, JSON text frames with a `type`), as described
+ * in docs/protocol.md and schemas/protocol.schema.json of the chanspec repository.
+ */
+
+/** A position in a channel: the last offset seen, within an epoch. */
+export interface Position {
+  readonly epoch: string;
+  readonly offset: number;
+}
+
+export type ClientFrame =
+  | { type: "subscribe"; id: number; token: string; since?: Position }
+  | { type: "unsubscribe"; id: number }
+  | { type: "refresh"; id: number; token: string }
+  | { type: "ping" };
+
+/** Error codes the hub sends in `error` frames. */
+export type ErrorCode =
+  | "invalid_frame"
+  | "invalid_token"
+  | "token_expired"
+  | "forbidden"
+  | "too_large"
+  | "too_many_subscriptions"
+  | "not_found"
+  | "invalid_payload"
+  | "unauthorized"
+  | "unavailable";
+
+export type ServerFrame =
+  | {
+      type: "subscribed";
+      id: number;
+      channel: string;
+      topics: string[];
+      epoch: string;
+      /** The last offset the client already has; later messages have greater offsets. */
+      offset: number;
+      recovered: boolean;
+    }
+  | { type: "message"; id: number; channel: string; topic: string; offset: number; data: unknown; publishedAt: string }
+  | { type: "unsubscribed"; id: number; reason: string }
+  | { type: "error"; id?: number; code: ErrorCode | (string & {}); message: string }
+  | { type: "pong" }
+  | { type: "closing" };
+
+/** The close code the hub uses for a subscriber whose queue filled (slow consumer). */
+export const CLOSE_SLOW_CONSUMER = 4008;
+
+export function encodeFrame(frame: ClientFrame): string {
+  return JSON.stringify(frame);
+}
+
+const isInt = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+const isStr = (x: unknown): x is string => typeof x === "string";
+
+/** Parses one text frame from the hub; `undefined` for anything that is not a known frame. */
+export function parseFrame(text: unknown): ServerFrame | undefined {
+  if (typeof text !== "string") return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const f = v as Record<string, unknown>;
+  switch (f.type) {
+    case "subscribed":
+      return isInt(f.id) && isStr(f.channel) && Array.isArray(f.topics) && f.topics.every(isStr) && isStr(f.epoch) &&
+        isInt(f.offset) && typeof f.recovered === "boolean"
+        ? (f as ServerFrame)
+        : undefined;
+    case "message":
+      return isInt(f.id) && isStr(f.channel) && isStr(f.topic) && isInt(f.offset) && "data" in f && isStr(f.publishedAt)
+        ? (f as ServerFrame)
+        : undefined;
+    case "unsubscribed":
+      return isInt(f.id) && isStr(f.reason) ? (f as ServerFrame) : undefined;
+    case "error":
+      return (f.id === undefined || f.id === null || isInt(f.id)) && isStr(f.code)
+        ? ({ type: "error", id: isInt(f.id) ? f.id : undefined, code: f.code, message: isStr(f.message) ? f.message : "" } as ServerFrame)
+        : undefined;
+    case "pong":
+      return { type: "pong" };
+    case "closing":
+      return { type: "closing" };
+    default:
+      return undefined;
+  }
+}

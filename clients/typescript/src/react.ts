@@ -1,0 +1,229 @@
+import { useCallback, useEffect, useMemo, useReducer, useRef } from "react";
+import type { BackoffOptions } from "./backoff.js";
+import { type ChannelDescriptor, type Message, type ParamsOf, type ParamsOption, type TopicOf, channelName, chosenTopics } from "./descriptor.js";
+import { ChanspecError } from "./errors.js";
+import type { Position } from "./protocol.js";
+import { type Subscription, type TokenSource, type WebSocketConstructor, subscribe } from "./subscription.js";
+
+export type ConnectionStatus = "idle" | "connecting" | "open" | "paused" | "closed" | "error";
+
+export interface UseRealtimeOptionsBase<D extends ChannelDescriptor, T extends TopicOf<D>> {
+  readonly channel: D;
+  /** Default: every topic of the channel. */
+  readonly topics?: readonly T[];
+  /** A token, or a function fetching one. Read from a ref: a new function each render does not reconnect. */
+  readonly token: TokenSource;
+  /** The hub's WebSocket URL. */
+  readonly url: string;
+  /** `false` keeps the hook idle (no socket); default `true`. */
+  readonly enabled?: boolean;
+  /** How many messages `all` and each `byTopic` list keep (the newest). Default 100. */
+  readonly historyLimit?: number;
+  /** Close the socket while the document is hidden and resume (with `since`) when it is visible. Default `false`. */
+  readonly pauseOnHidden?: boolean;
+  readonly WebSocket?: WebSocketConstructor;
+  readonly validate?: boolean;
+  readonly backoff?: BackoffOptions;
+}
+
+export type UseRealtimeOptions<D extends ChannelDescriptor, T extends TopicOf<D> = TopicOf<D>> = UseRealtimeOptionsBase<D, T> &
+  ParamsOption<D>;
+
+export interface RealtimeMessages<M extends { topic: string }> {
+  /** Every kept message, oldest first. */
+  readonly all: readonly M[];
+  /** Kept messages per topic, oldest first. */
+  readonly byTopic: { readonly [K in M["topic"]]: readonly Extract<M, { topic: K }>[] };
+  /** The newest message per topic. */
+  readonly last: { readonly [K in M["topic"]]?: Extract<M, { topic: K }> };
+}
+
+export interface UseRealtimeResult<M extends { topic: string }> {
+  readonly connectionStatus: ConnectionStatus;
+  readonly messages: RealtimeMessages<M>;
+  /** `false` after a resume that lost messages (until `reset()`); `undefined` before any resume. */
+  readonly recovered: boolean | undefined;
+  /** The last error: the one that ended the subscription, or the reason of the latest reconnect. */
+  readonly error: ChanspecError | undefined;
+  /** Clears messages, `recovered` and `error` (the connection stays). */
+  readonly reset: () => void;
+}
+
+interface State {
+  status: ConnectionStatus;
+  all: { topic: string }[];
+  byTopic: Record<string, { topic: string }[]>;
+  last: Record<string, { topic: string }>;
+  recovered: boolean | undefined;
+  error: ChanspecError | undefined;
+}
+
+type Action =
+  | { type: "status"; status: ConnectionStatus; error?: ChanspecError }
+  | { type: "message"; message: { topic: string }; limit: number }
+  | { type: "recovered"; recovered: boolean }
+  | { type: "invalid"; error: ChanspecError }
+  | { type: "reset" };
+
+const initial: State = { status: "idle", all: [], byTopic: {}, last: {}, recovered: undefined, error: undefined };
+
+function bounded<X>(list: X[], item: X, limit: number): X[] {
+  const next = list.length >= limit ? list.slice(list.length - limit + 1) : list.slice();
+  next.push(item);
+  return next;
+}
+
+function reducer(state: State, action: Action): State {
+  switch (action.type) {
+    case "status":
+      if (state.status === action.status && action.error === undefined) return state;
+      // An open connection clears the reason of the reconnect before it.
+      return { ...state, status: action.status, error: action.status === "open" ? undefined : (action.error ?? state.error) };
+    case "message": {
+      const { message, limit } = action;
+      return {
+        ...state,
+        all: limit > 0 ? bounded(state.all, message, limit) : [],
+        byTopic: { ...state.byTopic, [message.topic]: limit > 0 ? bounded(state.byTopic[message.topic] ?? [], message, limit) : [] },
+        last: { ...state.last, [message.topic]: message },
+      };
+    }
+    case "recovered":
+      // A loss stays visible until reset().
+      return { ...state, recovered: state.recovered === false ? false : action.recovered };
+    case "invalid":
+      return { ...state, error: action.error };
+    case "reset":
+      return { ...state, all: [], byTopic: {}, last: {}, recovered: undefined, error: undefined };
+  }
+}
+
+interface VisibilityDocument {
+  readonly hidden: boolean;
+  addEventListener(type: "visibilitychange", listener: () => void): void;
+  removeEventListener(type: "visibilitychange", listener: () => void): void;
+}
+
+/**
+ * Subscribes while mounted (and `enabled`). The connection is keyed on url, channel name,
+ * topics and `enabled` only: new `params` objects with the same values, a new token function
+ * or new callbacks each render change nothing.
+ */
+export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = TopicOf<D>>(
+  options: UseRealtimeOptions<D, T>,
+): UseRealtimeResult<Message<D, T>> {
+  const { channel, url, enabled = true, pauseOnHidden = false, historyLimit = 100 } = options;
+  const [state, dispatch] = useReducer(reducer, initial);
+
+  // Everything the connection reads but is not keyed on lives in a ref.
+  const latest = useRef(options);
+  latest.current = options;
+  const limitRef = useRef(historyLimit);
+  limitRef.current = historyLimit;
+
+  let name: string | undefined;
+  let nameError: ChanspecError | undefined;
+  let topics: readonly string[] = [];
+  try {
+    name = channelName(channel, options.params as ParamsOf<D>);
+    topics = chosenTopics(channel, options.topics);
+  } catch (cause) {
+    nameError = new ChanspecError("invalid_params", cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+  const topicsKey = [...topics].sort().join(",");
+  const key = JSON.stringify([url, name ?? null, topicsKey, enabled, pauseOnHidden]);
+
+  // The position survives pauses and reconnects of the same channel, not a change of channel.
+  const resume = useRef<{ name: string | undefined; position: Position | undefined }>({ name: undefined, position: undefined });
+
+  useEffect(() => {
+    if (!enabled) {
+      dispatch({ type: "status", status: "idle" });
+      return;
+    }
+    if (nameError || name === undefined) {
+      dispatch({ type: "status", status: "error", error: nameError });
+      return;
+    }
+    if (resume.current.name !== name) resume.current = { name, position: undefined };
+    const current = resume.current;
+    const doc = (globalThis as { document?: VisibilityDocument }).document;
+    let disposed = false;
+    let sub: Subscription<Message<D, T>> | undefined;
+
+    const start = () => {
+      const o = latest.current;
+      sub = subscribe<D, T>({
+        url,
+        channel: o.channel,
+        params: o.params,
+        topics: o.topics,
+        since: current.position,
+        WebSocket: o.WebSocket,
+        validate: o.validate,
+        backoff: o.backoff,
+        token: () => {
+          const t = latest.current.token;
+          return typeof t === "function" ? t() : t;
+        },
+        onStatus: (e) => {
+          if (disposed) return;
+          const status = e.status === "reconnecting" ? "connecting" : e.status;
+          dispatch({ type: "status", status, error: e.error });
+        },
+        onRecovered: (e) => {
+          if (!disposed) dispatch({ type: "recovered", recovered: e.recovered });
+        },
+        onInvalid: (m) => {
+          if (!disposed) dispatch({ type: "invalid", error: m.error });
+        },
+        onMessage: (message) => {
+          if (disposed) return;
+          current.position = sub?.position;
+          dispatch({ type: "message", message, limit: limitRef.current });
+        },
+      } as Parameters<typeof subscribe<D, T>>[0]);
+    };
+    const stop = () => {
+      if (sub) {
+        current.position = sub.position ?? current.position;
+        sub.close();
+        sub = undefined;
+      }
+    };
+    const onVisibility = () => {
+      if (disposed || !doc) return;
+      if (doc.hidden) {
+        stop();
+        dispatch({ type: "status", status: "paused" });
+      } else if (!sub) {
+        start();
+      }
+    };
+
+    if (pauseOnHidden && doc) doc.addEventListener("visibilitychange", onVisibility);
+    if (pauseOnHidden && doc?.hidden) dispatch({ type: "status", status: "paused" });
+    else start();
+
+    return () => {
+      disposed = true;
+      if (pauseOnHidden && doc) doc.removeEventListener("visibilitychange", onVisibility);
+      stop();
+    };
+    // The key holds everything the connection depends on.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  const reset = useCallback(() => dispatch({ type: "reset" }), []);
+  const messages = useMemo(
+    () => ({ all: state.all, byTopic: state.byTopic, last: state.last }) as unknown as RealtimeMessages<Message<D, T>>,
+    [state.all, state.byTopic, state.last],
+  );
+  return {
+    connectionStatus: enabled ? state.status : "idle",
+    messages,
+    recovered: state.recovered,
+    error: nameError ?? state.error,
+    reset,
+  };
+}
