@@ -19,6 +19,7 @@ use crate::write::{self, Outcome};
 pub struct Builder {
     files: Vec<PathBuf>,
     rust_out: Option<PathBuf>,
+    ts_out: Option<PathBuf>,
     check_only: bool,
     cargo: Option<bool>,
     rustfmt: bool,
@@ -55,7 +56,7 @@ pub struct Generated {
 
 impl Default for Builder {
     fn default() -> Self {
-        Builder { files: Vec::new(), rust_out: None, check_only: false, cargo: None, rustfmt: true }
+        Builder { files: Vec::new(), rust_out: None, ts_out: None, check_only: false, cargo: None, rustfmt: true }
     }
 }
 
@@ -86,6 +87,13 @@ impl Builder {
     /// Where to write the Rust module. Default (under build.rs): `$OUT_DIR/chanspec.rs`.
     pub fn rust_out(mut self, path: impl AsRef<Path>) -> Self {
         self.rust_out = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Also write the TypeScript module here (no default), so a Rust build keeps the front
+    /// end's types fresh.
+    pub fn ts_out(mut self, path: impl AsRef<Path>) -> Self {
+        self.ts_out = Some(path.as_ref().to_path_buf());
         self
     }
 
@@ -131,16 +139,7 @@ impl Builder {
             (None, None) => None,
         };
         let mut stale = Vec::new();
-        if let Some(path) = rust_out {
-            // Name the sources relative to the output, so the header does not depend on the
-            // directory generation ran from.
-            spec.sources = self.files.iter().map(|f| relative_to(f, &path)).collect();
-            let dir = path.parent().filter(|d| d.is_dir());
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let parts =
-                crate::emit::rust::emit_parts(&spec, cores).map_err(|e| Error { report: e, stale: Vec::new() })?;
-            let code = if self.rustfmt { rustfmt_parts(&parts, dir) } else { None };
-            let code = code.unwrap_or_else(|| parts.concat());
+        let mut put = |path: PathBuf, code: String| -> Result<(), Error> {
             if self.check_only {
                 stale.extend(write::stale(&path, &code));
             } else {
@@ -150,6 +149,23 @@ impl Builder {
                 })?;
                 generated.outputs.push((path, outcome));
             }
+            Ok(())
+        };
+        if let Some(path) = rust_out {
+            // Name the sources relative to the output, so the header does not depend on the
+            // directory generation ran from.
+            spec.sources = self.files.iter().map(|f| relative_to(f, &path)).collect();
+            let dir = path.parent().filter(|d| d.is_dir());
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let parts =
+                crate::emit::rust::emit_parts(&spec, cores).map_err(|e| Error { report: e, stale: Vec::new() })?;
+            let code = if self.rustfmt { rustfmt_parts(&parts, dir) } else { None };
+            put(path, code.unwrap_or_else(|| parts.concat()))?;
+        }
+        if let Some(path) = &self.ts_out {
+            spec.sources = self.files.iter().map(|f| relative_to(f, path)).collect();
+            let code = crate::emit::ts::emit(&spec).map_err(|e| Error { report: e, stale: Vec::new() })?;
+            put(path.clone(), code)?;
         }
         if !stale.is_empty() {
             return Err(Error { report: String::new(), stale });

@@ -28,8 +28,14 @@ pub struct Channel {
     pub rust_message: String,
     /// `pipeline` (function building the channel).
     pub rust_fn: String,
-    /// `pipeline` (TypeScript binding).
+    /// `pipeline` (TypeScript binding: the channel descriptor).
     pub ts_name: String,
+    /// `PipelineParams` (TypeScript interface of the params).
+    pub ts_params: String,
+    /// `PipelineTopics` (TypeScript map from topic name to payload type).
+    pub ts_topics: String,
+    /// `decodePipeline` (TypeScript decoder of the channel's messages).
+    pub ts_decoder: String,
     /// The name template as written (`pipeline:{runId}`).
     pub template: String,
     pub segments: Vec<Segment>,
@@ -45,6 +51,8 @@ pub struct Param {
     pub name: String,
     /// `run_id`.
     pub rust_name: String,
+    /// `runId` (property of the TypeScript params object; quoted when not an identifier).
+    pub ts_name: String,
     pub ty: ParamType,
     pub format: Option<String>,
     pub pattern: Option<String>,

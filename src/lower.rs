@@ -142,6 +142,7 @@ impl Lowering<'_> {
             .map(|(name, p)| ir::Param {
                 name: name.clone(),
                 rust_name: naming::rust_snake(name),
+                ts_name: naming::ts_property(name),
                 ty: p.ty,
                 format: p.format.clone(),
                 pattern: p.pattern.clone(),
@@ -157,6 +158,9 @@ impl Lowering<'_> {
             rust_message: naming::message_enum(&ch.id),
             rust_fn: naming::rust_snake(&ch.id),
             ts_name: naming::ts_binding(&ch.id),
+            ts_params: naming::ts_params(&ch.id),
+            ts_topics: naming::ts_topics(&ch.id),
+            ts_decoder: naming::ts_decoder(&ch.id),
             template: ch.name().to_string(),
             segments: ch.template.clone().map(|t| t.segments).unwrap_or_default(),
             params,

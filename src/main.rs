@@ -39,14 +39,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
-    /// Generate bindings: a Rust publisher module (and, soon, TypeScript subscriber types).
+    /// Generate bindings: a Rust publisher module and TypeScript subscriber types, from one load.
+    #[command(group = clap::ArgGroup::new("outputs").required(true).multiple(true).args(["rust", "ts"]))]
     Generate {
         /// Definition files (YAML or JSON), merged.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Write the Rust module here.
-        #[arg(long, value_name = "OUT.rs", required = true)]
+        #[arg(long, value_name = "OUT.rs")]
         rust: Option<PathBuf>,
+        /// Write the TypeScript module here.
+        #[arg(long, value_name = "OUT.ts")]
+        ts: Option<PathBuf>,
         /// Write nothing; exit 1 when a committed output is missing or stale, with a short diff.
         #[arg(long)]
         check: bool,
@@ -101,11 +105,14 @@ fn main() -> ExitCode {
             // Exit without freeing the documents: the OS reclaims memory faster than drops.
             std::process::exit(if failed { 1 } else { 0 })
         }
-        Command::Generate { files, rust, check, no_rustfmt } => {
+        Command::Generate { files, rust, ts, check, no_rustfmt } => {
             let mut builder =
                 chanspec::Builder::new().files(&files).check_only(check).cargo_output(false).rustfmt(!no_rustfmt);
             if let Some(rust) = rust {
                 builder = builder.rust_out(rust);
+            }
+            if let Some(ts) = ts {
+                builder = builder.ts_out(ts);
             }
             match builder.generate() {
                 Ok(generated) => {

@@ -134,6 +134,36 @@ pub fn topic_payload(channel: &str, topic: &str) -> String {
     format!("{}{}", type_name(channel), type_name(topic))
 }
 
+/// The TypeScript interface of a channel's params (`pipeline` → `PipelineParams`).
+pub fn ts_params(id: &str) -> String {
+    format!("{}Params", type_name(id))
+}
+
+/// The TypeScript map from topic name to payload type (`pipeline` → `PipelineTopics`).
+pub fn ts_topics(id: &str) -> String {
+    format!("{}Topics", type_name(id))
+}
+
+/// The TypeScript decoder of a channel's messages (`pipeline` → `decodePipeline`).
+pub fn ts_decoder(id: &str) -> String {
+    format!("decode{}", type_name(id))
+}
+
+/// The TypeScript type guard of a named type (`PipelineStatus` → `isPipelineStatus`).
+pub fn ts_guard(type_name: &str) -> String {
+    format!("is{type_name}")
+}
+
+/// A property name as written in a TypeScript type or object literal: bare when it is an
+/// identifier, quoted otherwise (`runId`, `"content-type"`). Reserved words are valid
+/// property names and stay bare.
+pub fn ts_property(name: &str) -> String {
+    let mut chars = name.chars();
+    let ident = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if ident { name.to_string() } else { serde_json::to_string(name).expect("strings serialize") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +179,10 @@ mod tests {
         assert_eq!(ts_binding("user-id"), "userId");
         assert_eq!(channel_type("pipeline"), "PipelineChannel");
         assert_eq!(topic_payload("pipeline", "status"), "PipelineStatus");
+        assert_eq!(ts_params("ci-run"), "CiRunParams");
+        assert_eq!(ts_guard("Token"), "isToken");
+        assert_eq!(ts_property("runId"), "runId");
+        assert_eq!(ts_property("content-type"), "\"content-type\"");
+        assert_eq!(ts_property("1a"), "\"1a\"");
     }
 }

@@ -1,6 +1,7 @@
 //! Emitters: the IR in, source text out. They never read files.
 
 pub mod rust;
+pub mod ts;
 
 /// The first line of every generated file.
 pub fn header(sources: &[String], comment: &str) -> String {

@@ -174,6 +174,8 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
         idents.insert(key, ch);
         claim(naming::channel_type(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
         claim(naming::message_enum(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
+        claim(naming::ts_params(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
+        claim(naming::ts_topics(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
         collide_within(ch, ch.channel.topics.keys(), "topics", "topic", naming::type_name, diags);
         collide_within(ch, ch.channel.params.keys(), "params", "param", naming::rust_snake_plain, diags);
         for topic in ch.channel.topics.keys() {

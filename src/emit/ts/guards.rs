@@ -1,0 +1,222 @@
+//! JSON Schema → TypeScript type guards: for every named type, a checker built from the small
+//! combinators in `templates/typescript/helpers.ts` (`$all`, `$object`, `$string`, ...).
+//!
+//! Guards follow JSON Schema's semantics exactly, narrowing keywords included (`minLength`
+//! counts code points, `pattern` is an ECMA-262 regular expression, as the specification
+//! says): a guard accepts what a validator accepts. Only `format` is not checked, as in
+//! 2020-12's default annotation vocabulary.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::naming;
+
+use super::types::ref_name;
+
+/// A checker expression, laid out by [`Expr::print`].
+pub enum Expr {
+    Raw(String),
+    Call(&'static str, Vec<Expr>),
+    Array(Vec<Expr>),
+    Object(Vec<(&'static str, Expr)>),
+}
+
+impl Expr {
+    /// The expression, starting at column `start` on a line indented by `indent`: on one
+    /// line when it fits in 100 columns, else one argument per line.
+    pub fn print(&self, indent: usize, start: usize) -> String {
+        let flat = self.flat();
+        if start + flat.len() <= 100 && !flat.contains('\n') {
+            return flat;
+        }
+        let pad = " ".repeat(indent + 2);
+        let end = " ".repeat(indent);
+        let list = |items: Vec<String>| items.iter().map(|i| format!("{pad}{i},\n")).collect::<String>();
+        match self {
+            Expr::Raw(s) => s.clone(),
+            Expr::Call(f, args) => {
+                if let [single @ (Expr::Array(_) | Expr::Object(_))] = args.as_slice() {
+                    return format!("{f}({})", single.print(indent, start + f.len() + 1));
+                }
+                format!("{f}(\n{}{end})", list(args.iter().map(|a| a.print(indent + 2, indent + 2)).collect()))
+            }
+            Expr::Array(items) => {
+                format!("[\n{}{end}]", list(items.iter().map(|a| a.print(indent + 2, indent + 2)).collect()))
+            }
+            Expr::Object(fields) => format!(
+                "{{\n{}{end}}}",
+                list(
+                    fields.iter().map(|(k, v)| format!("{k}: {}", v.print(indent + 2, indent + 4 + k.len()))).collect()
+                )
+            ),
+        }
+    }
+
+    fn flat(&self) -> String {
+        let join = |items: &[Expr]| items.iter().map(Expr::flat).collect::<Vec<_>>().join(", ");
+        match self {
+            Expr::Raw(s) => s.clone(),
+            Expr::Call(f, args) => format!("{f}({})", join(args)),
+            Expr::Array(items) => format!("[{}]", join(items)),
+            Expr::Object(fields) => {
+                let inner = fields.iter().map(|(k, v)| format!("{k}: {}", v.flat())).collect::<Vec<_>>().join(", ");
+                format!("{{ {inner} }}")
+            }
+        }
+    }
+}
+
+/// Builds checker expressions, recording which helpers they use.
+#[derive(Default)]
+pub struct Guards {
+    pub used: BTreeSet<&'static str>,
+}
+
+impl Guards {
+    fn call(&mut self, f: &'static str, args: Vec<Expr>) -> Expr {
+        self.used.insert(f);
+        Expr::Call(f, args)
+    }
+
+    fn raw(&mut self, helper: &'static str) -> Expr {
+        self.used.insert(helper);
+        Expr::Raw(helper.to_string())
+    }
+
+    /// The checker of `schema`.
+    pub fn check(&mut self, schema: &Value) -> Expr {
+        let obj = match schema {
+            Value::Bool(false) => return self.raw("$false"),
+            Value::Object(obj) => obj,
+            _ => return self.raw("$true"),
+        };
+        let mut parts = Vec::new();
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+            parts.push(Expr::Raw(naming::ts_guard(ref_name(r))));
+        }
+        match obj.get("type") {
+            Some(Value::String(t)) => {
+                parts.push(self.call("$type", vec![json(&Value::Array(vec![t.as_str().into()]))]))
+            }
+            Some(t @ Value::Array(_)) => parts.push(self.call("$type", vec![json(t)])),
+            _ => {}
+        }
+        if let Some(c) = obj.get("const") {
+            parts.push(self.call("$const", vec![json(c)]));
+        }
+        if let Some(e) = obj.get("enum") {
+            parts.push(self.call("$enum", vec![json(e)]));
+        }
+        let string = self.fields(obj, &[("minLength", "minLength"), ("maxLength", "maxLength")]);
+        let mut string = string;
+        if let Some(p) = obj.get("pattern").and_then(Value::as_str) {
+            let re = self.call("$regex", vec![json(&Value::String(p.into()))]);
+            string.push(("pattern", re));
+        }
+        if !string.is_empty() {
+            parts.push(self.call("$string", vec![Expr::Object(string)]));
+        }
+        let number = self.fields(
+            obj,
+            &[
+                ("minimum", "minimum"),
+                ("maximum", "maximum"),
+                ("exclusiveMinimum", "exclusiveMinimum"),
+                ("exclusiveMaximum", "exclusiveMaximum"),
+                ("multipleOf", "multipleOf"),
+            ],
+        );
+        if !number.is_empty() {
+            parts.push(self.call("$number", vec![Expr::Object(number)]));
+        }
+        if let Some(array) = self.array(obj) {
+            parts.push(array);
+        }
+        if let Some(object) = self.object(obj) {
+            parts.push(object);
+        }
+        if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
+            parts.extend(all.iter().map(|s| self.check(s)));
+        }
+        for (key, helper) in [("anyOf", "$anyOf"), ("oneOf", "$oneOf")] {
+            if let Some(variants) = obj.get(key).and_then(Value::as_array) {
+                let checks = variants.iter().map(|s| self.check(s)).collect();
+                parts.push(self.call(helper, vec![Expr::Array(checks)]));
+            }
+        }
+        match parts.len() {
+            0 => self.raw("$true"),
+            1 => parts.pop().expect("one part"),
+            _ => self.call("$all", vec![Expr::Array(parts)]),
+        }
+    }
+
+    /// The numeric or boolean keywords of `obj` named in `keys`, as helper options.
+    fn fields(
+        &mut self,
+        obj: &serde_json::Map<String, Value>,
+        keys: &[(&str, &'static str)],
+    ) -> Vec<(&'static str, Expr)> {
+        keys.iter().filter_map(|(k, name)| obj.get(*k).map(|v| (*name, json(v)))).collect()
+    }
+
+    fn array(&mut self, obj: &serde_json::Map<String, Value>) -> Option<Expr> {
+        let mut fields = self.fields(
+            obj,
+            &[
+                ("minItems", "minItems"),
+                ("maxItems", "maxItems"),
+                ("uniqueItems", "uniqueItems"),
+                ("minContains", "minContains"),
+                ("maxContains", "maxContains"),
+            ],
+        );
+        if let Some(prefix) = obj.get("prefixItems").and_then(Value::as_array) {
+            let checks = prefix.iter().map(|s| self.check(s)).collect();
+            fields.push(("prefixItems", Expr::Array(checks)));
+        }
+        if let Some(items) = obj.get("items") {
+            let check = self.check(items);
+            fields.push(("items", check));
+        }
+        if let Some(contains) = obj.get("contains") {
+            let check = self.check(contains);
+            fields.push(("contains", check));
+        }
+        (!fields.is_empty()).then(|| self.call("$array", vec![Expr::Object(fields)]))
+    }
+
+    fn object(&mut self, obj: &serde_json::Map<String, Value>) -> Option<Expr> {
+        let mut fields = self.fields(
+            obj,
+            &[("required", "required"), ("minProperties", "minProperties"), ("maxProperties", "maxProperties")],
+        );
+        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+            let pairs = props
+                .iter()
+                .map(|(name, s)| Expr::Array(vec![json(&Value::String(name.clone())), self.check(s)]))
+                .collect();
+            fields.push(("properties", Expr::Array(pairs)));
+        }
+        if let Some(additional) = obj.get("additionalProperties") {
+            let check = self.check(additional);
+            fields.push(("additionalProperties", check));
+        }
+        if let Some(names) = obj.get("propertyNames") {
+            let check = self.check(names);
+            fields.push(("propertyNames", check));
+        }
+        if let Some(dependent) = obj.get("dependentRequired").and_then(Value::as_object) {
+            let pairs =
+                dependent.iter().map(|(k, v)| Expr::Array(vec![json(&Value::String(k.clone())), json(v)])).collect();
+            fields.push(("dependentRequired", Expr::Array(pairs)));
+        }
+        (!fields.is_empty()).then(|| self.call("$object", vec![Expr::Object(fields)]))
+    }
+}
+
+/// A JSON value as a JavaScript literal (JSON is valid JavaScript).
+fn json(v: &Value) -> Expr {
+    Expr::Raw(super::js_literal(v))
+}

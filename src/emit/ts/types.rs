@@ -1,0 +1,321 @@
+//! JSON Schema → TypeScript type expressions, for the named types of the IR.
+//!
+//! The type of a schema is the intersection of what its keywords say: its own instance types
+//! (`type`, or every JSON type when absent) shaped by the object and array keywords,
+//! `allOf` as `&`, `oneOf`/`anyOf` as `|`, `$ref` as the referenced type's name, `enum` and
+//! `const` as literal types. Narrowing keywords leave the type alone (the guards check them).
+
+use serde_json::{Map, Value};
+
+use crate::ir;
+use crate::naming;
+
+use super::doc;
+
+/// The instance types of JSON Schema, in output order.
+const KINDS: [&str; 6] = ["object", "array", "string", "number", "boolean", "null"];
+
+/// The TypeScript declaration of a named type: an `interface` for a plain object type, a
+/// `type` alias otherwise. `indent` is 0 at top level.
+pub fn declaration(name: &str, schema: &Value, tag: Option<&str>) -> String {
+    let tag = tag.map(|t| format!("Discriminated by `{t}` (as the Rust enum is tagged)."));
+    let docs = doc::comment_with(schema, "", tag.as_deref());
+    match as_plain_object(schema) {
+        Some(obj) => format!("{docs}export interface {name} {}\n", object_body(obj, 0)),
+        None => format!("{docs}export type {name} = {};\n", type_of(schema, 0)),
+    }
+}
+
+/// An object schema with nothing but object keywords (and annotations) becomes an
+/// interface.
+fn as_plain_object(schema: &Value) -> Option<&Map<String, Value>> {
+    let obj = schema.as_object()?;
+    let object_type = obj.get("type").and_then(Value::as_str) == Some("object");
+    let other = ["allOf", "anyOf", "oneOf", "$ref", "enum", "const"].iter().any(|k| obj.contains_key(*k));
+    (object_type && !other).then_some(obj)
+}
+
+/// The type expression of `schema`; nested object types are laid out at `indent` + 2.
+pub fn type_of(schema: &Value, indent: usize) -> String {
+    let obj = match schema {
+        Value::Bool(true) => return "unknown".into(),
+        Value::Bool(false) => return "never".into(),
+        Value::Object(obj) => obj,
+        _ => return "unknown".into(),
+    };
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        parts.push(ref_name(r).to_string());
+    }
+    // Literal types say more than `type`: they replace it, keeping only the values of the
+    // declared types.
+    let literals = obj
+        .get("const")
+        .map(std::slice::from_ref)
+        .or_else(|| obj.get("enum").and_then(Value::as_array).map(Vec::as_slice));
+    if let Some(values) = literals {
+        let declared = declared_types(obj);
+        let lits: Vec<String> = dedup(
+            values
+                .iter()
+                .filter(|v| declared.as_ref().is_none_or(|d| d.iter().any(|t| is_kind(v, t))))
+                .map(|v| literal(v, indent))
+                .collect(),
+        );
+        parts.push(if lits.is_empty() { "never".into() } else { group(lits, " | ") });
+    }
+    if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
+        parts.extend(all.iter().map(|s| type_of(s, indent)).filter(|t| t != "unknown"));
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(variants) = obj.get(key).and_then(Value::as_array) {
+            let types = dedup(variants.iter().map(|s| type_of(s, indent)).collect());
+            parts.push(if types.is_empty() { "never".into() } else { group(types, " | ") });
+        }
+    }
+    if literals.is_none()
+        && let Some(own) = own_type(obj, indent)
+    {
+        parts.push(own);
+    }
+    match parts.len() {
+        0 => "unknown".into(),
+        1 => parts.pop().expect("one part"),
+        _ => parts.into_iter().map(|p| paren_if(&p, " | ")).collect::<Vec<_>>().join(" & "),
+    }
+}
+
+/// The type given by `type` and the object and array keywords; `None` when they say nothing
+/// (no `type` and no structural keyword: any value).
+fn own_type(obj: &Map<String, Value>, indent: usize) -> Option<String> {
+    let declared = declared_types(obj);
+    let structural =
+        ["properties", "required", "additionalProperties", "items", "prefixItems"].iter().any(|k| obj.contains_key(*k));
+    if declared.is_none() && !structural {
+        return None;
+    }
+    // Without `type`, every instance type is allowed; the structural keywords shape only
+    // their own (an object schema without `type` also accepts a string).
+    let kinds: Vec<&str> = KINDS
+        .iter()
+        .copied()
+        .filter(|k| match &declared {
+            Some(d) => d.contains(k) || (*k == "number" && d.contains(&"integer")),
+            None => true,
+        })
+        .collect();
+    let types: Vec<String> = kinds
+        .iter()
+        .map(|k| match *k {
+            "object" => object_body(obj, indent),
+            "array" => array_type(obj, indent),
+            other => other.to_string(),
+        })
+        .collect();
+    Some(if types.is_empty() { "never".into() } else { types.join(" | ") })
+}
+
+/// The instance types named by `type`, if it is there.
+fn declared_types(obj: &Map<String, Value>) -> Option<Vec<&str>> {
+    match obj.get("type") {
+        Some(Value::String(t)) => Some(vec![t.as_str()]),
+        Some(Value::Array(ts)) => Some(ts.iter().filter_map(Value::as_str).collect()),
+        _ => None,
+    }
+}
+
+/// Whether `v` is an instance of the JSON Schema type `t`.
+fn is_kind(v: &Value, t: &str) -> bool {
+    match t {
+        "null" => v.is_null(),
+        "boolean" => v.is_boolean(),
+        "string" => v.is_string(),
+        "number" => v.is_number(),
+        "integer" => v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        _ => false,
+    }
+}
+
+/// `{ a: string; b?: number; [key: string]: unknown }`, laid out one member per line.
+fn object_body(obj: &Map<String, Value>, indent: usize) -> String {
+    let pad = " ".repeat(indent + 2);
+    let empty = Map::new();
+    let props = obj.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+    let required: Vec<&str> = obj
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let additional = obj.get("additionalProperties");
+    let mut members = Vec::new();
+    let mut member_types = Vec::new();
+    let mut optional = false;
+    for (name, schema) in props {
+        let ty = type_of(schema, indent + 2);
+        let req = required.contains(&name.as_str());
+        optional |= !req;
+        let docs = doc::comment(schema, &pad);
+        let mark = if req { "" } else { "?" };
+        members.push(format!("{docs}{pad}{}{mark}: {ty};\n", naming::ts_property(name)));
+        member_types.push(ty);
+    }
+    // Required properties the schema does not describe have the type of extra properties.
+    for name in required.iter().filter(|r| !props.contains_key(**r)) {
+        let ty = match additional {
+            Some(Value::Bool(false)) => "never".to_string(),
+            Some(s @ Value::Object(_)) => type_of(s, indent + 2),
+            _ => "unknown".to_string(),
+        };
+        members.push(format!("{pad}{}: {ty};\n", naming::ts_property(name)));
+        member_types.push(ty);
+    }
+    // An index signature exactly when extra keys are allowed. TypeScript requires every
+    // declared property to fit the index type, so it is widened by the declared types.
+    match additional {
+        Some(Value::Bool(false)) => {}
+        Some(s @ Value::Object(_)) => {
+            let mut union = vec![type_of(s, indent + 2)];
+            if !union.contains(&"unknown".to_string()) {
+                union.extend(member_types);
+                if optional {
+                    union.push("undefined".into());
+                }
+            }
+            let union = dedup(union);
+            let ty = if union.iter().any(|t| t == "unknown") { "unknown".to_string() } else { group(union, " | ") };
+            members.push(format!("{pad}[key: string]: {ty};\n"));
+        }
+        _ => members.push(format!("{pad}[key: string]: unknown;\n")),
+    }
+    if members.is_empty() {
+        return "{}".into();
+    }
+    format!("{{\n{}{}}}", members.concat(), " ".repeat(indent))
+}
+
+/// `T[]`, or a tuple for `prefixItems`.
+fn array_type(obj: &Map<String, Value>, indent: usize) -> String {
+    let items = obj.get("items");
+    match obj.get("prefixItems").and_then(Value::as_array) {
+        Some(prefix) => {
+            let mut elems: Vec<String> = prefix.iter().map(|s| type_of(s, indent)).collect();
+            match items {
+                Some(Value::Bool(false)) => {}
+                Some(s) => elems.push(format!("...{}", array_of(&type_of(s, indent)))),
+                None => elems.push("...unknown[]".into()),
+            }
+            format!("[{}]", elems.join(", "))
+        }
+        None => match items {
+            Some(Value::Bool(false)) => "[]".into(),
+            Some(s) => array_of(&type_of(s, indent)),
+            None => "unknown[]".into(),
+        },
+    }
+}
+
+fn array_of(elem: &str) -> String {
+    if elem.contains(' ') || elem.contains('\n') { format!("Array<{elem}>") } else { format!("{elem}[]") }
+}
+
+/// A JSON value as a TypeScript literal type.
+fn literal(v: &Value, indent: usize) -> String {
+    match v {
+        Value::Array(items) => format!("[{}]", items.iter().map(|i| literal(i, indent)).collect::<Vec<_>>().join(", ")),
+        Value::Object(obj) => {
+            if obj.is_empty() {
+                return "{}".into();
+            }
+            let pad = " ".repeat(indent + 2);
+            let members: String = obj
+                .iter()
+                .map(|(k, v)| format!("{pad}{}: {};\n", naming::ts_property(k), literal(v, indent + 2)))
+                .collect();
+            format!("{{\n{members}{}}}", " ".repeat(indent))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The type name in a `#/definitions/Name` reference.
+pub fn ref_name(r: &str) -> &str {
+    r.strip_prefix(ir::type_ref("").as_str()).unwrap_or(r)
+}
+
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Join alternatives or members; intersections inside a union need no parentheses, unions
+/// inside an intersection do (see [`paren_if`]).
+fn group(items: Vec<String>, sep: &str) -> String {
+    items.join(sep)
+}
+
+/// `t` in parentheses when `op` (`" | "`) occurs in it outside brackets and string literals.
+fn paren_if(t: &str, op: &str) -> String {
+    if top_level(t, op) { format!("({t})") } else { t.to_string() }
+}
+
+fn top_level(t: &str, op: &str) -> bool {
+    let (mut depth, mut in_str, mut escaped) = (0i32, false, false);
+    for (i, c) in t.char_indices() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '{' | '[' | '(' | '<' => depth += 1,
+            '}' | ']' | ')' | '>' => depth -= 1,
+            _ if depth == 0 && t[i..].starts_with(op) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(type_of(&json!({"type": ["string", "null"]}), 0), "string | null");
+        assert_eq!(type_of(&json!({"enum": ["a", "b"]}), 0), "\"a\" | \"b\"");
+        assert_eq!(type_of(&json!({"type": "array", "items": {"type": "integer"}}), 0), "number[]");
+        assert_eq!(
+            type_of(
+                &json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}], "items": false}),
+                0
+            ),
+            "[string, number]"
+        );
+        assert_eq!(type_of(&json!({"allOf": [{"$ref": "#/definitions/A"}, {"$ref": "#/definitions/B"}]}), 0), "A & B");
+        assert_eq!(
+            type_of(&json!({"type": "object", "additionalProperties": {"type": "string"}}), 0),
+            "{\n  [key: string]: string;\n}"
+        );
+        assert_eq!(
+            type_of(
+                &json!({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": false}),
+                0
+            ),
+            "{\n  a?: number;\n}"
+        );
+    }
+}
