@@ -62,3 +62,42 @@ pub fn tsc(dir: &Path) -> std::process::Output {
     assert!(tsc.exists(), "TypeScript is not installed: run `npm ci` at the repository's root (scripts/test does)");
     Command::new("node").arg(tsc).arg("-p").arg(dir).output().expect("node runs")
 }
+
+/// Runs cases through generated TypeScript decoders in Node: `project` is a [`ts_project`]
+/// whose `gen/<module>.ts` files `tsc` has compiled; each case is (module, decoder export,
+/// topic, data). Returns, per case, whether the decoder accepted the data.
+pub fn run_ts_decoders(project: &Path, cases: &[(String, String, String, serde_json::Value)]) -> Vec<bool> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let name = project.file_name().unwrap().to_string_lossy();
+    let out = project.join("out/target").join(&*name).join("gen");
+    let runner = project.join("run.mjs");
+    std::fs::write(
+        &runner,
+        format!(
+            "import {{ createInterface }} from \"node:readline\";\n\
+             import {{ pathToFileURL }} from \"node:url\";\n\
+             const modules = new Map();\n\
+             const lines = [];\n\
+             for await (const line of createInterface({{ input: process.stdin }})) {{\n\
+             \x20 const [module, decoder, topic, data] = JSON.parse(line);\n\
+             \x20 if (!modules.has(module)) modules.set(module, await import(pathToFileURL({:?} + \"/\" + module + \".js\").href));\n\
+             \x20 lines.push(modules.get(module)[decoder](topic, data) !== undefined ? \"1\" : \"0\");\n\
+             }}\n\
+             process.stdout.write(lines.join(\"\\n\") + \"\\n\");\n",
+            out.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child =
+        Command::new("node").arg(&runner).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("node runs");
+    let input: String = cases.iter().map(|c| format!("{}\n", serde_json::json!([c.0, c.1, c.2, c.3]))).collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "the Node runner failed");
+    let verdicts: Vec<bool> = String::from_utf8(output.stdout).unwrap().lines().map(|l| l == "1").collect();
+    assert_eq!(verdicts.len(), cases.len(), "one verdict per case");
+    verdicts
+}

@@ -1,8 +1,13 @@
-//! Conformance of the generated Rust types with JSON Schema: for every instance in
-//! `fixtures/payloads/`, the verdict of the `jsonschema` crate and of the generated types
-//! (decoding through the channel's message enum) must agree, and an accepted instance must
-//! re-serialize to an equal JSON value. Instances rejected only by value-narrowing keywords
-//! (`narrowing`) may be accepted by the types. Every disagreement is listed.
+//! Conformance across languages: every instance in `fixtures/payloads/` goes through the
+//! `jsonschema` crate, the generated Rust types (decoding through the channel's message
+//! enum) and the generated TypeScript decoders (run with Node), and every disagreement is
+//! listed.
+//!
+//! - TypeScript guards check every keyword (narrowing ones too): they must agree with
+//!   `jsonschema` on every instance, with no exception.
+//! - Rust types must agree on `valid` and `invalid` instances, and an accepted instance must
+//!   re-serialize to an equal JSON value; instances rejected only by value-narrowing
+//!   keywords (`narrowing`) may be accepted by the types.
 
 mod common;
 
@@ -29,6 +34,8 @@ fn module_name(stem: &str) -> String {
 #[test]
 fn generated_rust_types_agree_with_json_schema() {
     let dir = common::generated_crate("conformance-rust");
+    let ts = common::ts_project("conformance-ts", &["gen/*.ts"]);
+    let mut ts_cases = Vec::new();
     let mut cases = Vec::new();
     let mut dispatch = Vec::new();
     let mut modules = String::new();
@@ -44,6 +51,7 @@ fn generated_rust_types_agree_with_json_schema() {
         let spec = chanspec::lower::lower(&checked).unwrap();
         let module = module_name(&stem);
         std::fs::write(dir.join(format!("src/{module}.rs")), chanspec::emit::rust::emit(&spec).unwrap()).unwrap();
+        std::fs::write(ts.join(format!("gen/{stem}.ts")), chanspec::emit::ts::emit(&spec).unwrap()).unwrap();
         modules.push_str(&format!("#[allow(dead_code, deprecated, clippy::all)]\nmod {module};\n"));
         let definitions: serde_json::Map<String, Value> =
             spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
@@ -59,6 +67,7 @@ fn generated_rust_types_agree_with_json_schema() {
                 let validator = jsonschema::draft202012::new(&schema).unwrap();
                 for (kind, list) in instances {
                     for data in list {
+                        ts_cases.push((stem.clone(), ch.ts_decoder.clone(), topic.name.clone(), data.clone()));
                         cases.push(Case {
                             fixture: stem.clone(),
                             channel: ch.id.clone(),
@@ -113,6 +122,34 @@ fn generated_rust_types_agree_with_json_schema() {
         String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(results.len(), cases.len());
 
+    let tsc = common::tsc(&ts);
+    assert!(tsc.status.success(), "tsc failed:\n{}", String::from_utf8_lossy(&tsc.stdout));
+    let ts_verdicts = common::run_ts_decoders(&ts, &ts_cases);
+    let ts_problems: Vec<String> = cases
+        .iter()
+        .zip(&ts_verdicts)
+        .filter(|(c, ok)| c.schema_valid != **ok)
+        .map(|(c, ok)| {
+            format!(
+                "TypeScript {} where jsonschema {}: {} {}/{} [{}] {}",
+                if *ok { "accepts" } else { "rejects" },
+                if c.schema_valid { "accepts" } else { "rejects" },
+                c.fixture,
+                c.channel,
+                c.topic,
+                c.kind,
+                c.data
+            )
+        })
+        .collect();
+    eprintln!(
+        "conformance (TypeScript): {} instances, {} agree, {} disagreements",
+        cases.len(),
+        cases.len() - ts_problems.len(),
+        ts_problems.len()
+    );
+    assert!(ts_problems.is_empty(), "TypeScript guards disagree with jsonschema:\n{}", ts_problems.join("\n"));
+
     let mut problems = Vec::new();
     for (c, r) in cases.iter().zip(&results) {
         let where_ = format!("{} {}/{} [{}] {}", c.fixture, c.channel, c.topic, c.kind, c.data);
@@ -131,7 +168,7 @@ fn generated_rust_types_agree_with_json_schema() {
         }
     }
     let agreed = cases.len() - problems.len();
-    eprintln!("conformance: {} instances, {agreed} agree, {} disagreements", cases.len(), problems.len());
+    eprintln!("conformance (Rust): {} instances, {agreed} agree, {} disagreements", cases.len(), problems.len());
     // The known gaps are kept as a snapshot: a new disagreement fails the test, and so does a
     // fixed one until the snapshot is updated. The target is an empty snapshot.
     insta::assert_snapshot!(format!("{} instances, {agreed} agree\n\n{}", cases.len(), problems.join("\n")));
