@@ -1,0 +1,237 @@
+// @vitest-environment jsdom
+import { StrictMode, type ReactNode } from "react";
+import { act, renderHook } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { useRealtime } from "../src/react.js";
+import { FakeSocket } from "./fake-socket.js";
+import { pipeline } from "./fixtures/pipeline.js";
+
+const URL = "ws://hub.test/v1/ws";
+const strict = ({ children }: { children: ReactNode }) => <StrictMode>{children}</StrictMode>;
+const flush = () => act(() => vi.advanceTimersByTimeAsync(0));
+const backoff = { initialMs: 1000, maxMs: 8000, random: () => 0.5 };
+
+let hidden = false;
+beforeEach(() => {
+  vi.useFakeTimers();
+  FakeSocket.reset();
+  hidden = false;
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function setHidden(value: boolean) {
+  hidden = value;
+  act(() => {
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+}
+
+describe("useRealtime", () => {
+  it("under StrictMode ends with one live socket, and delivers typed messages", async () => {
+    const token = vi.fn(async () => "tok");
+    const { result } = renderHook(
+      () => useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, topics: ["status", "tokens"], token, WebSocket: FakeSocket }),
+      { wrapper: strict },
+    );
+    expect(result.current.connectionStatus).toBe("connecting");
+    await flush();
+    expect(FakeSocket.live()).toHaveLength(1);
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed();
+    });
+    expect(result.current.connectionStatus).toBe("open");
+    act(() => {
+      ws.message(1, "status", { step: "build", state: "running" });
+      ws.message(2, "tokens", { token: "hello" });
+    });
+    const { messages } = result.current;
+    expect(messages.all.map((m) => m.offset)).toEqual([1, 2]);
+    expect(messages.byTopic.status?.[0]?.data.step).toBe("build");
+    expect(messages.last.tokens?.data.token).toBe("hello");
+    // Every socket but the live one was closed by the client.
+    expect(FakeSocket.instances.filter((s) => s !== ws).every((s) => s.readyState === 3)).toBe(true);
+  });
+
+  it("an inline token function does not reconnect on re-render; the newest one is used on reconnect", async () => {
+    let calls: string[] = [];
+    const { rerender, result } = renderHook(
+      ({ n }: { n: number }) =>
+        useRealtime({
+          url: URL,
+          channel: pipeline,
+          params: { runId: "7" }, // a new object each render, same value
+          topics: ["status"], // a new array each render
+          token: async () => {
+            calls.push(`render-${n}`);
+            return `tok-${n}`;
+          },
+          WebSocket: FakeSocket,
+          backoff,
+        }),
+      { wrapper: strict, initialProps: { n: 0 } },
+    );
+    await flush();
+    for (let n = 1; n <= 20; n++) rerender({ n });
+    await flush();
+    await act(() => vi.advanceTimersByTimeAsync(60_000));
+    expect(FakeSocket.live()).toHaveLength(1);
+    expect(FakeSocket.instances).toHaveLength(1); // never a second socket
+    expect(calls.length).toBeLessThanOrEqual(2); // StrictMode's throwaway mount may have started one
+    calls = [];
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed({ topics: ["status"] });
+      ws.serverClose(1006);
+    });
+    expect(result.current.connectionStatus).toBe("connecting");
+    await act(() => vi.advanceTimersByTimeAsync(500));
+    expect(calls).toEqual(["render-20"]);
+    expect(FakeSocket.live()).toHaveLength(1);
+  });
+
+  it("starts idle with enabled: false and connects once enabled", async () => {
+    const { result, rerender } = renderHook(
+      ({ enabled }: { enabled: boolean }) =>
+        useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", enabled, WebSocket: FakeSocket }),
+      { wrapper: strict, initialProps: { enabled: false } },
+    );
+    await flush();
+    expect(result.current.connectionStatus).toBe("idle");
+    expect(FakeSocket.instances).toHaveLength(0);
+    rerender({ enabled: true });
+    expect(result.current.connectionStatus).toBe("connecting");
+    await flush();
+    expect(FakeSocket.live()).toHaveLength(1);
+    act(() => {
+      FakeSocket.live()[0]!.open();
+      FakeSocket.live()[0]!.subscribed();
+    });
+    expect(result.current.connectionStatus).toBe("open");
+    rerender({ enabled: false });
+    expect(result.current.connectionStatus).toBe("idle");
+    expect(FakeSocket.live()).toHaveLength(0);
+  });
+
+  it("a change of params reconnects to the new channel; unmount closes", async () => {
+    const { rerender, unmount } = renderHook(
+      ({ runId }: { runId: string }) => useRealtime({ url: URL, channel: pipeline, params: { runId }, token: "tok", WebSocket: FakeSocket }),
+      { initialProps: { runId: "7" } },
+    );
+    await flush();
+    const first = FakeSocket.live()[0]!;
+    act(() => {
+      first.open();
+      first.subscribed({ offset: 5 });
+    });
+    rerender({ runId: "8" });
+    await flush();
+    expect(first.readyState).toBe(3);
+    const second = FakeSocket.live()[0]!;
+    act(() => second.open());
+    expect(second.lastSubscribe().since).toBeUndefined(); // a new channel does not resume the old one's position
+    unmount();
+    expect(FakeSocket.live()).toHaveLength(0);
+  });
+
+  it("historyLimit bounds all and byTopic; last keeps the newest per topic", async () => {
+    const { result } = renderHook(() =>
+      useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", historyLimit: 3, WebSocket: FakeSocket }),
+    );
+    await flush();
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed();
+      for (let i = 1; i <= 10; i++) ws.message(i, i % 2 ? "status" : "tokens", i % 2 ? { step: `s${i}`, state: "running" } : { token: `t${i}` });
+    });
+    const { all, byTopic, last } = result.current.messages;
+    expect(all.map((m) => m.offset)).toEqual([8, 9, 10]);
+    expect(byTopic.status?.map((m) => m.offset)).toEqual([5, 7, 9]);
+    expect(byTopic.tokens?.map((m) => m.offset)).toEqual([6, 8, 10]);
+    expect(last.status?.offset).toBe(9);
+    act(() => result.current.reset());
+    expect(result.current.messages.all).toEqual([]);
+  });
+
+  it("pauseOnHidden closes while hidden and resumes with since when visible", async () => {
+    const { result } = renderHook(
+      () => useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", pauseOnHidden: true, WebSocket: FakeSocket }),
+      { wrapper: strict },
+    );
+    await flush();
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed({ epoch: "e1", offset: 10 });
+      ws.message(11, "status", { step: "a", state: "running" });
+    });
+    setHidden(true);
+    expect(result.current.connectionStatus).toBe("paused");
+    expect(FakeSocket.live()).toHaveLength(0);
+    setHidden(false);
+    await flush();
+    expect(FakeSocket.live()).toHaveLength(1);
+    const again = FakeSocket.live()[0]!;
+    act(() => again.open());
+    expect(again.lastSubscribe().since).toEqual({ epoch: "e1", offset: 11 });
+    act(() => again.subscribed({ epoch: "e1", offset: 11, recovered: true }));
+    expect(result.current.connectionStatus).toBe("open");
+    expect(result.current.recovered).toBe(true);
+  });
+
+  it("mounted while hidden with pauseOnHidden: paused, no socket until visible", async () => {
+    hidden = true;
+    const { result } = renderHook(() =>
+      useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", pauseOnHidden: true, WebSocket: FakeSocket }),
+    );
+    await flush();
+    expect(result.current.connectionStatus).toBe("paused");
+    expect(FakeSocket.instances).toHaveLength(0);
+    setHidden(false);
+    await flush();
+    expect(FakeSocket.live()).toHaveLength(1);
+  });
+
+  it("surfaces recovered: false until reset, and errors that end the subscription", async () => {
+    const { result } = renderHook(() =>
+      useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", WebSocket: FakeSocket, backoff }),
+    );
+    await flush();
+    let ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed({ offset: 3 });
+      ws.serverClose(1006);
+    });
+    await act(() => vi.advanceTimersByTimeAsync(500));
+    ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed({ offset: 400, recovered: false });
+    });
+    expect(result.current.recovered).toBe(false);
+    act(() => result.current.reset());
+    expect(result.current.recovered).toBeUndefined();
+    // The hook reads the token through a ref, so an expiry subscribes again with the current token.
+    act(() => ws.receive({ type: "unsubscribed", id: ws.lastSubscribe().id, reason: "token_expired" }));
+    await flush();
+    expect(ws.frames("subscribe")).toHaveLength(2);
+    act(() => ws.receive({ type: "error", id: ws.lastSubscribe().id, code: "forbidden", message: "wrong channel" }));
+    expect(result.current.connectionStatus).toBe("error");
+    expect(result.current.error?.code).toBe("forbidden");
+  });
+
+  it("bad params give an error status instead of throwing", () => {
+    const { result } = renderHook(() =>
+      useRealtime({ url: URL, channel: pipeline, params: { runId: "a:b" }, token: "tok", WebSocket: FakeSocket }),
+    );
+    expect(result.current.connectionStatus).toBe("error");
+    expect(result.current.error?.code).toBe("invalid_params");
+  });
+});

@@ -1,0 +1,82 @@
+// Type-level tests: `tsc -p tsconfig.test.json` checks them (expectTypeOf and @ts-expect-error);
+// at run time vitest only sees that they compile and run.
+import { describe, expectTypeOf, it } from "vitest";
+import { type Message, type ParamsOf, type PayloadOf, type Subscription, type TopicOf, subscribe } from "../src/index.js";
+import { type UseRealtimeResult, useRealtime } from "../src/react.js";
+import { FakeSocket } from "./fake-socket.js";
+import { type AnnouncementsPosted, announcements } from "./fixtures/announcements.js";
+import { type PipelineParams, type PipelineStatus, type Token, pipeline } from "./fixtures/pipeline.js";
+
+const base = { url: "ws://x/v1/ws", token: "t", WebSocket: FakeSocket } as const;
+
+describe("types", () => {
+  it("reads params, topics and payloads from a descriptor", () => {
+    expectTypeOf<ParamsOf<typeof pipeline>>().toEqualTypeOf<PipelineParams>();
+    expectTypeOf<ParamsOf<typeof announcements>>().toEqualTypeOf<undefined>();
+    expectTypeOf<TopicOf<typeof pipeline>>().toEqualTypeOf<"status" | "tokens">();
+    expectTypeOf<PayloadOf<typeof pipeline, "status">>().toEqualTypeOf<PipelineStatus>();
+    expectTypeOf<PayloadOf<typeof pipeline, "tokens">>().toEqualTypeOf<Token>();
+  });
+
+  it("narrows messages to the chosen topics", () => {
+    const sub = subscribe({ ...base, channel: pipeline, params: { runId: "7" }, topics: ["status"] });
+    expectTypeOf(sub).toEqualTypeOf<Subscription<Message<typeof pipeline, "status">>>();
+    type M = typeof sub extends Subscription<infer X> ? X : never;
+    expectTypeOf<M["topic"]>().toEqualTypeOf<"status">();
+    expectTypeOf<M["data"]>().toEqualTypeOf<PipelineStatus>();
+    sub.close();
+  });
+
+  it("a message union is discriminated by topic", async () => {
+    const sub = subscribe({ ...base, channel: pipeline, params: { runId: "7" } });
+    sub.close();
+    for await (const m of sub) {
+      if (m.topic === "status") expectTypeOf(m.data).toEqualTypeOf<PipelineStatus>();
+      else expectTypeOf(m.data).toEqualTypeOf<Token>();
+      expectTypeOf(m.offset).toBeNumber();
+      expectTypeOf(m.publishedAt).toBeString();
+    }
+  });
+
+  it("refuses wrong topics, missing or wrong params", () => {
+    const subs = [
+      // @ts-expect-error: "logs" is not a topic of pipeline
+      () => subscribe({ ...base, channel: pipeline, params: { runId: "7" }, topics: ["logs"] }),
+      // @ts-expect-error: pipeline needs params
+      () => subscribe({ ...base, channel: pipeline }),
+      // @ts-expect-error: runId is a string
+      () => subscribe({ ...base, channel: pipeline, params: { runId: 7 } }),
+      // @ts-expect-error: a static channel takes no params
+      () => subscribe({ ...base, channel: announcements, params: { runId: "7" } }),
+      // @ts-expect-error: token is required
+      () => subscribe({ url: "ws://x", channel: announcements }),
+    ];
+    void subs;
+    const ok = () => subscribe({ ...base, channel: announcements, token: async () => "t" });
+    void ok;
+  });
+
+  it("messages after narrowing cannot be of another topic", async () => {
+    const sub = subscribe({ ...base, channel: pipeline, params: { runId: "7" }, topics: ["tokens"] });
+    sub.close();
+    for await (const m of sub) {
+      // @ts-expect-error: only "tokens" was chosen
+      if (m.topic === "status") void m;
+      expectTypeOf(m.data.token).toBeString();
+    }
+  });
+
+  it("useRealtime returns typed messages by topic", () => {
+    type R = ReturnType<typeof useRealtime<typeof pipeline, "status">>;
+    expectTypeOf<R>().toEqualTypeOf<UseRealtimeResult<Message<typeof pipeline, "status">>>();
+    expectTypeOf<R["messages"]["all"][number]["data"]>().toEqualTypeOf<PipelineStatus>();
+    expectTypeOf<R["messages"]["byTopic"]["status"][number]["data"]>().toEqualTypeOf<PipelineStatus>();
+    expectTypeOf<NonNullable<R["messages"]["last"]["status"]>["data"]>().toEqualTypeOf<PipelineStatus>();
+    expectTypeOf<R["connectionStatus"]>().toEqualTypeOf<"idle" | "connecting" | "open" | "paused" | "closed" | "error">();
+    expectTypeOf<R["recovered"]>().toEqualTypeOf<boolean | undefined>();
+    type A = ReturnType<typeof useRealtime<typeof announcements>>;
+    expectTypeOf<A["messages"]["byTopic"]["posted"][number]["data"]>().toEqualTypeOf<AnnouncementsPosted>();
+    // @ts-expect-error: no such topic
+    type Bad = R["messages"]["byTopic"]["tokens"];
+  });
+});
