@@ -364,14 +364,19 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
     if (missing.length > 0) {
       return this.fail(new ChanspecError("topic_not_allowed", `the token does not allow topic(s) ${missing.join(", ")}`));
     }
+    // A second `subscribed` for a live subscription: the channel's epoch changed under it
+    // (e.g. Redis restarted without its data). It replaces the position, and is a gap.
+    const again = this.subscribed;
+    const since = again ? this.pos : this.resumeFrom;
     this.subscribed = true;
     this.authFailures = 0;
     this.backoff.reset();
-    const since = this.resumeFrom;
     const position = { epoch: frame.epoch, offset: frame.offset };
     this.pos = position;
-    this.setState("open");
-    this.emitStatus({ status: "open" });
+    if (!again) {
+      this.setState("open");
+      this.emitStatus({ status: "open" });
+    }
     if (since) {
       // A new epoch is a gap whatever the hub says: offsets restarted.
       const recovered = frame.recovered && frame.epoch === since.epoch;

@@ -207,6 +207,21 @@ describe("reconnect and resume", () => {
     sub.close();
   });
 
+  it("a second subscribed on a live subscription (epoch changed under it) replaces the position and reports the gap", async () => {
+    const { sub, received, events } = start();
+    await tick();
+    const ws = FakeSocket.last();
+    ws.open();
+    ws.subscribed({ epoch: "e1", offset: 20 });
+    ws.message(21, "status", status("a"));
+    ws.subscribed({ epoch: "e2", offset: 0, recovered: false });
+    ws.message(1, "status", status("b"));
+    expect(received.map((m) => m.offset)).toEqual([21, 1]);
+    expect(events.recovered).toEqual([{ recovered: false, since: { epoch: "e1", offset: 21 }, position: { epoch: "e2", offset: 0 } }]);
+    expect(events.status.filter((e) => e.status === "open")).toHaveLength(1);
+    sub.close();
+  });
+
   it("starts from a given since", async () => {
     const { sub, events } = start({ since: { epoch: "e9", offset: 99 } });
     await tick();
