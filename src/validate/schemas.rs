@@ -56,6 +56,37 @@ pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) ->
     refs
 }
 
+/// Properties of one object whose Rust field names would be the same (`foo-bar` and
+/// `foo_bar` both become `foo_bar`), counting required names without a schema, which
+/// become fields too. TypeScript quotes names, so only Rust can collide.
+fn check_property_names(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
+    let props = obj.get("properties").and_then(Value::as_object);
+    let declared = props.into_iter().flat_map(|p| p.keys()).map(|k| (k.as_str(), at.child("properties").child(k)));
+    let required = obj.get("required").and_then(Value::as_array).into_iter().flatten().enumerate();
+    let undeclared = required.filter_map(|(i, r)| {
+        let r = r.as_str()?;
+        props.is_none_or(|p| !p.contains_key(r)).then(|| (r, at.child("required").child(&i.to_string())))
+    });
+    let mut seen: HashMap<String, (&str, Location)> = HashMap::default();
+    for (name, here) in declared.chain(undeclared) {
+        let field = crate::naming::rust_snake_plain(name);
+        match seen.get(&field) {
+            Some((first, first_at)) => diags.push(
+                Diagnostic::error(
+                    "name-collision",
+                    format!("properties `{name}` and `{first}` both become the Rust field `{field}`"),
+                )
+                .at_key(&here)
+                .hint("rename one of them")
+                .related(first_at, crate::source::Target::Key, format!("`{first}` is declared here")),
+            ),
+            None => {
+                seen.insert(field, (name, here));
+            }
+        }
+    }
+}
+
 /// A location and every location above it in its document.
 fn ancestors(at: &Location) -> impl Iterator<Item = Location> + '_ {
     let mut p = Some(at.pointer.as_str());
@@ -67,6 +98,7 @@ fn ancestors(at: &Location) -> impl Iterator<Item = Location> + '_ {
 }
 
 fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
+    check_property_names(obj, at, diags);
     let tuple = obj.get("prefixItems").and_then(Value::as_array).map(Vec::len);
     if let Some(len) = tuple
         && !is_fixed_tuple(obj, len)

@@ -101,3 +101,17 @@ pub fn run_ts_decoders(project: &Path, cases: &[(String, String, String, serde_j
     assert_eq!(verdicts.len(), cases.len(), "one verdict per case");
     verdicts
 }
+
+/// Runs `program` with `input` on stdin; one verdict (`1` or `0`) per output line.
+pub fn run_lines(program: &Path, input: &str) -> Vec<bool> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(program).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "{} failed", program.display());
+    String::from_utf8(output.stdout).unwrap().lines().map(|l| l == "1").collect()
+}
