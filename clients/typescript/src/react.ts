@@ -145,7 +145,11 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
       dispatch({ type: "status", status: "error", error: nameError });
       return;
     }
-    if (resume.current.name !== name) resume.current = { name, position: undefined };
+    if (resume.current.name !== name) {
+      // Another channel: its messages and position start afresh.
+      if (resume.current.name !== undefined) dispatch({ type: "reset" });
+      resume.current = { name, position: undefined };
+    }
     const current = resume.current;
     const doc = (globalThis as { document?: VisibilityDocument }).document;
     let disposed = false;
@@ -153,7 +157,15 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
 
     const start = () => {
       const o = latest.current;
-      sub = subscribe<D, T>({
+      try {
+        sub = open(o);
+      } catch (cause) {
+        const error = cause instanceof ChanspecError ? cause : new ChanspecError("connection", cause instanceof Error ? cause.message : String(cause), { cause });
+        dispatch({ type: "status", status: "error", error });
+      }
+    };
+    const open = (o: UseRealtimeOptions<D, T>) =>
+      subscribe<D, T>({
         url,
         channel: o.channel,
         params: o.params,
@@ -183,7 +195,6 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
           dispatch({ type: "message", message, limit: limitRef.current });
         },
       } as Parameters<typeof subscribe<D, T>>[0]);
-    };
     const stop = () => {
       if (sub) {
         current.position = sub.position ?? current.position;

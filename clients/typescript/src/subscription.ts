@@ -281,8 +281,10 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
     }
     this.reconnectTimer = this.pingTimer = this.pongTimer = this.refreshTimer = undefined;
     if (ws) {
-      ws.onopen = ws.onmessage = ws.onerror = null;
-      ws.onclose = null;
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      // Not null: the `ws` package emits `error` when a socket still connecting is closed,
+      // and an EventEmitter with no error listener throws.
+      ws.onerror = ignore;
       try {
         ws.close(code, reason);
       } catch {
@@ -521,6 +523,8 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
     this.options.onError?.(error);
   }
 }
+
+function ignore(): void {}
 
 function describe(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);

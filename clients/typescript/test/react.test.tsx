@@ -119,7 +119,7 @@ describe("useRealtime", () => {
   });
 
   it("a change of params reconnects to the new channel; unmount closes", async () => {
-    const { rerender, unmount } = renderHook(
+    const { rerender, unmount, result } = renderHook(
       ({ runId }: { runId: string }) => useRealtime({ url: URL, channel: pipeline, params: { runId }, token: "tok", WebSocket: FakeSocket }),
       { initialProps: { runId: "7" } },
     );
@@ -129,9 +129,12 @@ describe("useRealtime", () => {
       first.open();
       first.subscribed({ offset: 5 });
     });
+    act(() => first.message(6, "status", { step: "a", state: "running" }));
+    expect(result.current.messages.all).toHaveLength(1);
     rerender({ runId: "8" });
     await flush();
     expect(first.readyState).toBe(3);
+    expect(result.current.messages.all).toHaveLength(0); // another channel's messages are gone
     const second = FakeSocket.live()[0]!;
     act(() => second.open());
     expect(second.lastSubscribe().since).toBeUndefined(); // a new channel does not resume the old one's position

@@ -1,5 +1,6 @@
 // Node integration: the client (with the `ws` package's WebSocket) against an in-process
 // WebSocketServer that plays the hub's protocol: subscribe with since, replay, cut sockets.
+import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { type Message, decodeJwtPayload, subscribe } from "../src/index.js";
@@ -148,5 +149,28 @@ describe("against a ws server playing the hub", () => {
       WebSocket,
     });
     await expect(sub[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it("closing while the socket is still connecting throws nothing (ws emits an error event then)", async () => {
+    // A TCP server that accepts and never answers the handshake.
+    const sockets: import("node:net").Socket[] = [];
+    const tcp = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
+    const port = (tcp.address() as { port: number }).port;
+    const statuses: string[] = [];
+    const sub = subscribe({
+      url: `ws://127.0.0.1:${port}/v1/ws`,
+      channel: pipeline,
+      params: { runId: "7" },
+      token: "t",
+      WebSocket,
+      onStatus: (e) => statuses.push(e.status),
+    });
+    await until(() => sockets.length === 1, "the TCP connection");
+    sub.close();
+    await new Promise((r) => setTimeout(r, 50)); // ws reports the aborted handshake on the next tick
+    expect(statuses).toEqual(["connecting", "closed"]);
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => tcp.close(r));
   });
 });
