@@ -65,6 +65,8 @@ type Action =
   | { type: "invalid"; error: ChanspecError }
   | { type: "reset" };
 
+const EMPTY: readonly never[] = Object.freeze([]);
+
 const initial: State = { status: "idle", all: [], byTopic: {}, last: {}, recovered: undefined, error: undefined };
 
 function bounded<X>(list: X[], item: X, limit: number): X[] {
@@ -226,10 +228,12 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
   }, [key]);
 
   const reset = useCallback(() => dispatch({ type: "reset" }), []);
-  const messages = useMemo(
-    () => ({ all: state.all, byTopic: state.byTopic, last: state.last }) as unknown as RealtimeMessages<Message<D, T>>,
-    [state.all, state.byTopic, state.last],
-  );
+  const messages = useMemo(() => {
+    // Every chosen topic has a list, empty until its first message.
+    const byTopic: Record<string, readonly { topic: string }[]> = {};
+    for (const t of topicsKey ? topicsKey.split(",") : []) byTopic[t] = state.byTopic[t] ?? EMPTY;
+    return { all: state.all, byTopic, last: state.last } as unknown as RealtimeMessages<Message<D, T>>;
+  }, [state.all, state.byTopic, state.last, topicsKey]);
   return {
     connectionStatus: enabled ? state.status : "idle",
     messages,

@@ -103,6 +103,7 @@ describe("useRealtime", () => {
     );
     await flush();
     expect(result.current.connectionStatus).toBe("idle");
+    expect(result.current.messages.byTopic).toEqual({ status: [], tokens: [] });
     expect(FakeSocket.instances).toHaveLength(0);
     rerender({ enabled: true });
     expect(result.current.connectionStatus).toBe("connecting");
@@ -135,6 +136,7 @@ describe("useRealtime", () => {
     await flush();
     expect(first.readyState).toBe(3);
     expect(result.current.messages.all).toHaveLength(0); // another channel's messages are gone
+    expect(result.current.messages.byTopic.status).toEqual([]);
     const second = FakeSocket.live()[0]!;
     act(() => second.open());
     expect(second.lastSubscribe().since).toBeUndefined(); // a new channel does not resume the old one's position
