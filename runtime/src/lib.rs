@@ -4,7 +4,12 @@
 //! - [`Topic<T>`]: one topic of one runtime channel, typed by its payload;
 //! - [`Publish`]: what a publisher does, with [`MemoryPublisher`] for tests and embedding;
 //! - [`ChannelMessage`]: decoding `(topic, JSON)` into a channel's generated message enum;
-//! - [`ParamError`]: why a channel parameter was refused when building a channel name.
+//! - [`ParamError`]: why a channel parameter was refused when building a channel name;
+//! - [`Definitions`]: the channels at run time, as generated modules embed them;
+//! - [`protocol`]: the wire protocol's frames.
+//!
+//! Behind features: `hub` (the axum hub, tokens, the memory broker), `redis` (the Redis
+//! broker), `client` (typed WebSocket subscriber, HTTP publisher, token minting).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,6 +21,19 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub mod check;
+pub mod definitions;
+pub mod protocol;
+
+#[cfg(feature = "hub")]
+pub mod broker;
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "hub")]
+pub mod hub;
+#[cfg(any(feature = "hub", feature = "client"))]
+pub mod token;
+
+pub use definitions::Definitions;
 
 /// Re-exported for generated code, so it needs no direct dependency beyond this crate.
 pub use serde;

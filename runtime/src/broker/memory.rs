@@ -1,0 +1,179 @@
+//! The in-process broker: per channel an epoch (random, per process), a gap-free offset,
+//! a history bounded by count and age, and an idempotency window.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+
+use super::{Broker, BrokerConfig, BrokerError, Event, Message, Publication, Published, Replay, Sink, new_epoch};
+use crate::protocol::{Position, now_millis};
+
+/// Keeps everything in this process. History is lost on restart: the epoch changes.
+pub struct MemoryBroker {
+    config: BrokerConfig,
+    channels: Mutex<HashMap<String, ChannelState>>,
+    sink: OnceLock<Sink>,
+}
+
+struct ChannelState {
+    epoch: String,
+    head: u64,
+    history: VecDeque<Arc<Message>>,
+    keys: HashMap<String, u64>,
+    key_order: VecDeque<(Instant, String)>,
+}
+
+impl ChannelState {
+    fn new() -> Self {
+        ChannelState {
+            epoch: new_epoch(),
+            head: 0,
+            history: VecDeque::new(),
+            keys: HashMap::new(),
+            key_order: VecDeque::new(),
+        }
+    }
+
+    fn trim(&mut self, config: &BrokerConfig, now_ms: u64) {
+        while self.history.len() > config.history_count {
+            self.history.pop_front();
+        }
+        let oldest = now_ms.saturating_sub(config.history_age.as_millis() as u64);
+        while self.history.front().is_some_and(|m| m.published_at < oldest) {
+            self.history.pop_front();
+        }
+        let now = Instant::now();
+        while let Some((at, _)) = self.key_order.front() {
+            if now.duration_since(*at) < config.dedup_window {
+                break;
+            }
+            if let Some((_, key)) = self.key_order.pop_front() {
+                self.keys.remove(&key);
+            }
+        }
+    }
+}
+
+impl MemoryBroker {
+    pub fn new(config: BrokerConfig) -> Self {
+        MemoryBroker { config, channels: Mutex::new(HashMap::new()), sink: OnceLock::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ChannelState>> {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish_now(&self, p: Publication) -> Published {
+        let now_ms = now_millis();
+        let mut channels = self.lock();
+        let state = channels.entry(p.channel.clone()).or_insert_with(ChannelState::new);
+        state.trim(&self.config, now_ms);
+        if let Some(key) = &p.idempotency_key
+            && let Some(offset) = state.keys.get(key)
+        {
+            return Published { offset: *offset, duplicate: true };
+        }
+        state.head += 1;
+        let offset = state.head;
+        if let Some(key) = p.idempotency_key {
+            state.keys.insert(key.clone(), offset);
+            state.key_order.push_back((Instant::now(), key));
+        }
+        let message = Message::new(p.channel, p.topic, offset, p.data, now_ms);
+        if self.config.history_count > 0 {
+            state.history.push_back(message.clone());
+            state.trim(&self.config, now_ms);
+        }
+        // Reported under the lock, so every hub sees a channel's messages in offset order.
+        if let Some(sink) = self.sink.get() {
+            sink(Event::Message(message));
+        }
+        Published { offset, duplicate: false }
+    }
+
+    fn replay_now(&self, channel: &str, since: Option<&Position>) -> Replay {
+        let mut channels = self.lock();
+        let state = channels.entry(channel.to_string()).or_insert_with(ChannelState::new);
+        state.trim(&self.config, now_millis());
+        let position = Position { epoch: state.epoch.clone(), offset: state.head };
+        let messages = since.and_then(|since| {
+            if since.epoch != state.epoch || since.offset > state.head {
+                return None;
+            }
+            if since.offset == state.head {
+                return Some(Vec::new());
+            }
+            let first = state.history.front()?.offset;
+            if first > since.offset + 1 {
+                return None;
+            }
+            let skip = (since.offset + 1 - first) as usize;
+            Some(state.history.iter().skip(skip).cloned().collect())
+        });
+        Replay { position, messages }
+    }
+
+    /// Messages held in history across every channel (for tests and metrics).
+    pub fn held(&self) -> usize {
+        self.lock().values().map(|c| c.history.len()).sum()
+    }
+}
+
+impl Default for MemoryBroker {
+    fn default() -> Self {
+        MemoryBroker::new(BrokerConfig::default())
+    }
+}
+
+impl Broker for MemoryBroker {
+    fn start(&self, sink: Sink) {
+        let _ = self.sink.set(sink);
+    }
+
+    fn publish(&self, publication: Publication) -> BoxFuture<'_, Result<Published, BrokerError>> {
+        let published = self.publish_now(publication);
+        Box::pin(async move { Ok(published) })
+    }
+
+    fn replay<'a>(
+        &'a self,
+        channel: &'a str,
+        since: Option<&'a Position>,
+    ) -> BoxFuture<'a, Result<Replay, BrokerError>> {
+        let replay = self.replay_now(channel, since);
+        Box::pin(async move { Ok(replay) })
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publication(key: Option<&str>) -> Publication {
+        Publication { channel: "c".into(), topic: "t".into(), data: "1".into(), idempotency_key: key.map(Into::into) }
+    }
+
+    #[test]
+    fn offsets_history_and_keys() {
+        let b = MemoryBroker::new(BrokerConfig { history_count: 3, ..BrokerConfig::default() });
+        assert_eq!(b.publish_now(publication(None)).offset, 1);
+        assert_eq!(b.publish_now(publication(Some("k"))), Published { offset: 2, duplicate: false });
+        assert_eq!(b.publish_now(publication(Some("k"))), Published { offset: 2, duplicate: true });
+        for _ in 0..3 {
+            b.publish_now(publication(None));
+        }
+        let head = b.replay_now("c", None).position;
+        assert_eq!(head.offset, 5);
+        let since = |o| Position { epoch: head.epoch.clone(), offset: o };
+        let got: Vec<u64> = b.replay_now("c", Some(&since(2))).messages.unwrap().iter().map(|m| m.offset).collect();
+        assert_eq!(got, [3, 4, 5]);
+        assert!(b.replay_now("c", Some(&since(1))).messages.is_none(), "past the history");
+        assert!(b.replay_now("c", Some(&since(5))).messages.unwrap().is_empty());
+        let other = Position { epoch: "other".into(), offset: 4 };
+        assert!(b.replay_now("c", Some(&other)).messages.is_none());
+        assert_eq!(b.held(), 3);
+    }
+}

@@ -1,0 +1,154 @@
+//! Brokers: where offsets are assigned, history is kept and duplicates are caught, and how
+//! published messages reach every hub. [`memory`] for one process, `redis` for several.
+//!
+//! A broker reports every message published on any hub, in offset order per channel, to the
+//! sink its hub gives it ([`Event`]); the hub fans them out to its local subscribers.
+
+pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use crate::protocol::{Position, rfc3339_millis};
+
+/// History and dedup limits.
+#[derive(Clone, Debug)]
+pub struct BrokerConfig {
+    /// Messages kept per channel for replay.
+    pub history_count: usize,
+    /// Messages older than this are not replayed.
+    pub history_age: Duration,
+    /// How long an idempotency key is remembered.
+    pub dedup_window: Duration,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            history_count: 1000,
+            history_age: Duration::from_secs(3600),
+            dedup_window: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A message with its place in its channel.
+#[derive(Debug)]
+pub struct Message {
+    pub channel: String,
+    pub topic: String,
+    pub offset: u64,
+    /// The payload as JSON text.
+    pub data: String,
+    /// Milliseconds since the Unix epoch.
+    pub published_at: u64,
+    /// The `message` frame after its `id`: `,"channel":…,"publishedAt":"…"}`, built once and
+    /// shared by every subscriber.
+    pub tail: String,
+}
+
+impl Message {
+    pub fn new(channel: String, topic: String, offset: u64, data: String, published_at: u64) -> Arc<Self> {
+        let tail = format!(
+            ",\"channel\":{},\"topic\":{},\"offset\":{offset},\"data\":{data},\"publishedAt\":\"{}\"}}",
+            serde_json::Value::from(channel.as_str()),
+            serde_json::Value::from(topic.as_str()),
+            rfc3339_millis(published_at)
+        );
+        Arc::new(Message { channel, topic, offset, data, published_at, tail })
+    }
+
+    /// The `message` frame for subscription `id`.
+    pub fn frame(&self, id: u64) -> String {
+        let mut s = String::with_capacity(self.tail.len() + 32);
+        s.push_str("{\"type\":\"message\",\"id\":");
+        s.push_str(&id.to_string());
+        s.push_str(&self.tail);
+        s
+    }
+}
+
+/// What a broker tells its hub.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A message was published (on this hub or another).
+    Message(Arc<Message>),
+    /// The channel's history was lost: a new epoch, whose latest offset is `offset`.
+    Reset { channel: String, position: Position },
+}
+
+/// Where a broker sends its events.
+pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// A message to publish, already checked by the hub.
+#[derive(Clone, Debug)]
+pub struct Publication {
+    pub channel: String,
+    pub topic: String,
+    pub data: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// The result of a publish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Published {
+    pub offset: u64,
+    /// The idempotency key was seen within the window: nothing was delivered.
+    pub duplicate: bool,
+}
+
+/// What a resuming subscriber gets.
+#[derive(Debug)]
+pub struct Replay {
+    /// The channel's current epoch and latest offset.
+    pub position: Position,
+    /// Every message after `since`, in order, when the history still holds them all; `None`
+    /// when it does not (or `since` is from another epoch).
+    pub messages: Option<Vec<Arc<Message>>>,
+}
+
+/// The broker is unreachable or failed.
+#[derive(Debug)]
+pub struct BrokerError(pub String);
+
+impl std::fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "broker unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for BrokerError {}
+
+/// A broker: memory or Redis.
+pub trait Broker: Send + Sync + 'static {
+    /// Start reporting events to `sink`. Called once, by the hub.
+    fn start(&self, sink: Sink);
+
+    /// Assign the next offset (or return the first one for a known idempotency key), store
+    /// the message in the history, and report it to every hub.
+    fn publish(&self, publication: Publication) -> BoxFuture<'_, Result<Published, BrokerError>>;
+
+    /// The channel's epoch and latest offset, and when `since` is given, the messages after it.
+    fn replay<'a>(
+        &'a self,
+        channel: &'a str,
+        since: Option<&'a Position>,
+    ) -> BoxFuture<'a, Result<Replay, BrokerError>>;
+
+    /// This hub has (`true`) or no longer has (`false`) local subscribers on `channel`.
+    fn watch(&self, _channel: &str, _on: bool) {}
+
+    /// Is the broker reachable?
+    fn healthy(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async { true })
+    }
+}
+
+/// A fresh random epoch.
+pub fn new_epoch() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}

@@ -1,0 +1,549 @@
+//! The hub: fans published messages out to WebSocket and SSE subscribers, accepts HTTP and
+//! in-process publishes, checks tokens, and enforces every limit. [`Hub::router`] is an axum
+//! `Router` to mount in your server; `chanspec serve` runs it standalone.
+//!
+//! - `catalog.rs`: definitions compiled (name matching, payload validators);
+//! - `ws.rs`, `sse.rs`: one connection each, subscriptions and their tokens;
+//! - `publish.rs`: `POST /v1/publish`;
+//! - `metrics.rs`: `/metrics`.
+//!
+//! Every subscription is registered before its history is read, and drops whatever it
+//! already has (by offset), so replay and live delivery meet without a gap or a duplicate.
+
+mod catalog;
+mod metrics;
+mod publish;
+mod sse;
+mod ws;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tokio::sync::{Notify, mpsc, watch};
+
+pub use catalog::Catalog;
+pub use metrics::Metrics;
+
+use crate::broker::memory::MemoryBroker;
+use crate::broker::{Broker, BrokerConfig, Event, Message, Publication};
+use crate::definitions::Definitions;
+use crate::protocol::{Claims, ErrorCode, Position, PublishRequest, PublishResponse, ServerFrame};
+use crate::token::TokenVerifier;
+use crate::{Outgoing, Publish};
+
+/// Limits and timings. Every limit is enforced with an error code (see docs/protocol.md).
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// Largest publish (HTTP body, or encoded payload in process). Default 512 KiB.
+    pub max_message_bytes: usize,
+    /// Largest client frame answered with `too_large` (connection kept). Default 64 KiB.
+    pub max_frame_bytes: usize,
+    /// Client frames over this close the connection (1009). Default 1 MiB.
+    pub hard_frame_bytes: usize,
+    /// Frames queued per connection before it is closed as a slow consumer (4008).
+    pub queue_capacity: usize,
+    /// Subscriptions per WebSocket connection.
+    pub max_subscriptions: usize,
+    /// SSE keepalive comment interval.
+    pub sse_keepalive: Duration,
+    /// History and dedup, for the memory broker the hub creates when given none.
+    pub broker: BrokerConfig,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            max_message_bytes: 512 * 1024,
+            max_frame_bytes: 64 * 1024,
+            hard_frame_bytes: 1024 * 1024,
+            queue_capacity: 1024,
+            max_subscriptions: 100,
+            sse_keepalive: Duration::from_secs(15),
+            broker: BrokerConfig::default(),
+        }
+    }
+}
+
+/// A refusal: protocol code and explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl HubError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        HubError { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for HubError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for HubError {}
+
+/// Builds a [`Hub`].
+pub struct HubBuilder {
+    definitions: Definitions,
+    secret: Vec<u8>,
+    previous_secret: Option<Vec<u8>>,
+    publish_key: Option<String>,
+    broker: Option<Arc<dyn Broker>>,
+    config: HubConfig,
+}
+
+impl HubBuilder {
+    /// The secret subscribe tokens are signed with.
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = secret.as_ref().to_vec();
+        self
+    }
+
+    /// During a rotation: tokens signed with this secret are accepted too.
+    pub fn previous_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.previous_secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// The key HTTP publishers present (`Authorization: Bearer …`). Without one, HTTP
+    /// publishing is refused (403) and only in-process publishes work.
+    pub fn publish_key(mut self, key: impl Into<String>) -> Self {
+        self.publish_key = Some(key.into());
+        self
+    }
+
+    /// The broker; a [`MemoryBroker`] with the config's limits by default.
+    pub fn broker(mut self, broker: Arc<dyn Broker>) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
+    pub fn config(mut self, config: HubConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The hub, started. Fails when a payload schema does not compile or there is no secret.
+    pub fn build(self) -> Result<Hub, String> {
+        if self.secret.is_empty() {
+            return Err("the hub needs a token secret".into());
+        }
+        let catalog = Catalog::new(self.definitions)?;
+        let broker = self.broker.unwrap_or_else(|| Arc::new(MemoryBroker::new(self.config.broker.clone())));
+        let (shutdown, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            config: self.config,
+            catalog,
+            verifier: TokenVerifier::new(&self.secret, self.previous_secret.as_deref()),
+            publish_key: self.publish_key,
+            broker,
+            registry: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
+            shutdown,
+            next_id: AtomicU64::new(1),
+        });
+        let weak: Weak<Inner> = Arc::downgrade(&inner);
+        inner.broker.start(Arc::new(move |event| {
+            if let Some(inner) = weak.upgrade() {
+                inner.deliver(event);
+            }
+        }));
+        Ok(Hub { inner })
+    }
+}
+
+/// The hub. Cheap to clone; every clone is the same hub.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: HubConfig,
+    catalog: Catalog,
+    verifier: TokenVerifier,
+    publish_key: Option<String>,
+    broker: Arc<dyn Broker>,
+    /// Runtime channel name → local subscriptions.
+    registry: Mutex<HashMap<String, Vec<Entry>>>,
+    metrics: Metrics,
+    shutdown: watch::Sender<bool>,
+    next_id: AtomicU64,
+}
+
+/// One local subscription, as the fan-out sees it.
+struct Entry {
+    key: u64,
+    topics: Vec<String>,
+    conn: Arc<Conn>,
+}
+
+/// What fan-out shares with one connection: its bounded queue and its kill switch.
+pub(crate) struct Conn {
+    tx: mpsc::Sender<Out>,
+    kill: Notify,
+    killed: AtomicBool,
+}
+
+/// A queued item for one subscription (`key` identifies the subscription instance).
+pub(crate) enum Out {
+    Message { key: u64, message: Arc<Message> },
+    Reset { key: u64, position: Position },
+}
+
+impl Out {
+    fn bytes(&self) -> i64 {
+        match self {
+            Out::Message { message, .. } => message.tail.len() as i64 + 32,
+            Out::Reset { .. } => 64,
+        }
+    }
+}
+
+impl Conn {
+    fn push(&self, out: Out, metrics: &Metrics) {
+        if self.killed.load(Relaxed) {
+            return;
+        }
+        let bytes = out.bytes();
+        match self.tx.try_send(out) {
+            Ok(()) => {
+                metrics.queued_frames.fetch_add(1, Relaxed);
+                metrics.queued_bytes.fetch_add(bytes, Relaxed);
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics.drops.fetch_add(1, Relaxed);
+                if !self.killed.swap(true, Relaxed) {
+                    metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
+                    self.kill.notify_one();
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+}
+
+/// A subscription as its connection holds it.
+pub(crate) struct Sub {
+    pub id: u64,
+    pub key: u64,
+    pub channel: String,
+    pub topics: Vec<String>,
+    pub epoch: String,
+    /// The last offset delivered (or known to the client).
+    pub last: u64,
+    /// Token expiry, seconds since the Unix epoch.
+    pub exp: u64,
+}
+
+impl Sub {
+    /// The frame to write for a queued item, or `None` when the client already has it.
+    pub(crate) fn accept(&mut self, out: Out) -> Option<(String, Option<u64>)> {
+        match out {
+            Out::Message { message, .. } => {
+                if message.offset <= self.last {
+                    return None;
+                }
+                self.last = message.offset;
+                Some((message.frame(self.id), Some(message.offset)))
+            }
+            Out::Reset { position, .. } => {
+                self.epoch = position.epoch;
+                self.last = position.offset;
+                Some((self.subscribed(false), None))
+            }
+        }
+    }
+
+    pub(crate) fn subscribed(&self, recovered: bool) -> String {
+        frame(&ServerFrame::Subscribed {
+            id: self.id,
+            channel: self.channel.clone(),
+            topics: self.topics.clone(),
+            epoch: self.epoch.clone(),
+            offset: self.last,
+            recovered,
+        })
+    }
+}
+
+pub(crate) fn frame(f: &ServerFrame) -> String {
+    serde_json::to_string(f).expect("frames serialize")
+}
+
+impl Out {
+    fn key(&self) -> u64 {
+        match self {
+            Out::Message { key, .. } | Out::Reset { key, .. } => *key,
+        }
+    }
+}
+
+impl Inner {
+    fn deliver(&self, event: Event) {
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            Event::Message(message) => {
+                let Some(entries) = registry.get(&message.channel) else { return };
+                for e in entries {
+                    if e.topics.contains(&message.topic) {
+                        e.conn.push(Out::Message { key: e.key, message: message.clone() }, &self.metrics);
+                    }
+                }
+            }
+            Event::Reset { channel, position } => {
+                for e in registry.get(&channel).into_iter().flatten() {
+                    e.conn.push(Out::Reset { key: e.key, position: position.clone() }, &self.metrics);
+                }
+            }
+        }
+    }
+}
+
+impl Hub {
+    /// A hub for these definitions (give it at least a secret).
+    pub fn builder(definitions: Definitions) -> HubBuilder {
+        HubBuilder {
+            definitions,
+            secret: Vec::new(),
+            previous_secret: None,
+            publish_key: None,
+            broker: None,
+            config: HubConfig::default(),
+        }
+    }
+
+    /// `/v1/ws`, `/v1/sse`, `/v1/publish`, `/healthz`, `/metrics`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v1/ws", get(ws::handler))
+            .route("/v1/sse", get(sse::handler))
+            .route("/v1/publish", post(publish::handler))
+            .route("/healthz", get(health))
+            .route("/metrics", get(metrics_text))
+            .with_state(self.clone())
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// Tell every connection the hub is closing (`closing`, then close 1001 / end of stream).
+    pub fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    pub(crate) fn verify(&self, token: &str) -> Result<Claims, HubError> {
+        self.inner.verifier.verify(token).map_err(|e| HubError::new(e.code, e.message))
+    }
+
+    pub(crate) fn publish_key(&self) -> Option<&str> {
+        self.inner.publish_key.as_deref()
+    }
+
+    /// Publish after checking size, channel, topic and (when `validate`) the payload schema.
+    pub async fn publish_checked(&self, request: PublishRequest, validate: bool) -> Result<PublishResponse, HubError> {
+        let data = serde_json::to_string(&request.data).map_err(|e| HubError::new(ErrorCode::InvalidFrame, e.to_string()))?;
+        if data.len() > self.inner.config.max_message_bytes {
+            return Err(HubError::new(
+                ErrorCode::TooLarge,
+                format!("the payload is {} bytes; the limit is {}", data.len(), self.inner.config.max_message_bytes),
+            ));
+        }
+        let channel = self
+            .inner
+            .catalog
+            .channel(&request.channel)
+            .ok_or_else(|| HubError::new(ErrorCode::NotFound, format!("no channel matches `{}`", request.channel)))?;
+        let topic = channel.topic(&request.topic).ok_or_else(|| {
+            HubError::new(ErrorCode::NotFound, format!("channel `{}` has no topic `{}`", channel.id, request.topic))
+        })?;
+        if validate {
+            self.inner
+                .catalog
+                .validate(&topic.payload, &request.data)
+                .map_err(|e| HubError::new(ErrorCode::InvalidPayload, e))?;
+        }
+        let published = self
+            .inner
+            .broker
+            .publish(Publication {
+                channel: request.channel,
+                topic: request.topic,
+                data,
+                idempotency_key: request.idempotency_key,
+            })
+            .await
+            .map_err(|e| HubError::new(ErrorCode::Unavailable, e.to_string()))?;
+        if !published.duplicate {
+            self.inner.metrics.messages_in.fetch_add(1, Relaxed);
+        }
+        Ok(PublishResponse { offset: published.offset, duplicate: published.duplicate })
+    }
+
+    /// A new connection's queue and shared half.
+    pub(crate) fn connect(&self) -> (Arc<Conn>, mpsc::Receiver<Out>) {
+        let (tx, rx) = mpsc::channel(self.inner.config.queue_capacity.max(1));
+        self.inner.metrics.connections.fetch_add(1, Relaxed);
+        (Arc::new(Conn { tx, kill: Notify::new(), killed: AtomicBool::new(false) }), rx)
+    }
+
+    pub(crate) fn disconnect(&self) {
+        self.inner.metrics.connections.fetch_sub(1, Relaxed);
+    }
+
+    /// Account for an item taken off a connection's queue.
+    pub(crate) fn dequeued(&self, out: &Out) {
+        self.inner.metrics.queued_frames.fetch_sub(1, Relaxed);
+        self.inner.metrics.queued_bytes.fetch_sub(out.bytes(), Relaxed);
+    }
+
+    pub(crate) fn sent(&self, n: u64) {
+        self.inner.metrics.messages_out.fetch_add(n, Relaxed);
+    }
+
+    /// Check a token's channel and topics against the definitions.
+    pub(crate) fn check_claims(&self, claims: &Claims) -> Result<(), HubError> {
+        let channel = self
+            .inner
+            .catalog
+            .channel(&claims.chan)
+            .ok_or_else(|| HubError::new(ErrorCode::NotFound, format!("no channel matches `{}`", claims.chan)))?;
+        if let Some(t) = claims.topics.iter().find(|t| channel.topic(t).is_none()) {
+            return Err(HubError::new(ErrorCode::NotFound, format!("channel `{}` has no topic `{t}`", channel.id)));
+        }
+        Ok(())
+    }
+
+    /// Start a subscription: register it, then read what it missed. Returns the subscription
+    /// (its `last` is what the `subscribed` frame announces), whether it recovered, and the
+    /// messages to send first.
+    pub(crate) async fn open(
+        &self,
+        conn: &Arc<Conn>,
+        id: u64,
+        claims: Claims,
+        since: Option<Position>,
+    ) -> Result<(Sub, bool, Vec<Arc<Message>>), HubError> {
+        self.check_claims(&claims)?;
+        let key = self.inner.next_id.fetch_add(1, Relaxed);
+        self.register(&claims.chan, key, claims.topics.clone(), conn);
+        let replay = match self.inner.broker.replay(&claims.chan, since.as_ref()).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.close(&claims.chan, key);
+                return Err(HubError::new(ErrorCode::Unavailable, e.to_string()));
+            }
+        };
+        let mut sub = Sub {
+            id,
+            key,
+            channel: claims.chan,
+            topics: claims.topics,
+            epoch: replay.position.epoch.clone(),
+            last: replay.position.offset,
+            exp: claims.exp,
+        };
+        let (recovered, messages) = match (replay.messages, since) {
+            (Some(messages), Some(since)) => {
+                sub.last = since.offset;
+                (true, messages)
+            }
+            _ => (false, Vec::new()),
+        };
+        self.inner.metrics.subscriptions.fetch_add(1, Relaxed);
+        Ok((sub, recovered, messages))
+    }
+
+    fn register(&self, channel: &str, key: u64, topics: Vec<String>, conn: &Arc<Conn>) {
+        let mut registry = self.inner.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = registry.entry(channel.to_string()).or_default();
+        if entries.is_empty() {
+            self.inner.broker.watch(channel, true);
+        }
+        entries.push(Entry { key, topics, conn: conn.clone() });
+    }
+
+    /// Change a live subscription's topics (after a refresh).
+    pub(crate) fn retopic(&self, channel: &str, key: u64, topics: Vec<String>) {
+        let mut registry = self.inner.registry.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = registry.get_mut(channel).and_then(|v| v.iter_mut().find(|e| e.key == key)) {
+            e.topics = topics;
+        }
+    }
+
+    fn close(&self, channel: &str, key: u64) {
+        let mut registry = self.inner.registry.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entries) = registry.get_mut(channel) {
+            entries.retain(|e| e.key != key);
+            if entries.is_empty() {
+                registry.remove(channel);
+                self.inner.broker.watch(channel, false);
+            }
+        }
+    }
+
+    /// End a subscription opened with [`Hub::open`].
+    pub(crate) fn unsubscribe(&self, sub: &Sub) {
+        self.close(&sub.channel, sub.key);
+        self.inner.metrics.subscriptions.fetch_sub(1, Relaxed);
+    }
+}
+
+impl Publish for Hub {
+    type Error = HubError;
+
+    /// In-process publish: size, channel and topic are checked; typed payloads are valid by
+    /// construction, so the schema is not checked again.
+    fn publish_raw(&self, message: Outgoing) -> impl Future<Output = Result<u64, HubError>> + Send {
+        let hub = self.clone();
+        async move {
+            let request = PublishRequest {
+                channel: message.channel,
+                topic: message.topic,
+                data: message.data,
+                idempotency_key: message.idempotency_key,
+            };
+            hub.publish_checked(request, false).await.map(|r| r.offset)
+        }
+    }
+}
+
+async fn health(State(hub): State<Hub>) -> impl IntoResponse {
+    if hub.inner.broker.healthy().await {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "broker unavailable")
+    }
+}
+
+async fn metrics_text(State(hub): State<Hub>) -> impl IntoResponse {
+    ([("content-type", "text/plain; version=0.0.4")], hub.inner.metrics.render())
+}
+
+/// Milliseconds until `exp` (seconds since the Unix epoch), from now.
+pub(crate) fn until(exp: u64) -> Duration {
+    Duration::from_millis((exp * 1000).saturating_sub(crate::protocol::now_millis()))
+}

@@ -1,0 +1,264 @@
+//! `GET /v1/ws`: one task per connection. It reads client frames, writes queued messages
+//! (dropping what a subscription already has), expires tokens, and closes the connection with
+//! 4008 when fan-out finds its queue full.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::{Conn, Hub, HubError, Out, Sub, frame, until};
+use crate::protocol::{ClientFrame, ErrorCode, ServerFrame, UnsubscribeReason};
+
+pub const SLOW_CONSUMER: u16 = 4008;
+
+pub(super) async fn handler(State(hub): State<Hub>, upgrade: WebSocketUpgrade) -> Response {
+    let hard = hub.config().hard_frame_bytes;
+    upgrade.max_message_size(hard).max_frame_size(hard).on_upgrade(move |socket| run(hub, socket))
+}
+
+/// Why the connection loop ended.
+enum End {
+    /// The client went away or the socket failed.
+    Gone,
+    Killed,
+    Shutdown,
+}
+
+struct Connection {
+    hub: Hub,
+    conn: Arc<Conn>,
+    sink: SplitSink<WebSocket, WsMessage>,
+    subs: HashMap<u64, Sub>,
+}
+
+async fn run(hub: Hub, socket: WebSocket) {
+    let (conn, mut rx) = hub.connect();
+    let (sink, mut stream) = socket.split();
+    let mut shutdown = hub.shutdown_signal();
+    let mut c = Connection { hub: hub.clone(), conn, sink, subs: HashMap::new() };
+    let end = c.serve(&mut stream, &mut rx, &mut shutdown).await;
+    let close = match end {
+        End::Gone => None,
+        End::Killed => Some((SLOW_CONSUMER, "slow consumer: the outgoing queue is full")),
+        End::Shutdown => {
+            let _ = tokio::time::timeout(Duration::from_secs(5), c.sink.send(text(frame(&ServerFrame::Closing)))).await;
+            Some((1001, "the hub is shutting down"))
+        }
+    };
+    for sub in c.subs.values() {
+        hub.unsubscribe(sub);
+    }
+    drop(rx);
+    if let Some((code, reason)) = close {
+        let close = WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }));
+        // A client that does not read may never take the close frame: give up after a while.
+        let _ = tokio::time::timeout(Duration::from_secs(10), c.sink.send(close)).await;
+    }
+    hub.disconnect();
+}
+
+fn text(s: String) -> WsMessage {
+    WsMessage::Text(s.into())
+}
+
+impl Connection {
+    async fn serve(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        rx: &mut mpsc::Receiver<Out>,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> End {
+        loop {
+            let next_exp = self.subs.values().map(|s| s.exp).min();
+            let expiry = tokio::time::sleep(next_exp.map(until).unwrap_or(Duration::from_secs(3600)));
+            let result = tokio::select! {
+                biased;
+                _ = self.conn.kill.notified() => return End::Killed,
+                _ = shutdown.changed() => return End::Shutdown,
+                incoming = stream.next() => match incoming {
+                    Some(Ok(message)) => self.incoming(message).await,
+                    _ => return End::Gone,
+                },
+                out = rx.recv() => match out {
+                    Some(out) => self.outgoing(out, rx).await,
+                    None => return End::Gone,
+                },
+                _ = expiry, if next_exp.is_some() => self.expire().await,
+            };
+            if let Err(end) = result {
+                return end;
+            }
+        }
+    }
+
+    /// Write a frame, unless the connection is cut meanwhile.
+    async fn send(&mut self, frame: String) -> Result<(), End> {
+        tokio::select! {
+            biased;
+            _ = self.conn.kill.notified() => Err(End::Killed),
+            r = self.sink.send(text(frame)) => r.map_err(|_| End::Gone),
+        }
+    }
+
+    async fn feed(&mut self, frame: String) -> Result<(), End> {
+        tokio::select! {
+            biased;
+            _ = self.conn.kill.notified() => Err(End::Killed),
+            r = self.sink.feed(text(frame)) => r.map_err(|_| End::Gone),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        tokio::select! {
+            biased;
+            _ = self.conn.kill.notified() => Err(End::Killed),
+            r = self.sink.flush() => r.map_err(|_| End::Gone),
+        }
+    }
+
+    async fn error(&mut self, id: Option<u64>, e: HubError) -> Result<(), End> {
+        self.send(frame(&ServerFrame::Error { id, code: e.code, message: e.message })).await
+    }
+
+    /// Write a queued item and whatever else is queued already, then flush once.
+    async fn outgoing(&mut self, first: Out, rx: &mut mpsc::Receiver<Out>) -> Result<(), End> {
+        let mut next = Some(first);
+        let mut written = 0u64;
+        while let Some(out) = next {
+            self.hub.dequeued(&out);
+            let key = out.key();
+            if let Some(sub) = self.subs.values_mut().find(|s| s.key == key)
+                && let Some((frame, offset)) = sub.accept(out)
+            {
+                self.feed(frame).await?;
+                written += u64::from(offset.is_some());
+            }
+            next = if written < 256 { rx.try_recv().ok() } else { None };
+        }
+        self.hub.sent(written);
+        self.flush().await
+    }
+
+    async fn incoming(&mut self, message: WsMessage) -> Result<(), End> {
+        let text = match message {
+            WsMessage::Text(t) => t,
+            WsMessage::Binary(_) => {
+                return self.error(None, HubError::new(ErrorCode::InvalidFrame, "frames are JSON text")).await;
+            }
+            WsMessage::Close(_) => return Err(End::Gone),
+            _ => return Ok(()),
+        };
+        let max = self.hub.config().max_frame_bytes;
+        if text.len() > max {
+            let message = format!("the frame is {} bytes; the limit is {max}", text.len());
+            return self.error(None, HubError::new(ErrorCode::TooLarge, message)).await;
+        }
+        let parsed: ClientFrame = match serde_json::from_str(text.as_str()) {
+            Ok(f) => f,
+            Err(e) => {
+                let id = serde_json::from_str::<serde_json::Value>(text.as_str())
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(serde_json::Value::as_u64));
+                return self.error(id, HubError::new(ErrorCode::InvalidFrame, format!("unreadable frame: {e}"))).await;
+            }
+        };
+        match parsed {
+            ClientFrame::Ping => self.send(frame(&ServerFrame::Pong)).await,
+            ClientFrame::Subscribe { id, token, since } => {
+                if let Err(e) = self.subscribe(id, &token, since).await {
+                    return match e {
+                        Ok(refusal) => self.error(Some(id), refusal).await,
+                        Err(end) => Err(end),
+                    };
+                }
+                Ok(())
+            }
+            ClientFrame::Unsubscribe { id } => match self.subs.remove(&id) {
+                Some(sub) => {
+                    self.hub.unsubscribe(&sub);
+                    self.send(frame(&ServerFrame::Unsubscribed { id, reason: UnsubscribeReason::Requested })).await
+                }
+                None => self.error(Some(id), unknown(id)).await,
+            },
+            ClientFrame::Refresh { id, token } => match self.refresh(id, &token) {
+                Ok(()) => Ok(()),
+                Err(e) => self.error(Some(id), e).await,
+            },
+        }
+    }
+
+    /// `Err(Ok(refusal))` is answered with an error frame; `Err(Err(end))` ends the connection.
+    async fn subscribe(
+        &mut self,
+        id: u64,
+        token: &str,
+        since: Option<crate::protocol::Position>,
+    ) -> Result<(), Result<HubError, End>> {
+        if self.subs.contains_key(&id) {
+            return Err(Ok(HubError::new(ErrorCode::InvalidFrame, format!("subscription id {id} is in use"))));
+        }
+        let max = self.hub.config().max_subscriptions;
+        if self.subs.len() >= max {
+            let message = format!("this connection already has {max} subscriptions");
+            return Err(Ok(HubError::new(ErrorCode::TooManySubscriptions, message)));
+        }
+        let claims = self.hub.verify(token).map_err(Ok)?;
+        let (sub, recovered, missed) = self.hub.open(&self.conn, id, claims, since).await.map_err(Ok)?;
+        let subscribed = sub.subscribed(recovered);
+        let sub = self.subs.entry(id).or_insert(sub);
+        let mut frames = vec![subscribed];
+        for m in missed {
+            if sub.topics.contains(&m.topic) {
+                frames.push(m.frame(id));
+            }
+            sub.last = sub.last.max(m.offset);
+        }
+        let replayed = frames.len() as u64 - 1;
+        for f in frames {
+            self.feed(f).await.map_err(Err)?;
+        }
+        self.hub.sent(replayed);
+        self.flush().await.map_err(Err)
+    }
+
+    fn refresh(&mut self, id: u64, token: &str) -> Result<(), HubError> {
+        let claims = self.hub.verify(token)?;
+        let sub = self.subs.get_mut(&id).ok_or_else(|| unknown(id))?;
+        if claims.chan != sub.channel {
+            return Err(HubError::new(
+                ErrorCode::Forbidden,
+                format!("the token is for `{}`, the subscription is on `{}`", claims.chan, sub.channel),
+            ));
+        }
+        self.hub.check_claims(&claims)?;
+        sub.exp = claims.exp;
+        if sub.topics != claims.topics {
+            sub.topics = claims.topics.clone();
+            self.hub.retopic(&sub.channel, sub.key, claims.topics);
+        }
+        Ok(())
+    }
+
+    async fn expire(&mut self) -> Result<(), End> {
+        let now = crate::protocol::now_millis() / 1000;
+        let expired: Vec<u64> = self.subs.values().filter(|s| s.exp <= now).map(|s| s.id).collect();
+        for id in expired {
+            if let Some(sub) = self.subs.remove(&id) {
+                self.hub.unsubscribe(&sub);
+                self.send(frame(&ServerFrame::Unsubscribed { id, reason: UnsubscribeReason::TokenExpired })).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unknown(id: u64) -> HubError {
+    HubError::new(ErrorCode::InvalidFrame, format!("no subscription with id {id}"))
+}
