@@ -1,0 +1,70 @@
+// The client against a module the real generator wrote (test/fixtures/generated/pipeline.ts,
+// from examples/pipeline/chanspec.yaml by `chanspec generate --ts`), imported through the
+// package's own name and exports (so the build in dist/ and its declarations are what is tested).
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
+import { type Message, subscribe } from "@chanspec/client";
+import { useRealtime } from "@chanspec/client/react";
+import { FakeSocket } from "./fake-socket.js";
+import { type AnnouncementsPosted, type PipelineStatus, type Token, announcements, pipeline } from "./fixtures/generated/pipeline.js";
+
+const URL = "ws://hub.test/v1/ws";
+const runId = "0b5f3f4e-8a5d-4c4e-9a53-2f0f5c1b7d11";
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  FakeSocket.reset();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("generated descriptors", () => {
+  it("type the messages of a generated channel", async () => {
+    const got: Message<typeof pipeline, "status" | "tokens">[] = [];
+    const invalid: unknown[] = [];
+    const sub = subscribe({
+      url: URL,
+      channel: pipeline,
+      params: { runId },
+      token: "t",
+      WebSocket: FakeSocket,
+      onMessage: (m) => got.push(m),
+      onInvalid: (m) => invalid.push(m.data),
+    });
+    expect(sub.channelName).toBe(`pipeline:${runId}`);
+    await vi.advanceTimersByTimeAsync(0);
+    const ws = FakeSocket.last();
+    ws.open();
+    ws.subscribed({ channel: `pipeline:${runId}` });
+    ws.message(1, "status", { step: "build", state: "running" }, `pipeline:${runId}`);
+    ws.message(2, "status", { step: "build", state: "exploded" }, `pipeline:${runId}`); // not in the enum
+    ws.message(3, "tokens", { token: "hi" }, `pipeline:${runId}`);
+    ws.message(4, "tokens", { token: "hi", extra: 1 }, `pipeline:${runId}`);
+    expect(got.map((m) => m.offset)).toEqual([1, 3, 4]); // Token's schema allows other properties
+    expect(invalid).toContainEqual({ step: "build", state: "exploded" });
+    for (const m of got) {
+      if (m.topic === "status") expectTypeOf(m.data).toEqualTypeOf<PipelineStatus>();
+      else expectTypeOf(m.data).toEqualTypeOf<Token>();
+    }
+    sub.close();
+  });
+
+  it("generated param checks run before connecting", () => {
+    expect(() => subscribe({ url: URL, channel: pipeline, params: { runId: "not-a-uuid" }, token: "t", WebSocket: FakeSocket })).toThrow(
+      RangeError,
+    );
+    expect(FakeSocket.instances).toHaveLength(0);
+  });
+
+  it("static generated channels and the hook's types", () => {
+    const sub = subscribe({ url: URL, channel: announcements, token: "t", WebSocket: FakeSocket });
+    expect(sub.channelName).toBe("announcements");
+    sub.close();
+    type R = ReturnType<typeof useRealtime<typeof announcements>>;
+    expectTypeOf<R["messages"]["byTopic"]["posted"][number]["data"]>().toEqualTypeOf<AnnouncementsPosted>();
+    expect(() =>
+      // @ts-expect-error: pipeline has no topic "posted"
+      subscribe({ url: URL, channel: pipeline, params: { runId }, topics: ["posted"], token: "t", WebSocket: FakeSocket }),
+    ).toThrow(/no topic "posted"/);
+  });
+});
