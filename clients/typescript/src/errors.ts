@@ -7,7 +7,7 @@ export class ChanspecError extends Error {
      * `too_many_subscriptions`, `invalid_frame`, `unavailable`, …) or the client's:
      * `wrong_channel` (the token names another channel), `topic_not_allowed` (the token lacks
      * a chosen topic), `token` (the token factory failed), `connection` (the socket failed),
-     * `ping_timeout`, `slow_consumer` (close code 4008), `hub_closing`, `unsubscribed`.
+     * `ping_timeout`, `connect_timeout`, `slow_consumer` (close code 4008), `hub_closing`, `unsubscribed`.
      */
     readonly code: string,
     message: string,

@@ -86,6 +86,8 @@ export interface SubscribeOptionsBase<D extends ChannelDescriptor, T extends Top
   /** Ping interval (default 25 s) and how long to wait for the pong (default 10 s). */
   readonly pingIntervalMs?: number;
   readonly pongTimeoutMs?: number;
+  /** How long a connection may take from opening the socket to `subscribed` (default 15 s). */
+  readonly connectTimeoutMs?: number;
   /** Refresh the token this long before its `exp` (at most halfway through its remaining life). Default 30 s. */
   readonly refreshLeadMs?: number;
   readonly clock?: Clock;
@@ -158,6 +160,7 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
   private pingTimer: unknown;
   private pongTimer: unknown;
   private refreshTimer: unknown;
+  private connectTimer: unknown;
 
   constructor(private readonly options: SubscribeOptions<D, T>) {
     this.channelName = channelName(options.channel, options.params as ParamsOf<D>);
@@ -214,7 +217,10 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
       token = await this.fetchToken();
     } catch (cause) {
       if (generation !== this.generation || this.finished) return;
-      this.reconnect(new ChanspecError("token", `the token factory failed: ${describe(cause)}`, { cause }));
+      const error = new ChanspecError("token", `the token factory failed: ${describe(cause)}`, { cause });
+      // A fixed token that is no token will not get better.
+      if (typeof this.options.token === "function") this.reconnect(error);
+      else this.fail(error);
       return;
     }
     if (generation !== this.generation || this.finished) return;
@@ -228,6 +234,12 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
     }
     this.ws = ws;
     this.subscribed = false;
+    const connectTimeout = this.options.connectTimeoutMs ?? 15_000;
+    this.connectTimer = this.clock.setTimeout(() => {
+      this.connectTimer = undefined;
+      if (generation !== this.generation) return;
+      this.reconnect(new ChanspecError("connect_timeout", `not subscribed within ${connectTimeout} ms`));
+    }, connectTimeout);
     ws.onopen = () => {
       if (generation !== this.generation) return;
       this.sendSubscribe(token);
@@ -276,10 +288,10 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
     const ws = this.ws;
     this.ws = undefined;
     this.subscribed = false;
-    for (const t of [this.reconnectTimer, this.pingTimer, this.pongTimer, this.refreshTimer]) {
+    for (const t of [this.reconnectTimer, this.pingTimer, this.pongTimer, this.refreshTimer, this.connectTimer]) {
       if (t !== undefined) this.clock.clearTimeout(t);
     }
-    this.reconnectTimer = this.pingTimer = this.pongTimer = this.refreshTimer = undefined;
+    this.reconnectTimer = this.pingTimer = this.pongTimer = this.refreshTimer = this.connectTimer = undefined;
     if (ws) {
       ws.onopen = ws.onmessage = ws.onclose = null;
       // Not null: the `ws` package emits `error` when a socket still connecting is closed,
@@ -371,6 +383,8 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
     const again = this.subscribed;
     const since = again ? this.pos : this.resumeFrom;
     this.subscribed = true;
+    if (this.connectTimer !== undefined) this.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     this.authFailures = 0;
     this.backoff.reset();
     const position = { epoch: frame.epoch, offset: frame.offset };

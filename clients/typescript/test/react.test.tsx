@@ -76,19 +76,20 @@ describe("useRealtime", () => {
       { wrapper: strict, initialProps: { n: 0 } },
     );
     await flush();
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed({ topics: ["status"] });
+    });
     for (let n = 1; n <= 20; n++) rerender({ n });
     await flush();
     await act(() => vi.advanceTimersByTimeAsync(60_000));
     expect(FakeSocket.live()).toHaveLength(1);
     expect(FakeSocket.instances).toHaveLength(1); // never a second socket
     expect(calls.length).toBeLessThanOrEqual(2); // StrictMode's throwaway mount may have started one
+    expect(result.current.connectionStatus).toBe("open");
     calls = [];
-    const ws = FakeSocket.live()[0]!;
-    act(() => {
-      ws.open();
-      ws.subscribed({ topics: ["status"] });
-      ws.serverClose(1006);
-    });
+    act(() => ws.serverClose(1006));
     expect(result.current.connectionStatus).toBe("connecting");
     await act(() => vi.advanceTimersByTimeAsync(500));
     expect(calls).toEqual(["render-20"]);

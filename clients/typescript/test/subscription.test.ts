@@ -283,6 +283,34 @@ describe("reconnect and resume", () => {
   });
 });
 
+describe("timeouts", () => {
+  it("a connection that does not reach subscribed in time is retried", async () => {
+    const { sub, events } = start({ connectTimeoutMs: 5000 });
+    await tick();
+    FakeSocket.last().open(); // the hub never answers the subscribe
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(FakeSocket.instances).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(events.status.at(-1)?.error?.code).toBe("connect_timeout");
+    expect(FakeSocket.instances[0]!.closedWith).toBeDefined();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(FakeSocket.instances).toHaveLength(2);
+    FakeSocket.last().open();
+    FakeSocket.last().subscribed();
+    await vi.advanceTimersByTimeAsync(60_000); // subscribed: the timeout is off
+    expect(FakeSocket.instances).toHaveLength(2);
+    sub.close();
+  });
+
+  it("an empty fixed token fails at once instead of retrying", async () => {
+    const { sub } = start({ token: "" });
+    await tick();
+    expect(sub.status).toBe("error");
+    expect(sub.error?.code).toBe("token");
+    expect(FakeSocket.instances).toHaveLength(0);
+  });
+});
+
 describe("tokens", () => {
   it("refreshes before exp on the same socket, with the factory's new token", async () => {
     const now = Date.now() / 1000;
