@@ -78,5 +78,17 @@ describe("types", () => {
     expectTypeOf<A["messages"]["byTopic"]["posted"][number]["data"]>().toEqualTypeOf<AnnouncementsPosted>();
     // @ts-expect-error: no such topic
     type Bad = R["messages"]["byTopic"]["tokens"];
+    // Inferred from the call, as a component writes it (never called here: hooks need a component).
+    const component = () => {
+      const r = useRealtime({ url: "ws://x", channel: pipeline, params: { runId: "7" }, topics: ["tokens"], token: async () => "t" });
+      expectTypeOf(r.messages.all[0]!.topic).toEqualTypeOf<"tokens">();
+      expectTypeOf(r.messages.byTopic.tokens[0]!.data).toEqualTypeOf<Token>();
+      // @ts-expect-error: "status" was not chosen
+      void r.messages.byTopic.status;
+      // @ts-expect-error: pipeline needs params
+      useRealtime({ url: "ws://x", channel: pipeline, token: "t" });
+      return r;
+    };
+    void component;
   });
 });
