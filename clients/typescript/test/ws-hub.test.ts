@@ -138,6 +138,26 @@ describe("against a ws server playing the hub", () => {
     expect(sub.status).toBe("closed");
   });
 
+  it("refreshes a short-lived token on the same socket", async () => {
+    hub = new MiniHub();
+    await new Promise((r) => hub!.server.once("listening", r));
+    const h = hub;
+    let minted = 0;
+    const sub = subscribe({
+      url: h.url,
+      channel: pipeline,
+      params: { runId: "7" },
+      // Two seconds of life: refreshed halfway, after about one second.
+      token: () => fakeJwt({ chan: "pipeline:7", topics: ["status", "tokens"], n: ++minted, exp: Date.now() / 1000 + 2 }),
+      WebSocket,
+    });
+    await until(() => h.refreshes.length >= 2, "two refreshes");
+    expect(h.subscribes).toHaveLength(1); // no reconnect
+    expect(h.server.clients.size).toBe(1);
+    expect(decodeJwtPayload(h.refreshes[1]!)?.n).toBe(3);
+    sub.close();
+  });
+
   it("a token for another channel is refused with forbidden", async () => {
     hub = new MiniHub();
     await new Promise((r) => hub!.server.once("listening", r));
