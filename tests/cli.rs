@@ -147,6 +147,31 @@ fn generate_writes_then_leaves_unchanged_and_check_detects_staleness() {
 }
 
 #[test]
+fn generate_writes_rust_and_typescript_from_one_call_and_check_covers_both() {
+    let dir = std::env::temp_dir().join(format!("chanspec-gen-both-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (rs, ts) = (dir.join("channels.rs"), dir.join("channels.ts"));
+    let (rs_s, ts_s) = (rs.to_str().unwrap(), ts.to_str().unwrap());
+    let def = "examples/pipeline/chanspec.yaml";
+    let o = chanspec(&["generate", "--rust", rs_s, "--ts", ts_s, def]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&ts).unwrap().contains("export const pipeline = {"));
+    assert_eq!(code(&chanspec(&["generate", "--check", "--rust", rs_s, "--ts", ts_s, def])), 0);
+    // A stale TypeScript file alone fails the check, named with a diff.
+    let text = std::fs::read_to_string(&ts).unwrap().replace("  step: string;", "  stepp: string;");
+    std::fs::write(&ts, text).unwrap();
+    let o = chanspec(&["generate", "--check", "--rust", rs_s, "--ts", ts_s, def]);
+    assert_eq!(code(&o), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("channels.ts") && err.contains("is stale") && err.contains("-  stepp: string;"), "{err}");
+    assert!(!err.contains("channels.rs is stale"), "{err}");
+    // TypeScript alone is fine too; no output at all is a usage error.
+    assert_eq!(code(&chanspec(&["generate", "--ts", ts_s, def])), 0);
+    assert_eq!(code(&chanspec(&["generate", def])), 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn generate_refuses_invalid_definitions_with_diagnostics() {
     let o = chanspec(&["generate", "--rust", "/tmp/never-written.rs", "fixtures/invalid/undeclared-param.yaml"]);
     assert_eq!(code(&o), 1);
