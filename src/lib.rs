@@ -5,6 +5,7 @@
 //! (diagnostics) → lowering to an IR → emitters → writing. See ARCHITECTURE.md.
 
 pub mod builder;
+pub mod definitions;
 pub mod diagnostic;
 pub mod emit;
 pub mod ir;
@@ -15,6 +16,8 @@ pub mod model;
 pub mod naming;
 pub mod report;
 pub mod schema_walk;
+#[cfg(feature = "cli")]
+pub mod serve;
 pub mod source;
 pub mod template;
 pub mod validate;

@@ -60,6 +60,51 @@ enum Command {
     },
     /// Print the JSON Schema of the definition format (for editors and yaml-language-server).
     Schema,
+    /// Run the hub: WebSocket and SSE subscribers, HTTP publishers, for the channels of FILE...
+    Serve {
+        /// Definition files (YAML or JSON), merged.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Environment variable holding the token secret (HS256).
+        #[arg(long, value_name = "VAR")]
+        secret_env: String,
+        /// Environment variable holding the publish key (`Authorization: Bearer …`).
+        #[arg(long, value_name = "VAR")]
+        publish_key_env: String,
+        /// Environment variable holding the previous token secret, accepted during a rotation.
+        #[arg(long, value_name = "VAR")]
+        previous_secret_env: Option<String>,
+        /// Share channels with other hubs through this Redis (`redis://127.0.0.1:6379`).
+        #[arg(long, value_name = "URL")]
+        redis: Option<String>,
+        /// Largest publish, in bytes (larger ones get 413, never truncated).
+        #[arg(long, default_value_t = 512 * 1024)]
+        max_message_bytes: usize,
+        /// Messages kept per channel for resuming subscribers.
+        #[arg(long, default_value_t = 1000)]
+        history: usize,
+        /// Oldest message kept for resuming subscribers (e.g. 1h, 30m).
+        #[arg(long, default_value = "1h")]
+        history_age: String,
+    },
+    /// Mint a subscribe token and print it alone on stdout.
+    Token {
+        /// Environment variable holding the token secret.
+        #[arg(long, value_name = "VAR")]
+        secret_env: String,
+        /// The runtime channel name, e.g. `pipeline:7`.
+        #[arg(long)]
+        channel: String,
+        /// Comma-separated topics the token allows.
+        #[arg(long)]
+        topics: String,
+        /// Lifetime, e.g. 60s, 15m, 1h.
+        #[arg(long, default_value = "60s")]
+        ttl: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -136,5 +181,53 @@ fn main() -> ExitCode {
             println!("{}", serde_json::to_string_pretty(&schema).expect("schemas serialize"));
             ExitCode::SUCCESS
         }
+        Command::Serve {
+            files,
+            listen,
+            secret_env,
+            publish_key_env,
+            previous_secret_env,
+            redis,
+            max_message_bytes,
+            history,
+            history_age,
+        } => {
+            let run = chanspec_runtime_ttl(&history_age).and_then(|history_age| {
+                chanspec::serve::serve(chanspec::serve::ServeOptions {
+                    files,
+                    listen,
+                    secret_env,
+                    publish_key_env,
+                    previous_secret_env,
+                    redis,
+                    max_message_bytes,
+                    history,
+                    history_age,
+                })
+            });
+            match run {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Token { secret_env, channel, topics, ttl } => {
+            match chanspec::serve::token(&secret_env, &channel, &topics, &ttl) {
+                Ok(token) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
     }
+}
+
+fn chanspec_runtime_ttl(text: &str) -> Result<std::time::Duration, String> {
+    chanspec_runtime::token::parse_ttl(text).map_err(|e| format!("error: --history-age {e}"))
 }

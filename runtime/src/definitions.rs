@@ -150,9 +150,7 @@ impl ParamDef {
             ParamKind::Integer => {
                 // Canonical decimal only, as generated code writes it.
                 let Ok(n) = value.parse::<i64>() else { return false };
-                n.to_string() == value
-                    && self.minimum.is_none_or(|m| n >= m)
-                    && self.maximum.is_none_or(|m| n <= m)
+                n.to_string() == value && self.minimum.is_none_or(|m| n >= m) && self.maximum.is_none_or(|m| n <= m)
             }
             ParamKind::String => {
                 crate::check_param("", value, &self.values.iter().map(String::as_str).collect::<Vec<_>>(), {

@@ -210,13 +210,7 @@ pub fn rfc3339_millis(ms: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
 }
 
 /// Now, in milliseconds since the Unix epoch.
@@ -257,10 +251,9 @@ mod tests {
 
     #[test]
     fn frames_round_trip_as_documented() {
-        let f: ClientFrame = serde_json::from_str(
-            r#"{"type":"subscribe","id":1,"token":"t","since":{"epoch":"e","offset":41}}"#,
-        )
-        .unwrap();
+        let f: ClientFrame =
+            serde_json::from_str(r#"{"type":"subscribe","id":1,"token":"t","since":{"epoch":"e","offset":41}}"#)
+                .unwrap();
         assert_eq!(
             f,
             ClientFrame::Subscribe {
@@ -271,10 +264,7 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping);
         let e = ServerFrame::Error { id: Some(1), code: ErrorCode::TooLarge, message: "m".into() };
-        assert_eq!(
-            serde_json::to_string(&e).unwrap(),
-            r#"{"type":"error","id":1,"code":"too_large","message":"m"}"#
-        );
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"type":"error","id":1,"code":"too_large","message":"m"}"#);
         let u = ServerFrame::Unsubscribed { id: 2, reason: UnsubscribeReason::TokenExpired };
         assert_eq!(serde_json::to_string(&u).unwrap(), r#"{"type":"unsubscribed","id":2,"reason":"token_expired"}"#);
     }

@@ -94,9 +94,7 @@ impl TokenVerifier {
             let (code, message) = match e.kind() {
                 ErrorKind::ExpiredSignature => (ErrorCode::TokenExpired, "the token has expired".to_string()),
                 ErrorKind::InvalidSignature => (ErrorCode::InvalidToken, SIGNATURE.to_string()),
-                ErrorKind::InvalidAlgorithm => {
-                    (ErrorCode::InvalidToken, "only HS256 tokens are accepted".to_string())
-                }
+                ErrorKind::InvalidAlgorithm => (ErrorCode::InvalidToken, "only HS256 tokens are accepted".to_string()),
                 other => (ErrorCode::InvalidToken, format!("malformed token: {other:?}")),
             };
             TokenError { code, message }

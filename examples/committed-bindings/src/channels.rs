@@ -103,6 +103,14 @@ fn chanspec_schemas() -> &'static ::chanspec_runtime::check::Schemas {
     static SCHEMAS: ::std::sync::OnceLock<::chanspec_runtime::check::Schemas> = ::std::sync::OnceLock::new();
     SCHEMAS.get_or_init(|| ::chanspec_runtime::check::Schemas::parse(CHANSPEC_SCHEMAS))
 }
+/// The channels at run time (templates, params, topics and their payload types), JSON.
+pub const CHANSPEC_CHANNELS: &str = "[{\"id\":\"pipeline\",\"template\":\"pipeline:{runId}\",\"params\":[{\"name\":\"runId\",\"kind\":\"string\",\"format\":\"uuid\"}],\"topics\":[{\"name\":\"status\",\"payload\":\"PipelineStatus\"},{\"name\":\"tokens\",\"payload\":\"Token\"}]},{\"id\":\"announcements\",\"template\":\"announcements\",\"topics\":[{\"name\":\"posted\",\"payload\":\"AnnouncementsPosted\"}]}]";
+/// Every channel and payload schema of this module, for a hub:
+/// `chanspec_runtime::hub::Hub::builder(chanspec_definitions())`.
+pub fn chanspec_definitions() -> ::chanspec_runtime::Definitions {
+    ::chanspec_runtime::Definitions::from_json(CHANSPEC_CHANNELS, CHANSPEC_SCHEMAS)
+        .expect("generated definitions are valid JSON")
+}
 /// Progress of one pipeline run.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PipelineChannel {

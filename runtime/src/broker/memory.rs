@@ -147,7 +147,6 @@ impl Broker for MemoryBroker {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

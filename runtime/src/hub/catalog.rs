@@ -46,8 +46,9 @@ impl Catalog {
 
     /// The channel a runtime name belongs to.
     pub fn channel(&self, name: &str) -> Option<&ChannelDef> {
-        let pattern_ok =
-            |pattern: &str, value: &str| self.patterns.get(pattern).and_then(Option::as_ref).is_some_and(|r| r.is_match(value));
+        let pattern_ok = |pattern: &str, value: &str| {
+            self.patterns.get(pattern).and_then(Option::as_ref).is_some_and(|r| r.is_match(value))
+        };
         self.definitions.find(name, &pattern_ok)
     }
 

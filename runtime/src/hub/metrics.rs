@@ -50,8 +50,18 @@ impl Metrics {
             "Connections closed with 4008 because they did not keep up.",
             self.slow_consumer_disconnects.load(Relaxed) as i64,
         );
-        line("chanspec_queued_frames", "gauge", "Frames waiting in connection queues.", self.queued_frames.load(Relaxed));
-        line("chanspec_queued_bytes", "gauge", "Bytes of frames waiting in connection queues.", self.queued_bytes.load(Relaxed));
+        line(
+            "chanspec_queued_frames",
+            "gauge",
+            "Frames waiting in connection queues.",
+            self.queued_frames.load(Relaxed),
+        );
+        line(
+            "chanspec_queued_bytes",
+            "gauge",
+            "Bytes of frames waiting in connection queues.",
+            self.queued_bytes.load(Relaxed),
+        );
         out
     }
 }

@@ -365,18 +365,18 @@ impl Hub {
 
     /// Publish after checking size, channel, topic and (when `validate`) the payload schema.
     pub async fn publish_checked(&self, request: PublishRequest, validate: bool) -> Result<PublishResponse, HubError> {
-        let data = serde_json::to_string(&request.data).map_err(|e| HubError::new(ErrorCode::InvalidFrame, e.to_string()))?;
+        let data =
+            serde_json::to_string(&request.data).map_err(|e| HubError::new(ErrorCode::InvalidFrame, e.to_string()))?;
         if data.len() > self.inner.config.max_message_bytes {
             return Err(HubError::new(
                 ErrorCode::TooLarge,
                 format!("the payload is {} bytes; the limit is {}", data.len(), self.inner.config.max_message_bytes),
             ));
         }
-        let channel = self
-            .inner
-            .catalog
-            .channel(&request.channel)
-            .ok_or_else(|| HubError::new(ErrorCode::NotFound, format!("no channel matches `{}`", request.channel)))?;
+        let channel =
+            self.inner.catalog.channel(&request.channel).ok_or_else(|| {
+                HubError::new(ErrorCode::NotFound, format!("no channel matches `{}`", request.channel))
+            })?;
         let topic = channel.topic(&request.topic).ok_or_else(|| {
             HubError::new(ErrorCode::NotFound, format!("channel `{}` has no topic `{}`", channel.id, request.topic))
         })?;
@@ -546,4 +546,22 @@ async fn metrics_text(State(hub): State<Hub>) -> impl IntoResponse {
 /// Milliseconds until `exp` (seconds since the Unix epoch), from now.
 pub(crate) fn until(exp: u64) -> Duration {
     Duration::from_millis((exp * 1000).saturating_sub(crate::protocol::now_millis()))
+}
+
+impl Hub {
+    /// Serve the hub's router on `listener` until `signal` completes, then tell every
+    /// connection (`closing`, close 1001) and wait for them to finish.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let hub = self.clone();
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(async move {
+                signal.await;
+                hub.shutdown();
+            })
+            .await
+    }
 }

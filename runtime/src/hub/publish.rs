@@ -22,14 +22,17 @@ async fn publish(hub: &Hub, headers: &HeaderMap, body: Body) -> Result<crate::pr
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| HubError::new(ErrorCode::Unauthorized, "an `Authorization: Bearer <publish key>` header is required"))?;
+        .ok_or_else(|| {
+            HubError::new(ErrorCode::Unauthorized, "an `Authorization: Bearer <publish key>` header is required")
+        })?;
     match hub.publish_key() {
         Some(key) if constant_time_eq(key.as_bytes(), presented.as_bytes()) => {}
         _ => return Err(HubError::new(ErrorCode::Forbidden, "the publish key is not accepted")),
     }
     let max = hub.config().max_message_bytes;
     let too_large = || HubError::new(ErrorCode::TooLarge, format!("the body is over the limit of {max} bytes"));
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }

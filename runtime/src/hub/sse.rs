@@ -25,14 +25,18 @@ pub(super) struct Params {
 
 pub(super) async fn handler(State(hub): State<Hub>, Query(params): Query<Params>, headers: HeaderMap) -> Response {
     match start(&hub, params, &headers).await {
-        Ok(stream) => Sse::new(stream).keep_alive(KeepAlive::new().interval(hub.config().sse_keepalive).text("keepalive")).into_response(),
+        Ok(stream) => Sse::new(stream)
+            .keep_alive(KeepAlive::new().interval(hub.config().sse_keepalive).text("keepalive"))
+            .into_response(),
         Err(e) => super::publish::error_response(e),
     }
 }
 
 /// Parse `<epoch>:<offset>`.
 fn position(id: &str) -> Result<Position, HubError> {
-    let bad = || HubError::new(ErrorCode::InvalidFrame, format!("`{id}` is not a Last-Event-ID of the form <epoch>:<offset>"));
+    let bad = || {
+        HubError::new(ErrorCode::InvalidFrame, format!("`{id}` is not a Last-Event-ID of the form <epoch>:<offset>"))
+    };
     let (epoch, offset) = id.rsplit_once(':').ok_or_else(bad)?;
     Ok(Position { epoch: epoch.to_string(), offset: offset.parse().map_err(|_| bad())? })
 }
@@ -42,7 +46,8 @@ async fn start(
     params: Params,
     headers: &HeaderMap,
 ) -> Result<impl Stream<Item = Result<SseEvent, Infallible>> + use<>, HubError> {
-    let token = params.token.ok_or_else(|| HubError::new(ErrorCode::InvalidToken, "the `token` query parameter is missing"))?;
+    let token =
+        params.token.ok_or_else(|| HubError::new(ErrorCode::InvalidToken, "the `token` query parameter is missing"))?;
     let claims = hub.verify(&token)?;
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(params.last_event_id);
     let since = last.as_deref().filter(|s| !s.is_empty()).map(position).transpose()?;
@@ -64,7 +69,14 @@ async fn start(
         sub.last = sub.last.max(m.offset);
     }
     hub.sent(pending.len() as u64 - 1);
-    let state = Stream_ { guard: Guard { hub: hub.clone(), sub }, conn, rx, pending, done: false, shutdown: hub.shutdown_signal() };
+    let state = Stream_ {
+        guard: Guard { hub: hub.clone(), sub },
+        conn,
+        rx,
+        pending,
+        done: false,
+        shutdown: hub.shutdown_signal(),
+    };
     Ok(stream::unfold(state, next))
 }
 
@@ -124,4 +136,3 @@ async fn next(mut s: Stream_) -> Option<(Result<SseEvent, Infallible>, Stream_)>
         }
     }
 }
-

@@ -243,8 +243,9 @@ fn opt(v: Option<i64>) -> TokenStream {
     }
 }
 
-/// The bundled schemas, embedded, and the accessor decoding checks messages with.
-pub fn schemas(json: &str) -> TokenStream {
+/// The bundled schemas and the channels' run-time definitions, embedded; the accessor
+/// decoding checks messages with; the definitions a hub is built from.
+pub fn schemas(json: &str, channels: &str) -> TokenStream {
     quote! {
         /// The JSON Schemas of the payload types (bundled; `$ref`s are `#/definitions/Name`).
         /// Received messages are checked against them before they are decoded.
@@ -253,6 +254,16 @@ pub fn schemas(json: &str) -> TokenStream {
         fn chanspec_schemas() -> &'static ::chanspec_runtime::check::Schemas {
             static SCHEMAS: ::std::sync::OnceLock<::chanspec_runtime::check::Schemas> = ::std::sync::OnceLock::new();
             SCHEMAS.get_or_init(|| ::chanspec_runtime::check::Schemas::parse(CHANSPEC_SCHEMAS))
+        }
+
+        /// The channels at run time (templates, params, topics and their payload types), JSON.
+        pub const CHANSPEC_CHANNELS: &str = #channels;
+
+        /// Every channel and payload schema of this module, for a hub:
+        /// `chanspec_runtime::hub::Hub::builder(chanspec_definitions())`.
+        pub fn chanspec_definitions() -> ::chanspec_runtime::Definitions {
+            ::chanspec_runtime::Definitions::from_json(CHANSPEC_CHANNELS, CHANSPEC_SCHEMAS)
+                .expect("generated definitions are valid JSON")
         }
     }
 }

@@ -22,10 +22,10 @@ pub fn emit(spec: &Spec) -> Result<String, String> {
 pub fn emit_parts(spec: &Spec, parts: usize) -> Result<Vec<String>, String> {
     let mut items = split_items(types::payload_types(spec)?);
     if !spec.channels.is_empty() {
-        let definitions: serde_json::Map<String, serde_json::Value> =
-            spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
-        let json = serde_json::to_string(&definitions).map_err(|e| e.to_string())?;
-        items.extend(split_items(channels::schemas(&json)));
+        let definitions = crate::definitions::definitions(spec);
+        let schemas = serde_json::to_string(&definitions.schemas).map_err(|e| e.to_string())?;
+        let channels = serde_json::to_string(&definitions.channels).map_err(|e| e.to_string())?;
+        items.extend(split_items(channels::schemas(&schemas, &channels)));
     }
     for ch in &spec.channels {
         items.extend(split_items(channels::channel(ch)));
