@@ -1,0 +1,224 @@
+//! The hub end to end: typed publishers (in process and over HTTP) → hub → WebSocket and SSE
+//! subscribers decoding the generated message enum; publish refusals; frame refusals that
+//! keep the connection working; limits; token expiry and refresh; shutdown.
+
+mod common;
+
+use std::time::Duration;
+
+use chanspec_runtime::client::{ClientError, HttpPublisher, Subscription};
+use chanspec_runtime::hub::HubConfig;
+use chanspec_runtime::protocol::ErrorCode;
+use chanspec_runtime::{ChannelMessage, Publish};
+use common::channels::{self, AnnouncementsPosted, PipelineMessage, PipelineStatus, PipelineStatusState, Token};
+use common::*;
+use futures_util::SinkExt;
+use serde_json::json;
+
+fn status(step: &str) -> PipelineStatus {
+    PipelineStatus { step: step.into(), state: PipelineStatusState::Running, message: None }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_publishers_reach_websocket_and_sse_subscribers() {
+    let hub = start(HubConfig::default(), None).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["status", "tokens"]);
+    let mut ws = Subscription::<PipelineMessage>::connect(&hub.ws_url(), &token, None).await.unwrap();
+    assert!(!ws.recovered());
+    let mut sse = Sse::open(&hub.http_url(), &token, None).await.unwrap();
+    assert_eq!(sse.next().await.unwrap().data["type"], "subscribed");
+
+    // In process: the hub is a typed publisher; over HTTP: the client's publisher.
+    hub.hub.publish(&pipeline.status(), &status("build")).await.unwrap();
+    let http = HttpPublisher::new(&hub.http_url(), PUBLISH_KEY);
+    http.publish(&pipeline.tokens(), &Token { token: "ok".into() }).await.unwrap();
+    let first = http.publish_durable("final", &pipeline.status(), &status("done")).await.unwrap();
+    let again = http.publish_durable("final", &pipeline.status(), &status("done")).await.unwrap();
+    assert_eq!(first, again, "a retried durable publish returns the first offset");
+    hub.hub.publish(&pipeline.tokens(), &Token { token: "end".into() }).await.unwrap();
+
+    let expected = [
+        PipelineMessage::Status(status("build")),
+        PipelineMessage::Tokens(Token { token: "ok".into() }),
+        PipelineMessage::Status(status("done")),
+        PipelineMessage::Tokens(Token { token: "end".into() }),
+    ];
+    for (i, want) in expected.iter().enumerate() {
+        let got = ws.next().await.unwrap();
+        assert_eq!((&got.message, got.offset), (want, i as u64 + 1));
+        let event = sse.next().await.unwrap();
+        let data = &event.data;
+        assert_eq!(event.id, Some(format!("{}:{}", ws.position().epoch, i + 1)));
+        assert_eq!(&PipelineMessage::decode(data["topic"].as_str().unwrap(), data["data"].clone()).unwrap(), want);
+        assert!(data["publishedAt"].as_str().unwrap().ends_with('Z'));
+    }
+    // Another channel's messages are not delivered here.
+    hub.hub
+        .publish(&channels::announcements().posted(), &AnnouncementsPosted { text: "hi".into(), posted_at: None })
+        .await
+        .unwrap();
+    hub.hub.publish(&pipeline.status(), &status("after")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().message, PipelineMessage::Status(status("after")));
+
+    let metrics = reqwest::get(format!("{}/metrics", hub.http_url())).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("chanspec_messages_in_total 6"), "{metrics}");
+    assert!(metrics.contains("chanspec_subscriptions 2"), "{metrics}");
+    assert_eq!(reqwest::get(format!("{}/healthz", hub.http_url())).await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_filter_delivers_only_the_tokens_topics() {
+    let hub = start(HubConfig::default(), None).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    let sub = ws.subscribe(1, &token(pipeline.name(), &["tokens"]), None).await;
+    assert_eq!(sub["topics"], json!(["tokens"]));
+    hub.hub.publish(&pipeline.status(), &status("a")).await.unwrap();
+    hub.hub.publish(&pipeline.tokens(), &Token { token: "t".into() }).await.unwrap();
+    let m = ws.frame().await;
+    assert_eq!((m["topic"].as_str(), m["offset"].as_u64()), (Some("tokens"), Some(2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_are_refused_with_their_code_and_the_server_keeps_working() {
+    let config = HubConfig { max_message_bytes: 4096, ..HubConfig::default() };
+    let hub = start(config, None).await;
+    let base = hub.http_url();
+    let ch = run_channel();
+    let ok = json!({"channel": ch, "topic": "status", "data": {"step": "a", "state": "running"}}).to_string();
+    let cases = [
+        (None, ok.clone(), 401, "unauthorized"),
+        (Some("wrong"), ok.clone(), 403, "forbidden"),
+        (Some(PUBLISH_KEY), "{not json".to_string(), 400, "invalid_frame"),
+        (Some(PUBLISH_KEY), json!({"channel": ch, "topic": "status"}).to_string(), 400, "invalid_frame"),
+        (
+            Some(PUBLISH_KEY),
+            json!({"channel": ch, "topic": "status", "data": {"step": "a", "state": "exploded"}}).to_string(),
+            400,
+            "invalid_payload",
+        ),
+        (
+            Some(PUBLISH_KEY),
+            json!({"channel": "pipeline:7", "topic": "status", "data": {}}).to_string(),
+            404,
+            "not_found",
+        ),
+        (Some(PUBLISH_KEY), json!({"channel": "nope", "topic": "status", "data": {}}).to_string(), 404, "not_found"),
+        (Some(PUBLISH_KEY), json!({"channel": ch, "topic": "nope", "data": {}}).to_string(), 404, "not_found"),
+        (
+            Some(PUBLISH_KEY),
+            json!({"channel": ch, "topic": "tokens", "data": {"token": "x".repeat(5000)}}).to_string(),
+            413,
+            "too_large",
+        ),
+    ];
+    for (key, body, status, code) in cases {
+        let (got, answer) = http_publish(&base, key, body.clone()).await;
+        assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{body}: {answer}");
+        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // The payload error says where.
+    let bad = json!({"channel": ch, "topic": "status", "data": {"step": 1, "state": "running"}}).to_string();
+    assert!(http_publish(&base, Some(PUBLISH_KEY), bad).await.1["message"].as_str().unwrap().contains("/step"));
+    // In process, too large is refused too (never truncated).
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let e = hub.hub.publish(&pipeline.tokens(), &Token { token: "x".repeat(5000) }).await.unwrap_err();
+    assert!(matches!(e, chanspec_runtime::PublishError::Publish(e) if e.code == ErrorCode::TooLarge));
+    // Still serving: a valid publish gets offset 1 (nothing above was published).
+    let (status, answer) = http_publish(&base, Some(PUBLISH_KEY), ok).await;
+    assert_eq!((status, answer), (200, json!({"offset": 1, "duplicate": false})));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_their_code_and_the_connection_keeps_working() {
+    let config = HubConfig { max_frame_bytes: 1024, max_subscriptions: 2, ..HubConfig::default() };
+    let hub = start(config, None).await;
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    let tok = token(&run_channel(), &["status"]);
+    let code = |f: serde_json::Value| {
+        (f["type"].as_str().map(String::from), f["code"].as_str().map(String::from), f["id"].as_u64())
+    };
+    let err = |c: &str, id: Option<u64>| (Some("error".to_string()), Some(c.to_string()), id);
+
+    ws.send_text("not json".into()).await;
+    assert_eq!(code(ws.frame().await), err("invalid_frame", None));
+    ws.send(json!({"type": "dance", "id": 4})).await;
+    assert_eq!(code(ws.frame().await), err("invalid_frame", Some(4)));
+    ws.send(json!({"type": "subscribe", "id": 5})).await;
+    assert_eq!(code(ws.frame().await), err("invalid_frame", Some(5)));
+    ws.socket.send(tokio_tungstenite::tungstenite::Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+    assert_eq!(code(ws.frame().await), err("invalid_frame", None));
+    ws.send_text(json!({"type": "ping", "pad": "x".repeat(2000)}).to_string()).await;
+    assert_eq!(code(ws.frame().await), err("too_large", None));
+    ws.send(json!({"type": "unsubscribe", "id": 9})).await;
+    assert_eq!(code(ws.frame().await), err("invalid_frame", Some(9)));
+    ws.send(json!({"type": "refresh", "id": 9, "token": tok})).await;
+    assert_eq!(code(ws.frame().await), err("invalid_frame", Some(9)));
+    ws.alive().await;
+
+    assert_eq!(ws.subscribe(1, &tok, None).await["type"], "subscribed");
+    assert_eq!(code(ws.subscribe(1, &tok, None).await), err("invalid_frame", Some(1)), "id in use");
+    assert_eq!(ws.subscribe(2, &tok, None).await["type"], "subscribed");
+    assert_eq!(code(ws.subscribe(3, &tok, None).await), err("too_many_subscriptions", Some(3)));
+    ws.send(json!({"type": "unsubscribe", "id": 2})).await;
+    assert_eq!(ws.frame().await, json!({"type": "unsubscribed", "id": 2, "reason": "requested"}));
+    assert_eq!(ws.subscribe(3, &tok, None).await["type"], "subscribed");
+    ws.alive().await;
+    // Still delivering.
+    let pipeline = channels::pipeline(RUN).unwrap();
+    hub.hub.publish(&pipeline.status(), &status("x")).await.unwrap();
+    let a = ws.frame().await;
+    let b = ws.frame().await;
+    let mut ids = [a["id"].as_u64().unwrap(), b["id"].as_u64().unwrap()];
+    ids.sort();
+    assert_eq!(ids, [1, 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_is_enforced_during_the_subscription_and_refresh_extends_it() {
+    let hub = start(HubConfig::default(), None).await;
+    let ch = run_channel();
+    let short = |secs| issuer().mint(&ch, &["status"], Duration::from_secs(secs));
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    assert_eq!(ws.subscribe(1, &short(1), None).await["type"], "subscribed");
+    assert_eq!(ws.subscribe(2, &short(1), None).await["type"], "subscribed");
+    // Refresh subscription 2 only; a token for another channel is refused.
+    let other = issuer().mint("announcements", &["posted"], Duration::from_secs(600));
+    ws.send(json!({"type": "refresh", "id": 2, "token": other})).await;
+    assert_eq!(ws.frame().await["code"], "forbidden");
+    ws.send(json!({"type": "refresh", "id": 2, "token": short(600)})).await;
+    // At expiry, subscription 1 ends; 2 lives on.
+    assert_eq!(ws.frame().await, json!({"type": "unsubscribed", "id": 1, "reason": "token_expired"}));
+    let pipeline = channels::pipeline(RUN).unwrap();
+    hub.hub.publish(&pipeline.status(), &status("x")).await.unwrap();
+    assert_eq!(ws.frame().await["id"], 2);
+
+    // SSE ends with `unsubscribed` at expiry.
+    let mut sse = Sse::open(&hub.http_url(), &short(1), None).await.unwrap();
+    assert_eq!(sse.next().await.unwrap().data["type"], "subscribed");
+    let end = sse.next().await.unwrap();
+    assert_eq!(end.data, json!({"type": "unsubscribed", "id": 0, "reason": "token_expired"}));
+    assert!(sse.next().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_sends_closing_then_1001() {
+    let hub = start(HubConfig::default(), None).await;
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    assert_eq!(ws.subscribe(1, &token(&run_channel(), &["status"]), None).await["type"], "subscribed");
+    hub.hub.shutdown();
+    assert_eq!(ws.frame().await, json!({"type": "closing"}));
+    assert!(matches!(ws.next().await, Got::Closed(Some(1001))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_subscriber_reports_refusals() {
+    let hub = start(HubConfig::default(), None).await;
+    let forged =
+        chanspec_runtime::token::TokenIssuer::new(b"other").mint(&run_channel(), &["status"], Duration::from_secs(60));
+    match Subscription::<PipelineMessage>::connect(&hub.ws_url(), &forged, None).await {
+        Err(ClientError::Refused { code, .. }) => assert_eq!(code, ErrorCode::InvalidToken),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+}
