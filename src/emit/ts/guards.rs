@@ -26,8 +26,9 @@ impl Expr {
     /// The expression, starting at column `start` on a line indented by `indent`: on one
     /// line when it fits in 100 columns, else one argument per line.
     pub fn print(&self, indent: usize, start: usize) -> String {
-        let flat = self.flat();
-        if start + flat.len() <= 100 && !flat.contains('\n') {
+        if self.fits(100usize.saturating_sub(start)) {
+            let mut flat = String::new();
+            self.write_flat(&mut flat);
             return flat;
         }
         let pad = " ".repeat(indent + 2);
@@ -53,15 +54,67 @@ impl Expr {
         }
     }
 
-    fn flat(&self) -> String {
-        let join = |items: &[Expr]| items.iter().map(Expr::flat).collect::<Vec<_>>().join(", ");
-        match self {
-            Expr::Raw(s) => s.clone(),
-            Expr::Call(f, args) => format!("{f}({})", join(args)),
-            Expr::Array(items) => format!("[{}]", join(items)),
+    /// Whether the one-line form is at most `budget` columns (stops counting past it).
+    fn fits(&self, budget: usize) -> bool {
+        self.flat_len(budget).is_some()
+    }
+
+    fn flat_len(&self, budget: usize) -> Option<usize> {
+        let sum = |parts: &mut dyn Iterator<Item = Option<usize>>, mut used: usize| {
+            for p in parts {
+                used = used.checked_add(p?)?;
+                if used > budget {
+                    return None;
+                }
+            }
+            Some(used)
+        };
+        let n = match self {
+            Expr::Raw(s) if s.contains('\n') => return None,
+            Expr::Raw(s) => s.len(),
+            Expr::Call(f, args) => sum(&mut args.iter().map(|a| a.flat_len(budget).map(|l| l + 2)), f.len())?,
+            // `[a, b]`: brackets plus ", " between items; `{ k: v }`: braces, spaces, ": ".
+            Expr::Array(items) => sum(&mut items.iter().map(|a| a.flat_len(budget).map(|l| l + 2)), 0)?.max(2),
             Expr::Object(fields) => {
-                let inner = fields.iter().map(|(k, v)| format!("{k}: {}", v.flat())).collect::<Vec<_>>().join(", ");
-                format!("{{ {inner} }}")
+                sum(&mut fields.iter().map(|(k, v)| v.flat_len(budget).map(|l| l + k.len() + 4)), 2)?.max(4)
+            }
+        };
+        (n <= budget).then_some(n)
+    }
+
+    fn write_flat(&self, out: &mut String) {
+        let list = |items: &mut dyn Iterator<Item = &Expr>, out: &mut String| {
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                item.write_flat(out);
+            }
+        };
+        match self {
+            Expr::Raw(s) => out.push_str(s),
+            Expr::Call(f, args) => {
+                out.push_str(f);
+                out.push('(');
+                list(&mut args.iter(), out);
+                out.push(')');
+            }
+            Expr::Array(items) => {
+                out.push('[');
+                list(&mut items.iter(), out);
+                out.push(']');
+            }
+            Expr::Object(fields) => {
+                out.push_str("{ ");
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(k);
+                    out.push_str(": ");
+                    v.write_flat(out);
+                }
+                out.push_str(" }");
             }
         }
     }
