@@ -35,6 +35,22 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
         let schema = l.bundle(schema, &at);
         types.push(NamedType { name, schema, tag: None });
     }
+    // Names the channels generate must not be taken by a type named after a file or title
+    // (names from `$defs` and topics were checked by validation already).
+    for ch in &channels {
+        for generated in [&ch.rust_type, &ch.rust_message, &ch.ts_params, &ch.ts_topics] {
+            if let Some(at) = l.taken.get(generated) {
+                l.diags.push(
+                    Diagnostic::error(
+                        "name-collision",
+                        format!("this schema's type `{generated}` has the name generated for channel `{}`", ch.id),
+                    )
+                    .at_key(at)
+                    .hint("give the schema another `title`, or rename the file or the channel"),
+                );
+            }
+        }
+    }
     let index: HashMap<String, usize> = types.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
     let tags: Vec<Option<String>> = types.iter().map(|t| union_tag(&t.schema, &types, &index)).collect();
     for (t, tag) in types.iter_mut().zip(tags) {

@@ -178,3 +178,22 @@ fn generate_refuses_invalid_definitions_with_diagnostics() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("[undeclared-param]"));
     assert!(!std::path::Path::new("/tmp/never-written.rs").exists());
 }
+
+#[test]
+fn generate_refuses_a_file_type_named_like_a_channel_item() {
+    let dir = std::env::temp_dir().join(format!("chanspec-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.yaml"),
+        "chanspec: 1\nchannels:\n  pipeline:\n    topics:\n      status: { schema: { $ref: \"pipeline-params.json\" } }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("pipeline-params.json"), "{\"type\": \"object\"}").unwrap();
+    let out = dir.join("out.ts");
+    let o = chanspec(&["generate", "--ts", out.to_str().unwrap(), dir.join("a.yaml").to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("`PipelineParams`") && err.contains("[name-collision]"), "{err}");
+    assert!(!out.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
