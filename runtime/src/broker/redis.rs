@@ -195,12 +195,14 @@ impl Shared {
                     return;
                 }
                 if live.o > last + 1 {
-                    return self.fill(&live.c, Position { epoch, offset: last }).await;
+                    self.fill(&live.c, Position { epoch, offset: last }).await;
+                    return;
                 }
             }
             Some(_) => {
-                let position = Position { epoch: live.e.clone(), offset: live.o - 1 };
-                self.emit(Event::Reset { channel: live.c.clone(), position });
+                // Redis lost the channel: start the new epoch from its beginning.
+                self.fill(&live.c, Position { epoch: live.e, offset: 0 }).await;
+                return;
             }
             None => {}
         }
@@ -212,32 +214,71 @@ impl Shared {
     }
 
     /// Deliver what was missed after `last` from the stream, or reset when it is gone.
-    async fn fill(&self, channel: &str, last: Position) {
-        let Ok(replay) = self.replay(channel, Some(&last)).await else { return };
+    /// Retries a few times: right after Redis comes back, the first command may still fail.
+    async fn fill(&self, channel: &str, last: Position) -> bool {
+        let mut attempt = 0;
+        let replay = loop {
+            match self.replay(channel, Some(&last)).await {
+                Ok(r) => break r,
+                Err(_) if attempt < 20 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(_) => return false,
+            }
+        };
         let head = replay.position.clone();
-        match replay.messages {
+        let known = self.watched().get(channel).cloned().flatten();
+        let messages = match replay.messages {
+            Some(messages) if known.as_ref().is_some_and(|(e, _)| *e == head.epoch) => messages,
             Some(messages) => {
-                for m in messages {
-                    self.emit(Event::Message(m));
+                // The epoch `last` names is not the one the subscribers know: reset them to
+                // its beginning, then deliver it.
+                let position = Position { epoch: head.epoch.clone(), offset: last.offset };
+                self.emit(Event::Reset { channel: channel.to_string(), position });
+                messages
+            }
+            None => {
+                // The epoch changed under the subscribers: when the new epoch's history is
+                // complete, reset them to its start and deliver it; else to its head.
+                let start = Position { epoch: head.epoch.clone(), offset: 0 };
+                match self.replay(channel, Some(&start)).await.ok().and_then(|r| r.messages) {
+                    Some(messages) => {
+                        self.emit(Event::Reset { channel: channel.to_string(), position: start });
+                        messages
+                    }
+                    None => {
+                        self.emit(Event::Reset { channel: channel.to_string(), position: head.clone() });
+                        Vec::new()
+                    }
                 }
             }
-            None => self.emit(Event::Reset { channel: channel.to_string(), position: head.clone() }),
+        };
+        let mut top = head.offset;
+        for m in messages {
+            top = top.max(m.offset);
+            self.emit(Event::Message(m));
         }
+        let head = Position { epoch: head.epoch, offset: top };
         if let Some(state) = self.watched().get_mut(channel) {
             *state = Some((head.epoch, head.offset));
         }
+        true
     }
 
-    /// After (re)subscribing: catch up every watched channel.
-    async fn resync(&self) {
+    /// After (re)subscribing: catch up every watched channel. `false` when Redis failed.
+    async fn resync(&self) -> bool {
         let known: Vec<(String, Position)> = self
             .watched()
             .iter()
             .filter_map(|(c, s)| s.as_ref().map(|(e, o)| (c.clone(), Position { epoch: e.clone(), offset: *o })))
             .collect();
         for (channel, last) in known {
-            self.fill(&channel, last).await;
+            if !self.fill(&channel, last).await {
+                return false;
+            }
         }
+        true
     }
 
     async fn listen(self: Arc<Self>) {
@@ -245,7 +286,9 @@ impl Shared {
             if let Ok(mut pubsub) = self.client.get_async_pubsub().await
                 && pubsub.subscribe(LIVE).await.is_ok()
             {
-                self.resync().await;
+                if !self.resync().await {
+                    continue;
+                }
                 let mut messages = pubsub.into_on_message();
                 while let Some(message) = messages.next().await {
                     let Ok(payload) = message.get_payload::<String>() else { continue };

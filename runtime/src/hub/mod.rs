@@ -420,6 +420,14 @@ impl Hub {
         self.inner.metrics.queued_bytes.fetch_sub(out.bytes(), Relaxed);
     }
 
+    /// Drop a closed connection's queue, accounting for what it held.
+    pub(crate) fn drain(&self, mut rx: mpsc::Receiver<Out>) {
+        rx.close();
+        while let Ok(out) = rx.try_recv() {
+            self.dequeued(&out);
+        }
+    }
+
     pub(crate) fn sent(&self, n: u64) {
         self.inner.metrics.messages_out.fetch_add(n, Relaxed);
     }

@@ -93,6 +93,14 @@ impl Drop for Guard {
     }
 }
 
+impl Drop for Stream_ {
+    fn drop(&mut self) {
+        let (_, placeholder) = mpsc::channel(1);
+        let rx = std::mem::replace(&mut self.rx, placeholder);
+        self.guard.hub.drain(rx);
+    }
+}
+
 struct Stream_ {
     guard: Guard,
     conn: Arc<Conn>,

@@ -55,7 +55,7 @@ async fn run(hub: Hub, socket: WebSocket) {
     for sub in c.subs.values() {
         hub.unsubscribe(sub);
     }
-    drop(rx);
+    hub.drain(rx);
     if let Some((code, reason)) = close {
         let close = WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }));
         // A client that does not read may never take the close frame: give up after a while.

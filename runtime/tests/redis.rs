@@ -1,0 +1,166 @@
+//! The Redis broker, against a real `redis-server`: two hubs on one Redis (publish on A,
+//! receive on B, resume on either), durable publishes deduplicated across hubs, Redis
+//! restarted mid-stream with and without its data.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chanspec_runtime::Publish;
+use chanspec_runtime::broker::BrokerConfig;
+use chanspec_runtime::broker::redis::RedisBroker;
+use chanspec_runtime::hub::{Hub, HubConfig};
+use common::channels::{self, Token};
+use common::*;
+use serde_json::json;
+
+async fn redis_hub(redis: &RedisServer) -> Running {
+    let broker = RedisBroker::connect(&redis.url(), BrokerConfig::default()).await.unwrap();
+    start(HubConfig::default(), Some(Arc::new(broker))).await
+}
+
+fn tok(i: u64) -> Token {
+    Token { token: i.to_string() }
+}
+
+/// Publish, retrying while Redis is down (503 `unavailable`), as a publisher with a
+/// durable key would.
+async fn publish_retrying(hub: &Hub, i: u64) -> u64 {
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let key = format!("msg-{i}");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match hub.publish_durable(&key, &pipeline.tokens(), &tok(i)).await {
+            Ok(offset) => return offset,
+            Err(e) => {
+                assert!(tokio::time::Instant::now() < deadline, "Redis never came back: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Read message frames until `offset`, returning (offset, token) pairs; a repeated
+/// `subscribed` is returned as offset 0 with the frame's `recovered` value.
+async fn read_until(ws: &mut Ws, offset: u64) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    loop {
+        let f = ws.frame().await;
+        match f["type"].as_str() {
+            Some("message") => {
+                let o = f["offset"].as_u64().unwrap();
+                got.push((o, f["data"]["token"].as_str().unwrap().to_string()));
+                if o >= offset {
+                    return got;
+                }
+            }
+            Some("subscribed") => got.push((0, f["recovered"].to_string())),
+            _ => panic!("unexpected {f}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hubs_share_channels_through_redis() {
+    let redis = RedisServer::start(false);
+    let (a, b) = (redis_hub(&redis).await, redis_hub(&redis).await);
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["tokens"]);
+    let mut on_b = Ws::connect(&b.ws_url()).await;
+    let sub = on_b.subscribe(1, &token, None).await;
+    let epoch = sub["epoch"].as_str().unwrap().to_string();
+    for i in 1..=20 {
+        assert_eq!(a.hub.publish(&pipeline.tokens(), &tok(i)).await.unwrap(), i);
+    }
+    // A durable publish retried on the other hub is delivered once.
+    let first = a.hub.publish_durable("k", &pipeline.tokens(), &tok(21)).await.unwrap();
+    assert_eq!(b.hub.publish_durable("k", &pipeline.tokens(), &tok(21)).await.unwrap(), first);
+    let got = read_until(&mut on_b, 21).await;
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), (1..=21).collect::<Vec<_>>());
+
+    // Resume on either hub from the same position.
+    for hub in [&a, &b] {
+        let mut ws = Ws::connect(&hub.ws_url()).await;
+        let sub = ws.subscribe(1, &token, Some(json!({"epoch": epoch, "offset": 15}))).await;
+        assert_eq!((sub["recovered"].as_bool(), sub["epoch"].as_str()), (Some(true), Some(epoch.as_str())));
+        let got = read_until(&mut ws, 21).await;
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), (16..=21).collect::<Vec<_>>());
+    }
+    // SSE on B, resumed with Last-Event-ID after a publish on A.
+    let mut sse = Sse::open(&b.http_url(), &token, Some(&format!("{epoch}:19"))).await.unwrap();
+    assert_eq!(sse.next().await.unwrap().data["recovered"], true);
+    assert_eq!(sse.next().await.unwrap().id, Some(format!("{epoch}:20")));
+    // HTTP publish on B reaches a subscriber on A.
+    let mut on_a = Ws::connect(&a.ws_url()).await;
+    on_a.subscribe(1, &token, None).await;
+    let body = json!({"channel": pipeline.name(), "topic": "tokens", "data": {"token": "http"}}).to_string();
+    assert_eq!(http_publish(&b.http_url(), Some(PUBLISH_KEY), body).await.1["offset"], 22);
+    assert_eq!(read_until(&mut on_a, 22).await, vec![(22, "http".to_string())]);
+    assert_eq!(reqwest::get(format!("{}/healthz", a.http_url())).await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_with_its_data_subscribers_recover_everything() {
+    let mut redis = RedisServer::start(true);
+    let (a, b) = (redis_hub(&redis).await, redis_hub(&redis).await);
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["tokens"]);
+    let mut live = Ws::connect(&b.ws_url()).await;
+    let epoch = live.subscribe(1, &token, None).await["epoch"].as_str().unwrap().to_string();
+    for i in 1..=30 {
+        publish_retrying(&a.hub, i).await;
+    }
+    let before = read_until(&mut live, 10).await;
+    redis.restart();
+    for i in 31..=60 {
+        publish_retrying(&a.hub, i).await;
+    }
+    // The live subscriber on B gets every message once, in order: what pub/sub missed
+    // while the hub reconnected is filled from the stream.
+    let after = read_until(&mut live, 60).await;
+    let offsets: Vec<u64> = before.iter().chain(&after).map(|g| g.0).collect();
+    assert_eq!(offsets, (1..=60).collect::<Vec<_>>());
+    let tokens: Vec<String> = before.iter().chain(&after).map(|g| g.1.clone()).collect();
+    assert_eq!(tokens, (1..=60).map(|i| i.to_string()).collect::<Vec<_>>());
+    // A subscriber that was away resumes on A.
+    let mut back = Ws::connect(&a.ws_url()).await;
+    let sub = back.subscribe(1, &token, Some(json!({"epoch": epoch, "offset": 25}))).await;
+    assert_eq!(sub["recovered"], true);
+    assert_eq!(read_until(&mut back, 60).await.len(), 35);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_without_its_data_subscribers_are_told_not_recovered() {
+    let mut redis = RedisServer::start(false);
+    let (a, b) = (redis_hub(&redis).await, redis_hub(&redis).await);
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["tokens"]);
+    let mut live = Ws::connect(&b.ws_url()).await;
+    let epoch = live.subscribe(1, &token, None).await["epoch"].as_str().unwrap().to_string();
+    for i in 1..=10 {
+        publish_retrying(&a.hub, i).await;
+    }
+    assert_eq!(read_until(&mut live, 10).await.len(), 10);
+    redis.restart(); // empty: the history and the offsets are gone
+    let first_after = publish_retrying(&a.hub, 11).await;
+    assert_eq!(first_after, 1, "a new epoch starts from offset 1");
+    // The live subscriber is told (a second `subscribed`, recovered false, new epoch), then
+    // gets the new epoch's messages.
+    let f = live.frame().await;
+    assert_eq!((f["type"].as_str(), f["recovered"].as_bool()), (Some("subscribed"), Some(false)), "{f}");
+    let new_epoch = f["epoch"].as_str().unwrap().to_string();
+    assert_ne!(new_epoch, epoch);
+    let rest = read_until(&mut live, 1).await;
+    assert_eq!(rest.last().unwrap(), &(1, "11".to_string()));
+    // Resuming from the old epoch: recovered false.
+    let mut back = Ws::connect(&a.ws_url()).await;
+    let sub = back.subscribe(1, &token, Some(json!({"epoch": epoch, "offset": 5}))).await;
+    assert_eq!((sub["recovered"].as_bool(), sub["epoch"].as_str()), (Some(false), Some(new_epoch.as_str())));
+    // While Redis is down: publishes get 503 unavailable, /healthz says so; the hub lives on.
+    redis.stop();
+    let body = json!({"channel": pipeline.name(), "topic": "tokens", "data": {"token": "x"}}).to_string();
+    let (status, answer) = http_publish(&a.http_url(), Some(PUBLISH_KEY), body).await;
+    assert_eq!((status, answer["code"].as_str()), (503, Some("unavailable")));
+    assert_eq!(reqwest::get(format!("{}/healthz", a.http_url())).await.unwrap().status(), 503);
+}
