@@ -1,0 +1,117 @@
+#![cfg(feature = "cli")]
+//! `chanspec token` and `chanspec serve`, as processes: the token printed alone, the hub
+//! serving the files' channels, and refusals with their messages and exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn chanspec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chanspec"))
+}
+
+#[test]
+fn token_prints_only_the_token() {
+    let out = chanspec()
+        .args([
+            "token",
+            "--secret-env",
+            "CS_TEST_SECRET",
+            "--channel",
+            "announcements",
+            "--topics",
+            "posted",
+            "--ttl",
+            "60s",
+        ])
+        .env("CS_TEST_SECRET", "s3cret")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let token = text.trim_end();
+    assert_eq!(text, format!("{token}\n"));
+    let claims = chanspec_runtime::token::TokenVerifier::new(b"s3cret", None).verify(token).unwrap();
+    assert_eq!((claims.chan.as_str(), claims.topics), ("announcements", vec!["posted".to_string()]));
+    assert!(claims.exp - claims.iat == 60);
+
+    let missing = chanspec()
+        .args(["token", "--secret-env", "CS_TEST_UNSET", "--channel", "a", "--topics", "b"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("CS_TEST_UNSET"));
+    let bad_ttl = chanspec()
+        .args(["token", "--secret-env", "CS_TEST_SECRET", "--channel", "a", "--topics", "b", "--ttl", "5 years"])
+        .env("CS_TEST_SECRET", "s")
+        .output()
+        .unwrap();
+    assert_eq!(bad_ttl.status.code(), Some(1));
+}
+
+#[test]
+fn serve_runs_the_hub_for_the_files_channels() {
+    let mut child = chanspec()
+        .args(["serve", "examples/pipeline/chanspec.yaml", "--listen", "127.0.0.1:0"])
+        .args(["--secret-env", "CS_TEST_SECRET", "--publish-key-env", "CS_TEST_KEY"])
+        .env("CS_TEST_SECRET", "s3cret")
+        .env("CS_TEST_KEY", "k3y")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().to_string();
+    let publish = |body: &str, key: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let req = format!(
+            "POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        std::io::Write::write_all(&mut s, req.as_bytes()).unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+        answer
+    };
+    let ok = publish(r#"{"channel":"announcements","topic":"posted","data":{"text":"hi"}}"#, "k3y");
+    let wrong = publish(r#"{"channel":"announcements","topic":"posted","data":{"text":"hi"}}"#, "nope");
+    let invalid = publish(r#"{"channel":"announcements","topic":"posted","data":{"text":1}}"#, "k3y");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("2 channel(s), memory broker"), "{line}");
+    assert!(ok.starts_with("HTTP/1.1 200") && ok.contains(r#"{"offset":1,"duplicate":false}"#), "{ok}");
+    assert!(wrong.starts_with("HTTP/1.1 403"), "{wrong}");
+    assert!(invalid.starts_with("HTTP/1.1 400") && invalid.contains("invalid_payload"), "{invalid}");
+}
+
+#[test]
+fn serve_refuses_bad_definitions_and_missing_secrets() {
+    let out = chanspec()
+        .args([
+            "serve",
+            "fixtures/invalid/undeclared-param.yaml",
+            "--secret-env",
+            "CS_TEST_SECRET",
+            "--publish-key-env",
+            "CS_TEST_KEY",
+        ])
+        .env("CS_TEST_SECRET", "s")
+        .env("CS_TEST_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("undeclared-param"));
+    let out = chanspec()
+        .args([
+            "serve",
+            "examples/pipeline/chanspec.yaml",
+            "--secret-env",
+            "CS_TEST_UNSET",
+            "--publish-key-env",
+            "CS_TEST_KEY",
+        ])
+        .env("CS_TEST_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CS_TEST_UNSET"));
+}
