@@ -239,6 +239,28 @@ pub fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// `data` with every number that has no fractional part written as an integer (`1.0` → `1`).
+/// JSON numbers are values, not spellings: JSON Schema counts `1.0` as an integer, but serde
+/// refuses it for an integer field. Decoders normalise received data with this first; float
+/// fields read integers as they read floats, so nothing else changes.
+pub fn integral_floats(mut data: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    *v = Value::from(f as i64);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::Object(obj) => obj.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut data);
+    data
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

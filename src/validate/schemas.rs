@@ -56,6 +56,29 @@ pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) ->
     refs
 }
 
+/// `$schema`: schemas are read as JSON Schema 2020-12. Older drafts are read as 2020-12 with
+/// a warning (their keywords mostly mean the same); any other meta-schema may change what
+/// keywords mean (or turn validation off), which the generators cannot follow.
+fn check_dialect(dialect: &str, at: &Location, diags: &mut Diagnostics) {
+    let bare = dialect.trim_end_matches('#').trim_start_matches("https://").trim_start_matches("http://");
+    match bare {
+        "json-schema.org/draft/2020-12/schema" => {}
+        "json-schema.org/draft/2019-09/schema"
+        | "json-schema.org/draft-07/schema"
+        | "json-schema.org/draft-06/schema"
+        | "json-schema.org/draft-04/schema" => diags.push(
+            Diagnostic::warning("schema-dialect", format!("`{dialect}` is read as JSON Schema 2020-12")).at(at).hint(
+                "keywords whose meaning changed since (`items` as an array, `dependencies`) are reported as such",
+            ),
+        ),
+        _ => diags.push(
+            Diagnostic::error("schema-dialect", format!("`{dialect}` is not a meta-schema chanspec knows"))
+                .at(at)
+                .hint("write `$schema: https://json-schema.org/draft/2020-12/schema`, or leave `$schema` out"),
+        ),
+    }
+}
+
 /// Properties of one object whose Rust field names would be the same (`foo-bar` and
 /// `foo_bar` both become `foo_bar`), counting required names without a schema, which
 /// become fields too. TypeScript quotes names, so only Rust can collide.
@@ -99,6 +122,9 @@ fn ancestors(at: &Location) -> impl Iterator<Item = Location> + '_ {
 
 fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
     check_property_names(obj, at, diags);
+    if let Some(dialect) = obj.get("$schema").and_then(Value::as_str) {
+        check_dialect(dialect, &at.child("$schema"), diags);
+    }
     let tuple = obj.get("prefixItems").and_then(Value::as_array).map(Vec::len);
     if let Some(len) = tuple
         && !is_fixed_tuple(obj, len)

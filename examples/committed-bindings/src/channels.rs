@@ -174,7 +174,7 @@ impl ::chanspec_runtime::ChannelMessage for PipelineMessage {
                 chanspec_schemas()
                     .check("PipelineStatus", &data)
                     .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "status", reason })?;
-                ::chanspec_runtime::serde_json::from_value(data)
+                ::chanspec_runtime::serde_json::from_value(::chanspec_runtime::check::integral_floats(data))
                     .map(Self::Status)
                     .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "status", error })
             }
@@ -182,7 +182,7 @@ impl ::chanspec_runtime::ChannelMessage for PipelineMessage {
                 chanspec_schemas()
                     .check("Token", &data)
                     .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "tokens", reason })?;
-                ::chanspec_runtime::serde_json::from_value(data)
+                ::chanspec_runtime::serde_json::from_value(::chanspec_runtime::check::integral_floats(data))
                     .map(Self::Tokens)
                     .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "tokens", error })
             }
@@ -249,7 +249,7 @@ impl ::chanspec_runtime::ChannelMessage for AnnouncementsMessage {
                 chanspec_schemas()
                     .check("AnnouncementsPosted", &data)
                     .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "posted", reason })?;
-                ::chanspec_runtime::serde_json::from_value(data)
+                ::chanspec_runtime::serde_json::from_value(::chanspec_runtime::check::integral_floats(data))
                     .map(Self::Posted)
                     .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "posted", error })
             }

@@ -121,7 +121,7 @@ pub fn channel(ch: &Channel) -> TokenStream {
                 chanspec_schemas()
                     .check(#payload, &data)
                     .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: #name, reason })?;
-                ::chanspec_runtime::serde_json::from_value(data)
+                ::chanspec_runtime::serde_json::from_value(::chanspec_runtime::check::integral_floats(data))
                     .map(Self::#v)
                     .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: #name, error })
             }

@@ -34,9 +34,60 @@ pub fn payload_types(spec: &Spec) -> Result<TokenStream, String> {
     })?
 }
 
+/// Object keywords (`properties`, `required`, `additionalProperties`) or array keywords
+/// (`items`, `prefixItems`) without `type` constrain only objects or arrays: every other
+/// JSON value is valid too. typify would make a struct that refuses them; split the schema
+/// into a `oneOf` of the constrained kind(s) and the rest, so the Rust type (an enum) says
+/// what the schema says, as the TypeScript union does.
+fn split_untyped(obj: &Map<String, Value>) -> Option<Value> {
+    const OBJECT: [&str; 3] = ["properties", "required", "additionalProperties"];
+    const ARRAY: [&str; 2] = ["items", "prefixItems"];
+    const OTHER: [&str; 7] = ["type", "$ref", "allOf", "anyOf", "oneOf", "enum", "const"];
+    if OTHER.iter().any(|k| obj.contains_key(*k)) {
+        return None;
+    }
+    let object = OBJECT.iter().any(|k| obj.contains_key(*k));
+    let array = ARRAY.iter().any(|k| obj.contains_key(*k));
+    if !object && !array {
+        return None;
+    }
+    let mut variants = Vec::new();
+    let mut rest = vec!["string", "number", "boolean", "null"];
+    for (kind, present, keys) in [("object", object, &OBJECT[..]), ("array", array, &ARRAY[..])] {
+        if present {
+            let mut v: Map<String, Value> =
+                obj.iter().filter(|(k, _)| keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+            v.insert("type".into(), json!(kind));
+            variants.push(Value::Object(v));
+        } else {
+            rest.push(kind);
+        }
+    }
+    variants.push(json!({ "type": rest }));
+    let mut out: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| !OBJECT.contains(&k.as_str()) && !ARRAY.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.insert("oneOf".into(), Value::Array(variants));
+    Some(Value::Object(out))
+}
+
+/// A schema with no keyword that constrains values (`true`, `{}`, annotations only).
+fn accepts_any(schema: &Value) -> bool {
+    match schema {
+        Value::Bool(b) => *b,
+        Value::Object(obj) => obj.keys().all(|k| keywords::support(k) == Some(Support::Annotation)),
+        _ => false,
+    }
+}
+
 /// A schema as typify should see it.
 fn for_typify(schema: &Value) -> Value {
     let Value::Object(obj) = schema else { return schema.clone() };
+    if let Some(split) = split_untyped(obj) {
+        return for_typify(&split);
+    }
     let mut out = Map::new();
     let mut notes = Vec::new();
     for (keyword, value) in obj {
@@ -58,6 +109,9 @@ fn for_typify(schema: &Value) -> Value {
                 out.insert("items".into(), Value::Array(items));
             }
             ("items", _) if obj.contains_key("prefixItems") => {}
+            // An `anyOf` with a variant that accepts any value (once narrowing keywords are
+            // dropped) accepts any value.
+            ("anyOf", _) if value.as_array().is_some_and(|vs| vs.iter().map(for_typify).any(|v| accepts_any(&v))) => {}
             _ => {
                 let copied = map_subschemas(keyword, value, &mut |v, _| for_typify(v));
                 out.insert(keyword.clone(), copied);
