@@ -15,9 +15,6 @@ const RUST_KEYWORDS: &[&str] = &[
 /// Keywords that cannot be raw identifiers: they get a trailing underscore instead.
 const RUST_NOT_RAW: &[&str] = &["crate", "self", "Self", "super", "_"];
 
-/// Names a Rust item must not take because generated code or the prelude uses them.
-const RUST_RESERVED_TYPES: &[&str] = &["Option", "Result", "Some", "None", "Ok", "Err", "String", "Vec", "Box", "Self"];
-
 /// TypeScript/JavaScript reserved words, which cannot name a binding.
 const TS_RESERVED: &[&str] = &[
     "break",
@@ -85,9 +82,27 @@ fn leading_digit_guard(s: String, prefix: &str) -> String {
 }
 
 /// `user-id` → `UserId`: Rust type names, enum variants, and TypeScript type names.
+///
+/// Type names are handed to typify, which converts every name it is given once more; a name
+/// must therefore already be in typify's form, or the glue would name a type typify called
+/// something else. This is typify's conversion (Pascal case of the identifier characters, `X`
+/// before a leading non-letter, `_` after a keyword), applied until it is stable.
 pub fn type_name(id: &str) -> String {
-    let s = leading_digit_guard(id.to_upper_camel_case(), "T");
-    if RUST_RESERVED_TYPES.contains(&s.as_str()) { format!("{s}_") } else { s }
+    let once = pascal_ident(id);
+    let twice = pascal_ident(&once);
+    if twice == once { once } else { pascal_ident(&twice) }
+}
+
+fn pascal_ident(input: &str) -> String {
+    let cleaned: String =
+        input.replace('\'', "").chars().map(|c| if unicode_ident::is_xid_continue(c) { c } else { '-' }).collect();
+    let out = cleaned.to_upper_camel_case();
+    let out = match out.chars().next() {
+        None => "X".to_string(),
+        Some(c) if unicode_ident::is_xid_start(c) => out,
+        Some(_) => format!("X{out}"),
+    };
+    if out == "Self" { format!("{out}_") } else { out }
 }
 
 /// `userId` → `user_id`, escaped for use as a Rust function, field or argument name.
@@ -131,7 +146,9 @@ pub fn message_enum(id: &str) -> String {
 /// The payload type of a topic whose schema is written inline (`pipeline`, `status` →
 /// `PipelineStatus`).
 pub fn topic_payload(channel: &str, topic: &str) -> String {
-    format!("{}{}", type_name(channel), type_name(topic))
+    // Converted again as a whole, so the name is already in the form typify gives type names
+    // (`c` + `t` → `Ct`, not `CT`).
+    type_name(&format!("{}{}", type_name(channel), type_name(topic)))
 }
 
 /// The TypeScript interface of a channel's params (`pipeline` → `PipelineParams`).
@@ -171,7 +188,11 @@ mod tests {
     #[test]
     fn converts_and_escapes() {
         assert_eq!(type_name("user-id"), "UserId");
-        assert_eq!(type_name("option"), "Option_");
+        assert_eq!(type_name("option"), "Option");
+        assert_eq!(type_name("x-y_z"), "Xyz");
+        assert_eq!(type_name("HTTPServer"), "HttpServer");
+        assert_eq!(type_name("1st"), "X1st");
+        assert_eq!(type_name("self"), "Self_");
         assert_eq!(rust_snake("runId"), "run_id");
         assert_eq!(rust_snake("type"), "r#type");
         assert_eq!(rust_snake("self"), "self_");
@@ -179,6 +200,7 @@ mod tests {
         assert_eq!(ts_binding("user-id"), "userId");
         assert_eq!(channel_type("pipeline"), "PipelineChannel");
         assert_eq!(topic_payload("pipeline", "status"), "PipelineStatus");
+        assert_eq!(topic_payload("c", "t"), "Ct");
         assert_eq!(ts_params("ci-run"), "CiRunParams");
         assert_eq!(ts_guard("Token"), "isToken");
         assert_eq!(ts_property("runId"), "runId");

@@ -216,8 +216,10 @@ fn array_type(obj: &Map<String, Value>, indent: usize) -> String {
     }
 }
 
+/// `T[]`, parenthesised when `T` is a union or intersection. (Never `Array<T>`: a schema may
+/// be named `Array`, and the module must not depend on what global names mean.)
 fn array_of(elem: &str) -> String {
-    if elem.contains(' ') || elem.contains('\n') { format!("Array<{elem}>") } else { format!("{elem}[]") }
+    if top_level(elem, " | ") || top_level(elem, " & ") { format!("({elem})[]") } else { format!("{elem}[]") }
 }
 
 /// A JSON value as a TypeScript literal type.
