@@ -115,3 +115,16 @@ fn serve_refuses_bad_definitions_and_missing_secrets() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CS_TEST_UNSET"));
 }
+
+#[allow(dead_code, clippy::all)]
+mod committed {
+    include!("../examples/committed-bindings/src/channels.rs");
+}
+
+/// `serve` builds from the files exactly the definitions the generated module embeds.
+#[test]
+fn serve_and_generated_code_share_one_conversion() {
+    let from_files = chanspec::definitions::from_files(&["examples/pipeline/chanspec.yaml".into()]).unwrap();
+    assert_eq!(from_files, committed::chanspec_definitions());
+    assert_eq!(from_files.channels.len(), 2);
+}
