@@ -3,6 +3,7 @@
 
 ///`AnnouncementsPosted`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct AnnouncementsPosted {
     ///(format: `date-time`)
     #[serde(rename = "postedAt", skip_serializing_if = "::std::option::Option::is_none")]
@@ -11,6 +12,7 @@ pub struct AnnouncementsPosted {
 }
 ///Human-readable progress, one message per step.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct PipelineStatus {
     ///What happened.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -67,6 +69,7 @@ impl ::std::convert::TryFrom<::std::string::String> for PipelineStatusState {
 }
 ///One token of output.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Token {
     pub token: ::std::string::String,
 }
@@ -98,7 +101,7 @@ pub mod error {
 }
 /// The JSON Schemas of the payload types (bundled; `$ref`s are `#/definitions/Name`).
 /// Received messages are checked against them before they are decoded.
-pub const CHANSPEC_SCHEMAS: &str = "{\"Token\":{\"description\":\"One token of output.\",\"type\":\"object\",\"required\":[\"token\"],\"properties\":{\"token\":{\"type\":\"string\"}}},\"PipelineStatus\":{\"type\":\"object\",\"required\":[\"step\",\"state\"],\"properties\":{\"step\":{\"type\":\"string\",\"description\":\"The step's name.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\",\"failed\"]},\"message\":{\"type\":\"string\",\"description\":\"What happened.\"}},\"description\":\"Human-readable progress, one message per step.\"},\"AnnouncementsPosted\":{\"type\":\"object\",\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"},\"postedAt\":{\"type\":\"string\",\"format\":\"date-time\"}}}}";
+pub const CHANSPEC_SCHEMAS: &str = "{\"Token\":{\"description\":\"One token of output.\",\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"token\"],\"properties\":{\"token\":{\"type\":\"string\"}}},\"PipelineStatus\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"step\",\"state\"],\"properties\":{\"step\":{\"type\":\"string\",\"description\":\"The step's name.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\",\"failed\"]},\"message\":{\"type\":\"string\",\"description\":\"What happened.\"}},\"description\":\"Human-readable progress, one message per step.\"},\"AnnouncementsPosted\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"},\"postedAt\":{\"type\":\"string\",\"format\":\"date-time\"}}}}";
 fn chanspec_schemas() -> &'static ::chanspec_runtime::check::Schemas {
     static SCHEMAS: ::std::sync::OnceLock<::chanspec_runtime::check::Schemas> = ::std::sync::OnceLock::new();
     SCHEMAS.get_or_init(|| ::chanspec_runtime::check::Schemas::parse(CHANSPEC_SCHEMAS))

@@ -118,6 +118,14 @@ fn for_typify(schema: &Value) -> Value {
             }
         }
     }
+    // An object with declared properties that allows others: typify's struct would drop the
+    // others. `additionalProperties: {}` makes typify keep them in a flattened `extra` map,
+    // so a received value goes back out as it came.
+    let object = out.get("type").and_then(Value::as_str) == Some("object");
+    let open = matches!(out.get("additionalProperties"), None | Some(Value::Bool(true)));
+    if object && open && out.contains_key("properties") {
+        out.insert("additionalProperties".into(), json!({}));
+    }
     if !notes.is_empty() {
         let mut doc =
             out.get("description").and_then(Value::as_str).map(|d| format!("{} ", d.trim_end())).unwrap_or_default();
