@@ -14,12 +14,12 @@ use tokio::sync::Mutex;
 
 use crate::channels::{self, PipelineStatus, PipelineStatusState, Token};
 
-/// The simulated pipeline: each step's name and the log it streams, token by token.
+/// The simulated pipeline: each step's name and the log (one line) it streams, token by token.
 pub const STEPS: [(&str, &str); 4] = [
-    ("checkout", "Cloning into 'shop'... Receiving objects: 100% (1284/1284), done. HEAD is now at 4f2c1e9."),
-    ("build", "Compiling shop v0.3.0 (/work/shop) ... Finished `release` profile [optimized] target(s) in 41.7s"),
-    ("test", "running 128 tests ... test result: ok. 128 passed; 0 failed; 0 ignored; finished in 3.02s"),
-    ("deploy", "Uploading shop-0.3.0.tar.gz ... rolling out 3 replicas ... \"shop\" successfully rolled out"),
+    ("checkout", "Cloning into 'shop'... Receiving objects: 100% (1284/1284), done. HEAD is now at 4f2c1e9.\n"),
+    ("build", "Compiling shop v0.3.0 (/work/shop) ... Finished `release` profile [optimized] target(s) in 41.7s\n"),
+    ("test", "running 128 tests ... test result: ok. 128 passed; 0 failed; 0 ignored; finished in 3.02s\n"),
+    ("deploy", "Uploading shop-0.3.0.tar.gz ... rolling out 3 replicas ... \"shop\" successfully rolled out\n"),
 ];
 
 /// The step name of the run's overall status (the first and the last status of a run).

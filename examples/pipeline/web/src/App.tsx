@@ -157,6 +157,7 @@ function Run({ runId }: { runId: string }) {
       {startError && <p className="error">Could not start the run: {startError}</p>}
       {error && connectionStatus !== "open" && (
         <p className="error" data-testid="connection-error">
+          {connectionStatus === "connecting" ? "Reconnecting after: " : ""}
           {error.code}: {error.message}
         </p>
       )}
