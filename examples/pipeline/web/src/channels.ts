@@ -4,7 +4,6 @@
 /** One token of output. */
 export interface Token {
   token: string;
-  [key: string]: unknown;
 }
 
 /** Human-readable progress, one message per step. */
@@ -14,14 +13,12 @@ export interface PipelineStatus {
   state: "queued" | "running" | "succeeded" | "failed";
   /** What happened. */
   message?: string;
-  [key: string]: unknown;
 }
 
 export interface AnnouncementsPosted {
   text: string;
   /** @format date-time */
   postedAt?: string;
-  [key: string]: unknown;
 }
 
 /** The params of channel `pipeline`, which build its runtime name `pipeline:{runId}`. */
@@ -125,7 +122,11 @@ export function isAnnouncementsPosted(x: unknown): x is AnnouncementsPosted {
 
 const $Token: $Check = $all([
   $type(["object"]),
-  $object({ required: ["token"], properties: [["token", $type(["string"])]] }),
+  $object({
+    required: ["token"],
+    properties: [["token", $type(["string"])]],
+    additionalProperties: $false,
+  }),
 ]);
 const $PipelineStatus: $Check = $all([
   $type(["object"]),
@@ -136,6 +137,7 @@ const $PipelineStatus: $Check = $all([
       ["state", $all([$type(["string"]), $enum(["queued", "running", "succeeded", "failed"])])],
       ["message", $type(["string"])],
     ],
+    additionalProperties: $false,
   }),
 ]);
 const $AnnouncementsPosted: $Check = $all([
@@ -143,11 +145,16 @@ const $AnnouncementsPosted: $Check = $all([
   $object({
     required: ["text"],
     properties: [["text", $type(["string"])], ["postedAt", $type(["string"])]],
+    additionalProperties: $false,
   }),
 ]);
 
 /** A check of one JSON value. */
 type $Check = (x: unknown) => boolean;
+
+function $false(): boolean {
+  return false;
+}
 
 function $isObject(x: unknown): x is { [key: string]: unknown } {
   return typeof x === "object" && x !== null && !Array.isArray(x);
