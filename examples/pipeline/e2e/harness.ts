@@ -117,6 +117,11 @@ export class Proxy {
     return new Proxy(server, pairs, (server.address() as net.AddressInfo).port);
   }
 
+  /** How many connections are open through the proxy. */
+  get open(): number {
+    return this.pairs.size;
+  }
+
   /** Destroys both ends of every open connection: the client sees its socket die mid-stream. */
   cut(): number {
     const n = this.pairs.size;
