@@ -39,6 +39,17 @@ pub use definitions::Definitions;
 pub use serde;
 pub use serde_json;
 
+/// For generated fields that are optional and may be `null`, typed `Option<Option<T>>`:
+/// absent is `None` (through `#[serde(default)]`), `null` is `Some(None)`, a value is
+/// `Some(Some(value))`; serializing gives back what was read.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// The character that separates the parts of a channel name. String parameters may not
 /// contain it, so a runtime name always maps back to one channel and one set of params.
 pub const SEPARATOR: char = ':';

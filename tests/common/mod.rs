@@ -1,4 +1,5 @@
 //! Helpers shared by the tests that compile generated code.
+#![allow(dead_code)] // each test binary uses some of these helpers
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

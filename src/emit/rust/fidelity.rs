@@ -3,11 +3,78 @@
 //! typify gives an optional array or map property a plain `Vec`/`HashMap` that is skipped
 //! when empty, so `"tags": []` would come back absent. Such fields become `Option<..>`:
 //! absent stays absent, empty stays empty.
+//!
+//! typify gives an optional property that may be `null` an `Option<T>`, so `"x": null` would
+//! come back absent. `types` marks such properties in their description; here the mark is
+//! removed and the field becomes `Option<Option<T>>` (absent: `None`, `null`: `Some(None)`).
 
 use syn::visit_mut::VisitMut;
 
+/// The mark `types` appends to the description of an optional nullable property.
+pub const OPTIONAL_NULLABLE: &str = " [chanspec:optional-nullable]";
+
 pub fn apply(file: &mut syn::File) {
     OptionalCollections.visit_file_mut(file);
+    OptionalNullable.visit_file_mut(file);
+}
+
+struct OptionalNullable;
+
+impl VisitMut for OptionalNullable {
+    fn visit_field_mut(&mut self, field: &mut syn::Field) {
+        let marked = strip_mark(&mut field.attrs);
+        if marked && is_option(&field.ty) {
+            let ty = &field.ty;
+            field.ty = syn::parse_quote! { ::std::option::Option<#ty> };
+            field
+                .attrs
+                .push(syn::parse_quote! { #[serde(default, deserialize_with = "::chanspec_runtime::double_option")] });
+        }
+        syn::visit_mut::visit_field_mut(self, field);
+    }
+
+    fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
+        strip_mark(attrs);
+    }
+
+    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+        strip_mark(&mut item.attrs);
+        syn::visit_mut::visit_item_struct_mut(self, item);
+    }
+
+    fn visit_item_enum_mut(&mut self, item: &mut syn::ItemEnum) {
+        strip_mark(&mut item.attrs);
+        syn::visit_mut::visit_item_enum_mut(self, item);
+    }
+}
+
+/// Removes the mark from `#[doc]` attributes (dropping one left empty); whether it was there.
+fn strip_mark(attrs: &mut Vec<syn::Attribute>) -> bool {
+    let mut found = false;
+    attrs.retain_mut(|attr| {
+        if !attr.path().is_ident("doc") {
+            return true;
+        }
+        let syn::Meta::NameValue(nv) = &mut attr.meta else { return true };
+        let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value else { return true };
+        let text = s.value();
+        if !text.contains(OPTIONAL_NULLABLE.trim_start()) {
+            return true;
+        }
+        found = true;
+        let cleaned = text.replace(OPTIONAL_NULLABLE, "").replace(OPTIONAL_NULLABLE.trim_start(), "");
+        if cleaned.trim().is_empty() {
+            return false;
+        }
+        nv.value = syn::parse_quote! { #cleaned };
+        true
+    });
+    found
+}
+
+fn is_option(ty: &syn::Type) -> bool {
+    let syn::Type::Path(p) = ty else { return false };
+    p.path.segments.last().is_some_and(|s| s.ident == "Option")
 }
 
 struct OptionalCollections;

@@ -82,6 +82,46 @@ fn accepts_any(schema: &Value) -> bool {
     }
 }
 
+/// Marks, in its description, every optional property that may be `null`. typify gives such
+/// a property an `Option<T>` that cannot tell `null` from absent; `fidelity` finds the mark
+/// on the field, removes it, and makes the field an `Option<Option<T>>`.
+fn mark_optional_nullable(obj: &mut Map<String, Value>) {
+    let required: Vec<String> = obj
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).map(String::from).collect())
+        .unwrap_or_default();
+    let Some(Value::Object(props)) = obj.get_mut("properties") else { return };
+    for (name, schema) in props.iter_mut() {
+        let Value::Object(p) = schema else { continue };
+        if required.contains(name) || p.contains_key("$ref") || !admits_null(p) {
+            continue;
+        }
+        let doc = p.get("description").and_then(Value::as_str).unwrap_or_default();
+        let marked = format!("{doc}{}", super::fidelity::OPTIONAL_NULLABLE);
+        p.insert("description".into(), Value::String(marked));
+    }
+}
+
+/// Whether a schema accepts `null` by its `type`, `enum`, `const` or a `null` variant.
+fn admits_null(obj: &Map<String, Value>) -> bool {
+    let is_null_type = |t: &Value| t == "null" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "null"));
+    if let Some(t) = obj.get("type") {
+        return is_null_type(t);
+    }
+    if let Some(values) = obj.get("enum").and_then(Value::as_array) {
+        return values.iter().any(Value::is_null);
+    }
+    if let Some(c) = obj.get("const") {
+        return c.is_null();
+    }
+    ["anyOf", "oneOf"].iter().any(|k| {
+        obj.get(*k)
+            .and_then(Value::as_array)
+            .is_some_and(|vs| vs.iter().any(|v| v.as_object().is_some_and(|o| o.get("type").is_some_and(is_null_type))))
+    })
+}
+
 /// A schema as typify should see it.
 fn for_typify(schema: &Value) -> Value {
     let Value::Object(obj) = schema else { return schema.clone() };
@@ -118,6 +158,7 @@ fn for_typify(schema: &Value) -> Value {
             }
         }
     }
+    mark_optional_nullable(&mut out);
     // An object with declared properties that allows others: typify's struct would drop the
     // others. `additionalProperties: {}` makes typify keep them in a flattened `extra` map,
     // so a received value goes back out as it came.
