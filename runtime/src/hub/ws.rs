@@ -20,12 +20,12 @@ pub const SLOW_CONSUMER: u16 = 4008;
 
 pub(super) async fn handler(State(hub): State<Hub>, upgrade: WebSocketUpgrade) -> Response {
     let hard = hub.config().hard_frame_bytes;
-    // A small read buffer (it grows for a large frame): idle connections stay a few KiB.
+    // A small read buffer (it grows for a large frame): idle connections stay small.
     // Writes are batched up to 64 KiB before a flush.
     upgrade
         .max_message_size(hard)
         .max_frame_size(hard)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(64 * 1024)
         .on_upgrade(move |socket| run(hub, socket))
 }
