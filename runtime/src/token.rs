@@ -45,7 +45,7 @@ impl TokenIssuer {
         self.mint_claims(&Claims {
             chan: channel.to_string(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
-            exp: iat + ttl.as_secs(),
+            exp: iat.saturating_add(ttl.as_secs()),
             iat,
             jti: format!("{:032x}", rand::random::<u128>()),
             sub: None,
@@ -135,6 +135,10 @@ mod tests {
         assert_eq!(parse_ttl("90").unwrap(), Duration::from_secs(90));
         assert!(parse_ttl("5y").is_err());
         assert!(parse_ttl("").is_err());
+        // Absurd lifetimes saturate instead of overflowing.
+        let huge = Duration::from_secs(u64::MAX);
+        let token = TokenIssuer::new(b"s").mint("c", &["t"], huge);
+        assert_eq!(TokenVerifier::new(b"s", None).verify(&token).unwrap().exp, u64::MAX);
     }
 
     #[test]

@@ -553,7 +553,7 @@ async fn metrics_text(State(hub): State<Hub>) -> impl IntoResponse {
 
 /// Milliseconds until `exp` (seconds since the Unix epoch), from now.
 pub(crate) fn until(exp: u64) -> Duration {
-    Duration::from_millis((exp * 1000).saturating_sub(crate::protocol::now_millis()))
+    Duration::from_millis(exp.saturating_mul(1000).saturating_sub(crate::protocol::now_millis()))
 }
 
 impl Hub {
