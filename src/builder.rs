@@ -157,8 +157,15 @@ impl Builder {
             spec.sources = self.files.iter().map(|f| relative_to(f, &path)).collect();
             let dir = path.parent().filter(|d| d.is_dir());
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let parts =
-                crate::emit::rust::emit_parts(&spec, cores).map_err(|e| Error { report: e, stale: Vec::new() })?;
+            let (parts, notes) = crate::emit::rust::emit_parts_with_notes(&spec, cores)
+                .map_err(|e| Error { report: e, stale: Vec::new() })?;
+            for note in notes {
+                if cargo {
+                    println!("cargo:warning=chanspec: {note}");
+                } else {
+                    eprintln!("warning: {note}");
+                }
+            }
             let code = if self.rustfmt { rustfmt_parts(&parts, dir) } else { None };
             put(path, code.unwrap_or_else(|| parts.concat()))?;
         }

@@ -197,3 +197,22 @@ fn generate_refuses_a_file_type_named_like_a_channel_item() {
     assert!(!out.exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn generate_warns_when_a_rust_type_must_be_any_json_value() {
+    let dir = std::env::temp_dir().join(format!("chanspec-degrade-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let def = dir.join("a.yaml");
+    std::fs::write(
+        &def,
+        "chanspec: 1\nchannels:\n  g:\n    topics:\n      t: { schema: { enum: [6, foo, [], true, { foo: 12 }] } }\n",
+    )
+    .unwrap();
+    let out = dir.join("out.rs");
+    let o = chanspec(&["generate", "--rust", out.to_str().unwrap(), def.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning: the Rust type `Gt` is any JSON value"), "{err}");
+    assert!(std::fs::read_to_string(&out).unwrap().contains("pub struct Gt(pub ::serde_json::Value);"));
+    std::fs::remove_dir_all(&dir).ok();
+}

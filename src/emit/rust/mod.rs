@@ -20,7 +20,14 @@ pub fn emit(spec: &Spec) -> Result<String, String> {
 /// The module as at most `parts` consecutive pieces (cut between items), each formatted;
 /// their concatenation is the module. The first starts with the header.
 pub fn emit_parts(spec: &Spec, parts: usize) -> Result<Vec<String>, String> {
-    let mut items = split_items(types::payload_types(spec)?);
+    Ok(emit_parts_with_notes(spec, parts)?.0)
+}
+
+/// [`emit_parts`], with notes on what the output could not represent precisely (types typify
+/// cannot take, which become any JSON value), for the builder to print as warnings.
+pub fn emit_parts_with_notes(spec: &Spec, parts: usize) -> Result<(Vec<String>, Vec<String>), String> {
+    let (types, notes) = types::payload_types(spec)?;
+    let mut items = split_items(types);
     if !spec.channels.is_empty() {
         let definitions = crate::definitions::definitions(spec);
         let schemas = serde_json::to_string(&definitions.schemas).map_err(|e| e.to_string())?;
@@ -42,7 +49,7 @@ pub fn emit_parts(spec: &Spec, parts: usize) -> Result<Vec<String>, String> {
     for p in printed {
         out.push(p?);
     }
-    Ok(out)
+    Ok((out, notes))
 }
 
 fn print(text: &str) -> Result<String, String> {

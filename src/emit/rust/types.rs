@@ -11,19 +11,62 @@ use crate::ir::Spec;
 use crate::keywords::{self, Support};
 use crate::schema_walk::map_subschemas;
 
-/// Rust items for every named type of the spec.
-pub fn payload_types(spec: &Spec) -> Result<TokenStream, String> {
-    let defs: Map<String, Value> = spec.types.iter().map(|t| (t.name.clone(), for_typify(&t.schema))).collect();
+/// Rust items for every named type of the spec, and a note for every type typify could not
+/// take (see [`degrade`]).
+pub fn payload_types(spec: &Spec) -> Result<(TokenStream, Vec<String>), String> {
+    let defs: Map<String, Value> =
+        spec.types.iter().map(|t| (t.name.clone(), for_typify(&nullable_enum_as_types(&t.schema, true)))).collect();
+    match typify(&defs) {
+        Ok(tokens) => Ok((tokens, Vec::new())),
+        Err(first) => degrade(defs, first),
+    }
+}
+
+/// typify refused the whole set: find the types it cannot take, one at a time (each alone,
+/// the others reduced to `{}`), and make each of them any JSON value. Decoding still checks
+/// received values against the full schema first, so nothing invalid gets through; the Rust
+/// type is just less precise, and a note says so.
+fn degrade(mut defs: Map<String, Value>, first: String) -> Result<(TokenStream, Vec<String>), String> {
+    let names: Vec<String> = defs.keys().cloned().collect();
+    let mut notes = Vec::new();
+    for name in &names {
+        let mut probe: Map<String, Value> = names.iter().map(|n| (n.clone(), json!({}))).collect();
+        probe.insert(name.clone(), defs[name].clone());
+        let Err(reason) = typify(&probe) else { continue };
+        let reason =
+            reason.trim_start_matches("typify failed on these schemas: ").lines().next().unwrap_or("").to_string();
+        let doc = defs[name].get("description").and_then(Value::as_str).map(|d| format!("{}\n\n", d.trim_end()));
+        defs.insert(
+            name.clone(),
+            json!({ "description": format!(
+                "{}Any JSON value: typify cannot represent this schema ({reason}). Decoding checks \
+                 received values against the schema before they get here.",
+                doc.unwrap_or_default()
+            ) }),
+        );
+        notes.push(format!("the Rust type `{name}` is any JSON value: typify cannot represent its schema ({reason})"));
+    }
+    if notes.is_empty() {
+        return Err(first);
+    }
+    Ok((typify(&defs)?, notes))
+}
+
+/// typify over `defs`, a panic becoming an error (typify panics on some inputs; a panic must
+/// become a diagnostic, never a crash, and print nothing while it is caught).
+fn typify(defs: &Map<String, Value>) -> Result<TokenStream, String> {
     let root: schemars::schema::RootSchema =
         serde_json::from_value(json!({ "definitions": defs })).map_err(|e| format!("schema bridge: {e}"))?;
     let mut settings = TypeSpaceSettings::default();
     settings.with_struct_builder(false).with_derive("PartialEq".to_string());
-    // typify panics on some inputs; a panic must become a diagnostic, never a crash.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(move || {
         let mut space = TypeSpace::new(&settings);
         space.add_ref_types(root.definitions).map_err(|e| e.to_string())?;
         Ok::<_, String>(space.to_stream())
     });
+    std::panic::set_hook(hook);
     result.map_err(|panic| {
         let text = panic
             .downcast_ref::<String>()
@@ -122,12 +165,47 @@ fn admits_null(obj: &Map<String, Value>) -> bool {
     })
 }
 
+/// typify gives a nullable `enum` (at the top of a named type, or anywhere when its values
+/// are not all strings) an inner type with the outer type's name: two items, one name. Such
+/// an enum becomes the types of its values, nullable: a superset, and decoding checks the
+/// enum itself.
+fn nullable_enum_as_types(schema: &Value, top: bool) -> Value {
+    let Some(values) = schema.get("enum").and_then(Value::as_array) else { return schema.clone() };
+    let nullable = values.iter().any(Value::is_null);
+    let strings_only = values.iter().all(|v| v.is_null() || v.is_string());
+    if !nullable || values.len() < 2 || (strings_only && !top) {
+        return schema.clone();
+    }
+    let mut types: Vec<&str> = Vec::new();
+    for v in values {
+        let t = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        if !types.contains(&t) {
+            types.push(t);
+        }
+    }
+    let mut out = schema.as_object().cloned().unwrap_or_default();
+    out.remove("enum");
+    out.insert("type".into(), json!(types));
+    Value::Object(out)
+}
+
 /// A schema as typify should see it.
 fn for_typify(schema: &Value) -> Value {
     let Value::Object(obj) = schema else { return schema.clone() };
     if let Some(split) = split_untyped(obj) {
         return for_typify(&split);
     }
+    let obj = match nullable_enum_as_types(schema, false) {
+        Value::Object(changed) if changed != *obj => return for_typify(&Value::Object(changed)),
+        _ => obj,
+    };
     let mut out = Map::new();
     let mut notes = Vec::new();
     for (keyword, value) in obj {
