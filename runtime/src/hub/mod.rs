@@ -13,6 +13,7 @@
 mod catalog;
 mod metrics;
 mod publish;
+mod queue;
 mod sse;
 mod ws;
 
@@ -23,10 +24,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
+use axum::extract::ws::Utf8Bytes;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 pub use catalog::Catalog;
 pub use metrics::Metrics;
@@ -37,6 +39,7 @@ use crate::definitions::Definitions;
 use crate::protocol::{Claims, ErrorCode, Position, PublishRequest, PublishResponse, ServerFrame};
 use crate::token::TokenVerifier;
 use crate::{Outgoing, Publish};
+use queue::{Pushed, Queue};
 
 /// Limits and timings. Every limit is enforced with an error code (see docs/protocol.md).
 #[derive(Clone, Debug)]
@@ -184,51 +187,60 @@ struct Inner {
 /// One local subscription, as the fan-out sees it.
 struct Entry {
     key: u64,
+    /// The subscription's id on its connection (in its `message` frames).
+    id: u64,
     topics: Vec<String>,
     conn: Arc<Conn>,
 }
 
 /// What fan-out shares with one connection: its bounded queue and its kill switch.
 pub(crate) struct Conn {
-    tx: mpsc::Sender<Out>,
+    queue: Queue,
     kill: Notify,
     killed: AtomicBool,
 }
 
 /// A queued item for one subscription (`key` identifies the subscription instance).
 pub(crate) enum Out {
-    Message { key: u64, message: Arc<Message> },
-    Reset { key: u64, position: Position },
+    /// A message's frame, encoded once for every subscription with this id and shared.
+    Message {
+        key: u64,
+        offset: u64,
+        frame: Utf8Bytes,
+    },
+    Reset {
+        key: u64,
+        position: Position,
+    },
 }
 
 impl Out {
     fn bytes(&self) -> i64 {
         match self {
-            Out::Message { message, .. } => message.tail.len() as i64 + 32,
+            Out::Message { frame, .. } => frame.len() as i64,
             Out::Reset { .. } => 64,
         }
     }
 }
 
 impl Conn {
-    fn push(&self, out: Out, metrics: &Metrics) {
+    /// Queue `out`; its size in bytes when it was queued.
+    fn push(&self, out: Out, metrics: &Metrics) -> Option<i64> {
         if self.killed.load(Relaxed) {
-            return;
+            return None;
         }
         let bytes = out.bytes();
-        match self.tx.try_send(out) {
-            Ok(()) => {
-                metrics.queued_frames.fetch_add(1, Relaxed);
-                metrics.queued_bytes.fetch_add(bytes, Relaxed);
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
+        match self.queue.push(out) {
+            Pushed::Queued => Some(bytes),
+            Pushed::Full => {
                 metrics.drops.fetch_add(1, Relaxed);
                 if !self.killed.swap(true, Relaxed) {
                     metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
                     self.kill.notify_one();
                 }
+                None
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Pushed::Closed => None,
         }
     }
 }
@@ -248,19 +260,19 @@ pub(crate) struct Sub {
 
 impl Sub {
     /// The frame to write for a queued item, or `None` when the client already has it.
-    pub(crate) fn accept(&mut self, out: Out) -> Option<(String, Option<u64>)> {
+    pub(crate) fn accept(&mut self, out: Out) -> Option<(Utf8Bytes, Option<u64>)> {
         match out {
-            Out::Message { message, .. } => {
-                if message.offset <= self.last {
+            Out::Message { offset, frame, .. } => {
+                if offset <= self.last {
                     return None;
                 }
-                self.last = message.offset;
-                Some((message.frame(self.id), Some(message.offset)))
+                self.last = offset;
+                Some((frame, Some(offset)))
             }
             Out::Reset { position, .. } => {
                 self.epoch = position.epoch;
                 self.last = position.offset;
-                Some((self.subscribed(false), None))
+                Some((self.subscribed(false).into(), None))
             }
         }
     }
@@ -295,17 +307,47 @@ impl Inner {
         match event {
             Event::Message(message) => {
                 let Some(entries) = registry.get(&message.channel) else { return };
-                for e in entries {
-                    if e.topics.contains(&message.topic) {
-                        e.conn.push(Out::Message { key: e.key, message: message.clone() }, &self.metrics);
+                // The frame differs only by subscription id, and clients mostly use the same
+                // few ids: encode it once per id (up to 8 ids; beyond, per subscriber).
+                let mut frames: Vec<(u64, Utf8Bytes)> = Vec::new();
+                let (mut queued, mut bytes) = (0, 0);
+                for e in entries.iter().filter(|e| e.topics.contains(&message.topic)) {
+                    let frame = match frames.iter().find(|(id, _)| *id == e.id) {
+                        Some((_, frame)) => frame.clone(),
+                        None => {
+                            let frame = Utf8Bytes::from(message.frame(e.id));
+                            if frames.len() < 8 {
+                                frames.push((e.id, frame.clone()));
+                            }
+                            frame
+                        }
+                    };
+                    let out = Out::Message { key: e.key, offset: message.offset, frame };
+                    if let Some(n) = e.conn.push(out, &self.metrics) {
+                        queued += 1;
+                        bytes += n;
                     }
                 }
+                self.queued(queued, bytes);
             }
             Event::Reset { channel, position } => {
+                let (mut queued, mut bytes) = (0, 0);
                 for e in registry.get(&channel).into_iter().flatten() {
-                    e.conn.push(Out::Reset { key: e.key, position: position.clone() }, &self.metrics);
+                    if let Some(n) = e.conn.push(Out::Reset { key: e.key, position: position.clone() }, &self.metrics) {
+                        queued += 1;
+                        bytes += n;
+                    }
                 }
+                self.queued(queued, bytes);
             }
+        }
+    }
+
+    /// Account for items queued (positive) or taken off queues (negative).
+    fn queued(&self, frames: i64, bytes: i64) {
+        if frames != 0 {
+            self.metrics.queued_frames.fetch_add(frames, Relaxed);
+            self.metrics.queued_bytes.fetch_add(bytes, Relaxed);
         }
     }
 }
@@ -404,28 +446,30 @@ impl Hub {
     }
 
     /// A new connection's queue and shared half.
-    pub(crate) fn connect(&self) -> (Arc<Conn>, mpsc::Receiver<Out>) {
-        let (tx, rx) = mpsc::channel(self.inner.config.queue_capacity.max(1));
+    pub(crate) fn connect(&self) -> Arc<Conn> {
+        let queue = Queue::new(self.inner.config.queue_capacity);
         self.inner.metrics.connections.fetch_add(1, Relaxed);
-        (Arc::new(Conn { tx, kill: Notify::new(), killed: AtomicBool::new(false) }), rx)
+        Arc::new(Conn { queue, kill: Notify::new(), killed: AtomicBool::new(false) })
     }
 
     pub(crate) fn disconnect(&self) {
         self.inner.metrics.connections.fetch_sub(1, Relaxed);
     }
 
-    /// Account for an item taken off a connection's queue.
-    pub(crate) fn dequeued(&self, out: &Out) {
-        self.inner.metrics.queued_frames.fetch_sub(1, Relaxed);
-        self.inner.metrics.queued_bytes.fetch_sub(out.bytes(), Relaxed);
+    /// Wait for queued items and take up to `max` of them (accounted for as dequeued).
+    pub(crate) async fn take(&self, conn: &Conn, max: usize, batch: &mut Vec<Out>) {
+        conn.queue.take(max, batch).await;
+        self.dequeued(batch.iter());
     }
 
-    /// Drop a closed connection's queue, accounting for what it held.
-    pub(crate) fn drain(&self, mut rx: mpsc::Receiver<Out>) {
-        rx.close();
-        while let Ok(out) = rx.try_recv() {
-            self.dequeued(&out);
-        }
+    fn dequeued<'a>(&self, items: impl Iterator<Item = &'a Out>) {
+        let (frames, bytes) = items.fold((0, 0), |(n, b), out| (n + 1, b + out.bytes()));
+        self.inner.queued(-frames, -bytes);
+    }
+
+    /// Close a connection's queue, accounting for what it held.
+    pub(crate) fn drain(&self, conn: &Conn) {
+        self.dequeued(conn.queue.close().iter());
     }
 
     pub(crate) fn sent(&self, n: u64) {
@@ -457,7 +501,7 @@ impl Hub {
     ) -> Result<(Sub, bool, Vec<Arc<Message>>), HubError> {
         self.check_claims(&claims)?;
         let key = self.inner.next_id.fetch_add(1, Relaxed);
-        self.register(&claims.chan, key, claims.topics.clone(), conn);
+        self.register(&claims.chan, key, id, claims.topics.clone(), conn);
         let replay = match self.inner.broker.replay(&claims.chan, since.as_ref()).await {
             Ok(r) => r,
             Err(e) => {
@@ -485,13 +529,13 @@ impl Hub {
         Ok((sub, recovered, messages))
     }
 
-    fn register(&self, channel: &str, key: u64, topics: Vec<String>, conn: &Arc<Conn>) {
+    fn register(&self, channel: &str, key: u64, id: u64, topics: Vec<String>, conn: &Arc<Conn>) {
         let mut registry = self.inner.registry.lock().unwrap_or_else(|e| e.into_inner());
         let entries = registry.entry(channel.to_string()).or_default();
         if entries.is_empty() {
             self.inner.broker.watch(channel, true);
         }
-        entries.push(Entry { key, topics, conn: conn.clone() });
+        entries.push(Entry { key, id, topics, conn: conn.clone() });
     }
 
     /// Change a live subscription's topics (after a refresh).

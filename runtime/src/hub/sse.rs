@@ -11,7 +11,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::{Conn, Hub, HubError, Out, Sub, frame, until};
 use crate::protocol::{ErrorCode, Position, ServerFrame, UnsubscribeReason};
@@ -51,7 +51,7 @@ async fn start(
     let claims = hub.verify(&token)?;
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(params.last_event_id);
     let since = last.as_deref().filter(|s| !s.is_empty()).map(position).transpose()?;
-    let (conn, rx) = hub.connect();
+    let conn = hub.connect();
     let opened = hub.open(&conn, 0, claims, since).await;
     let (sub, recovered, missed) = match opened {
         Ok(o) => o,
@@ -72,7 +72,7 @@ async fn start(
     let state = Stream_ {
         guard: Guard { hub: hub.clone(), sub },
         conn,
-        rx,
+        batch: Vec::with_capacity(1),
         pending,
         done: false,
         shutdown: hub.shutdown_signal(),
@@ -95,16 +95,15 @@ impl Drop for Guard {
 
 impl Drop for Stream_ {
     fn drop(&mut self) {
-        let (_, placeholder) = mpsc::channel(1);
-        let rx = std::mem::replace(&mut self.rx, placeholder);
-        self.guard.hub.drain(rx);
+        self.guard.hub.drain(&self.conn);
     }
 }
 
 struct Stream_ {
     guard: Guard,
     conn: Arc<Conn>,
-    rx: mpsc::Receiver<Out>,
+    /// The item taken off the queue.
+    batch: Vec<Out>,
     pending: VecDeque<SseEvent>,
     done: bool,
     shutdown: watch::Receiver<bool>,
@@ -129,11 +128,10 @@ async fn next(mut s: Stream_) -> Option<(Result<SseEvent, Infallible>, Stream_)>
                 let f = frame(&ServerFrame::Unsubscribed { id, reason: UnsubscribeReason::TokenExpired });
                 return Some((Ok(SseEvent::default().data(f)), s));
             }
-            out = s.rx.recv() => {
-                let out = out?;
-                s.guard.hub.dequeued(&out);
+            () = s.guard.hub.take(&s.conn, 1, &mut s.batch) => {
+                let out = s.batch.pop()?;
                 if let Some((f, offset)) = s.guard.sub.accept(out) {
-                    let mut event = SseEvent::default().data(f);
+                    let mut event = SseEvent::default().data(f.as_str());
                     if let Some(offset) = offset {
                         event = event.id(format!("{}:{offset}", s.guard.sub.epoch));
                         s.guard.hub.sent(1);

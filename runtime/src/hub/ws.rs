@@ -9,9 +9,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 
 use super::{Conn, Hub, HubError, Out, Sub, frame, until};
 use crate::protocol::{ClientFrame, ErrorCode, ServerFrame, UnsubscribeReason};
@@ -38,35 +36,41 @@ enum End {
     Shutdown,
 }
 
+/// Items written per batch (then one flush).
+const BATCH: usize = 256;
+
 struct Connection {
     hub: Hub,
     conn: Arc<Conn>,
-    sink: SplitSink<WebSocket, WsMessage>,
+    /// Not split: reads and writes take turns in this one task.
+    socket: WebSocket,
     subs: HashMap<u64, Sub>,
+    /// Items taken off the queue, being written.
+    batch: Vec<Out>,
 }
 
 async fn run(hub: Hub, socket: WebSocket) {
-    let (conn, mut rx) = hub.connect();
-    let (sink, mut stream) = socket.split();
+    let conn = hub.connect();
     let mut shutdown = hub.shutdown_signal();
-    let mut c = Connection { hub: hub.clone(), conn, sink, subs: HashMap::new() };
-    let end = c.serve(&mut stream, &mut rx, &mut shutdown).await;
+    let mut c = Connection { hub: hub.clone(), conn, socket, subs: HashMap::new(), batch: Vec::new() };
+    let end = c.serve(&mut shutdown).await;
     let close = match end {
         End::Gone => None,
         End::Killed => Some((SLOW_CONSUMER, "slow consumer: the outgoing queue is full")),
         End::Shutdown => {
-            let _ = tokio::time::timeout(Duration::from_secs(5), c.sink.send(text(frame(&ServerFrame::Closing)))).await;
+            let closing = c.socket.send(text(frame(&ServerFrame::Closing)));
+            let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
             Some((1001, "the hub is shutting down"))
         }
     };
     for sub in c.subs.values() {
         hub.unsubscribe(sub);
     }
-    hub.drain(rx);
+    hub.drain(&c.conn);
     if let Some((code, reason)) = close {
         let close = WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }));
         // A client that does not read may never take the close frame: give up after a while.
-        let _ = tokio::time::timeout(Duration::from_secs(10), c.sink.send(close)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), c.socket.send(close)).await;
     }
     hub.disconnect();
 }
@@ -76,12 +80,7 @@ fn text(s: String) -> WsMessage {
 }
 
 impl Connection {
-    async fn serve(
-        &mut self,
-        stream: &mut SplitStream<WebSocket>,
-        rx: &mut mpsc::Receiver<Out>,
-        shutdown: &mut tokio::sync::watch::Receiver<bool>,
-    ) -> End {
+    async fn serve(&mut self, shutdown: &mut tokio::sync::watch::Receiver<bool>) -> End {
         loop {
             let next_exp = self.subs.values().map(|s| s.exp).min();
             let expiry = tokio::time::sleep(next_exp.map(until).unwrap_or(Duration::from_secs(3600)));
@@ -89,14 +88,11 @@ impl Connection {
                 biased;
                 _ = self.conn.kill.notified() => return End::Killed,
                 _ = shutdown.changed() => return End::Shutdown,
-                incoming = stream.next() => match incoming {
+                incoming = self.socket.next() => match incoming {
                     Some(Ok(message)) => self.incoming(message).await,
                     _ => return End::Gone,
                 },
-                out = rx.recv() => match out {
-                    Some(out) => self.outgoing(out, rx).await,
-                    None => return End::Gone,
-                },
+                () = self.hub.take(&self.conn, BATCH, &mut self.batch) => self.outgoing().await,
                 _ = expiry, if next_exp.is_some() => self.expire().await,
             };
             if let Err(end) = result {
@@ -105,52 +101,48 @@ impl Connection {
         }
     }
 
-    /// Write a frame, unless the connection is cut meanwhile.
+    /// Write frames, then flush once, unless the connection is cut meanwhile (a client that
+    /// does not read blocks the writes).
+    async fn write(&mut self, frames: impl IntoIterator<Item = WsMessage>) -> Result<(), End> {
+        let socket = &mut self.socket;
+        let write = async move {
+            for frame in frames {
+                socket.feed(frame).await?;
+            }
+            socket.flush().await
+        };
+        tokio::select! {
+            biased;
+            _ = self.conn.kill.notified() => Err(End::Killed),
+            r = write => r.map_err(|_| End::Gone),
+        }
+    }
+
     async fn send(&mut self, frame: String) -> Result<(), End> {
-        tokio::select! {
-            biased;
-            _ = self.conn.kill.notified() => Err(End::Killed),
-            r = self.sink.send(text(frame)) => r.map_err(|_| End::Gone),
-        }
-    }
-
-    async fn feed(&mut self, frame: String) -> Result<(), End> {
-        tokio::select! {
-            biased;
-            _ = self.conn.kill.notified() => Err(End::Killed),
-            r = self.sink.feed(text(frame)) => r.map_err(|_| End::Gone),
-        }
-    }
-
-    async fn flush(&mut self) -> Result<(), End> {
-        tokio::select! {
-            biased;
-            _ = self.conn.kill.notified() => Err(End::Killed),
-            r = self.sink.flush() => r.map_err(|_| End::Gone),
-        }
+        self.write([text(frame)]).await
     }
 
     async fn error(&mut self, id: Option<u64>, e: HubError) -> Result<(), End> {
         self.send(frame(&ServerFrame::Error { id, code: e.code, message: e.message })).await
     }
 
-    /// Write a queued item and whatever else is queued already, then flush once.
-    async fn outgoing(&mut self, first: Out, rx: &mut mpsc::Receiver<Out>) -> Result<(), End> {
-        let mut next = Some(first);
+    /// Write the batch taken off the queue (dropping what a subscription already has), then
+    /// flush once.
+    async fn outgoing(&mut self) -> Result<(), End> {
+        let mut frames = Vec::with_capacity(self.batch.len());
         let mut written = 0u64;
-        while let Some(out) = next {
-            self.hub.dequeued(&out);
+        for out in self.batch.drain(..) {
             let key = out.key();
             if let Some(sub) = self.subs.values_mut().find(|s| s.key == key)
                 && let Some((frame, offset)) = sub.accept(out)
             {
-                self.feed(frame).await?;
+                frames.push(WsMessage::Text(frame));
                 written += u64::from(offset.is_some());
             }
-            next = if written < 256 { rx.try_recv().ok() } else { None };
         }
+        self.write(frames).await?;
         self.hub.sent(written);
-        self.flush().await
+        Ok(())
     }
 
     async fn incoming(&mut self, message: WsMessage) -> Result<(), End> {
@@ -220,19 +212,17 @@ impl Connection {
         let (sub, recovered, missed) = self.hub.open(&self.conn, id, claims, since).await.map_err(Ok)?;
         let subscribed = sub.subscribed(recovered);
         let sub = self.subs.entry(id).or_insert(sub);
-        let mut frames = vec![subscribed];
+        let mut frames = vec![text(subscribed)];
         for m in missed {
             if sub.topics.contains(&m.topic) {
-                frames.push(m.frame(id));
+                frames.push(text(m.frame(id)));
             }
             sub.last = sub.last.max(m.offset);
         }
         let replayed = frames.len() as u64 - 1;
-        for f in frames {
-            self.feed(f).await.map_err(Err)?;
-        }
+        self.write(frames).await.map_err(Err)?;
         self.hub.sent(replayed);
-        self.flush().await.map_err(Err)
+        Ok(())
     }
 
     fn refresh(&mut self, id: u64, token: &str) -> Result<(), HubError> {
