@@ -18,7 +18,7 @@ mod sse;
 mod ws;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -224,6 +224,17 @@ impl Out {
 }
 
 impl Conn {
+    /// Resolves once fan-out has cut the connection (its queue was full). Any number of
+    /// these may wait at once.
+    pub(crate) async fn killed(&self) {
+        // A `Notified` made before `notify_waiters` is woken by it, even if not yet polled.
+        let notified = self.kill.notified();
+        if self.killed.load(SeqCst) {
+            return;
+        }
+        notified.await;
+    }
+
     /// Queue `out`; its size in bytes when it was queued.
     fn push(&self, out: Out, metrics: &Metrics) -> Option<i64> {
         if self.killed.load(Relaxed) {
@@ -234,9 +245,9 @@ impl Conn {
             Pushed::Queued => Some(bytes),
             Pushed::Full => {
                 metrics.drops.fetch_add(1, Relaxed);
-                if !self.killed.swap(true, Relaxed) {
+                if !self.killed.swap(true, SeqCst) {
                     metrics.slow_consumer_disconnects.fetch_add(1, Relaxed);
-                    self.kill.notify_one();
+                    self.kill.notify_waiters();
                 }
                 None
             }

@@ -120,7 +120,7 @@ async fn next(mut s: Stream_) -> Option<(Result<SseEvent, Infallible>, Stream_)>
         let expiry = tokio::time::sleep(until(s.guard.sub.exp));
         tokio::select! {
             biased;
-            _ = s.conn.kill.notified() => return None,
+            _ = s.conn.killed() => return None,
             _ = s.shutdown.changed() => return None,
             _ = expiry => {
                 s.done = true;

@@ -3,6 +3,7 @@
 //! 4008 when fan-out finds its queue full.
 
 use std::collections::HashMap;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use tokio::time::Instant;
 
 use super::{Conn, Hub, HubError, Out, Sub, frame, until};
 use crate::protocol::{ClientFrame, ErrorCode, ServerFrame, UnsubscribeReason};
@@ -81,19 +83,33 @@ fn text(s: String) -> WsMessage {
 
 impl Connection {
     async fn serve(&mut self, shutdown: &mut tokio::sync::watch::Receiver<bool>) -> End {
+        // Made once and kept across iterations: a wake-up costs no new registrations.
+        let conn = self.conn.clone();
+        let mut killed = pin!(conn.killed());
+        let mut shutdown = pin!(shutdown.changed());
+        let mut expiry = pin!(tokio::time::sleep(Duration::ZERO));
+        let mut armed = None;
         loop {
             let next_exp = self.subs.values().map(|s| s.exp).min();
-            let expiry = tokio::time::sleep(next_exp.map(until).unwrap_or(Duration::from_secs(3600)));
+            if next_exp != armed {
+                if let Some(exp) = next_exp {
+                    expiry.as_mut().reset(Instant::now() + until(exp));
+                }
+                armed = next_exp;
+            }
             let result = tokio::select! {
                 biased;
-                _ = self.conn.kill.notified() => return End::Killed,
-                _ = shutdown.changed() => return End::Shutdown,
+                _ = &mut killed => return End::Killed,
+                _ = &mut shutdown => return End::Shutdown,
                 incoming = self.socket.next() => match incoming {
                     Some(Ok(message)) => self.incoming(message).await,
                     _ => return End::Gone,
                 },
                 () = self.hub.take(&self.conn, BATCH, &mut self.batch) => self.outgoing().await,
-                _ = expiry, if next_exp.is_some() => self.expire().await,
+                _ = &mut expiry, if armed.is_some() => {
+                    armed = None;
+                    self.expire().await
+                }
             };
             if let Err(end) = result {
                 return end;
@@ -111,10 +127,11 @@ impl Connection {
             }
             socket.flush().await
         };
+        // The write first: the kill switch is only watched when the write has to wait.
         tokio::select! {
             biased;
-            _ = self.conn.kill.notified() => Err(End::Killed),
             r = write => r.map_err(|_| End::Gone),
+            _ = self.conn.killed() => Err(End::Killed),
         }
     }
 
