@@ -620,6 +620,10 @@ impl Hub {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let hub = self.clone();
+        // Frames go out as soon as they are written, as in nats-server (Go's default).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, self.router())
             .with_graceful_shutdown(async move {
                 signal.await;
