@@ -343,6 +343,8 @@ async fn nats_ws_sub(
     }
     drop(permit);
     let _ = ready.send(());
+    // One `changed()` for the whole loop, not one per frame (the same for every mode).
+    let mut stopped = std::pin::pin!(stop.changed());
     // idle mode (msgs == 0): just hold, answering PINGs, until told to stop
     loop {
         if cfg.msgs > 0 && rec.done() {
@@ -358,7 +360,7 @@ async fn nats_ws_sub(
                 }
                 if let Some(e) = out.err { eprintln!("sub err: {e}"); }
             }
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
         }
     }
     let _ = ws.close(None).await;
@@ -393,6 +395,8 @@ async fn nats_tcp_sub(
     }
     drop(permit);
     let _ = ready.send(());
+    // One `changed()` for the whole loop, not one per frame (the same for every mode).
+    let mut stopped = std::pin::pin!(stop.changed());
     loop {
         if rec.done() {
             break;
@@ -403,7 +407,7 @@ async fn nats_tcp_sub(
                 let out = parser.feed(&buf[..n], |p| rec.on_payload(p));
                 for _ in 0..out.pings { s.write_all(b"PONG\r\n").await.ok(); }
             }
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
         }
     }
     rec
@@ -437,6 +441,8 @@ async fn redis_sub(
     }
     drop(permit);
     let _ = ready.send(());
+    // One `changed()` for the whole loop, not one per frame (the same for every mode).
+    let mut stopped = std::pin::pin!(stop.changed());
     loop {
         if rec.done() {
             break;
@@ -446,7 +452,7 @@ async fn redis_sub(
                 let n = match r { Ok(0) | Err(_) => break, Ok(n) => n };
                 parser.feed(&buf[..n], |kind, last| if kind == b"message" { rec.on_payload(last) });
             }
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
         }
     }
     rec
@@ -479,7 +485,9 @@ async fn chanspec_ws_sub(
     }
     drop(permit);
     let _ = ready.send(());
-    const NEEDLE: &[u8] = b"\"token\":\"";
+    // One `changed()` for the whole loop, not one per frame (the same for every mode).
+    let mut stopped = std::pin::pin!(stop.changed());
+    const NEEDLE: &str = "\"token\":\"";
     loop {
         if cfg.msgs > 0 && rec.done() {
             break;
@@ -488,14 +496,14 @@ async fn chanspec_ws_sub(
             m = ws.next() => {
                 let Some(Ok(m)) = m else { break };
                 let Message::Text(t) = m else { continue };
-                let b = t.as_bytes();
-                if let Some(i) = b.windows(NEEDLE.len()).position(|w| w == NEEDLE) {
-                    let rest = &b[i + NEEDLE.len()..];
+                // `str::find` (not a byte-window scan): the payload sits ~110 bytes into the frame.
+                if let Some(i) = t.as_str().find(NEEDLE) {
+                    let rest = &t.as_bytes()[i + NEEDLE.len()..];
                     let end = rest.iter().position(|&c| c == b'"').unwrap_or(rest.len());
                     rec.on_payload(&rest[..end]);
                 }
             }
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
         }
     }
     let _ = ws.close(None).await;
