@@ -41,6 +41,8 @@ pub fn emit_parts_with_notes(spec: &Spec, parts: usize) -> Result<(Vec<String>, 
     let per_part = items.len().div_ceil(parts.max(1)).max(1);
     let chunks: Vec<String> =
         items.chunks(per_part).map(|c| c.iter().cloned().collect::<TokenStream>().to_string()).collect();
+    // The token streams are no longer needed: free them before the parts are parsed.
+    drop(items);
     let printed: Vec<Result<String, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks.iter().map(|text| s.spawn(move || print(text))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))).collect()
