@@ -19,8 +19,15 @@ pub fn write_if_changed(path: &Path, content: &str) -> std::io::Result<Outcome> 
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, content)?;
-    Ok(Outcome::Written)
+    // Write beside the target, then rename over it: a failed write (a full disk) leaves the
+    // previous file whole instead of a truncated one.
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.chanspec-{}.tmp", std::process::id()));
+    let written = std::fs::write(&tmp, content).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map(|()| Outcome::Written)
 }
 
 /// `None` when `path` holds exactly `content`; otherwise a short description of the
