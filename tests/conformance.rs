@@ -13,7 +13,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
@@ -39,9 +38,7 @@ fn generated_rust_types_agree_with_json_schema() {
     let mut cases = Vec::new();
     let mut dispatch = Vec::new();
     let mut modules = String::new();
-    let mut fixtures: Vec<PathBuf> = std::fs::read_dir("fixtures/valid").unwrap().map(|e| e.unwrap().path()).collect();
-    fixtures.sort();
-    for fixture in fixtures {
+    for fixture in common::valid_fixtures() {
         let stem = fixture.file_stem().unwrap().to_string_lossy().to_string();
         let payloads: BTreeMap<String, BTreeMap<String, Vec<Value>>> = serde_json::from_str(
             &std::fs::read_to_string(format!("fixtures/payloads/{stem}.json")).expect("payloads for every fixture"),

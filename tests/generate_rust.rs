@@ -7,17 +7,10 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn valid_fixtures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/valid").unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files
-}
+use common::valid_fixtures;
 
 fn emit(files: &[PathBuf]) -> String {
-    let checked = chanspec::check_files(files);
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let spec = chanspec::lower::lower(&checked).unwrap_or_else(|d| panic!("{d:?}"));
-    chanspec::emit::rust::emit(&spec).unwrap()
+    chanspec::emit::rust::emit(&common::spec(files)).unwrap()
 }
 
 #[test]
@@ -87,8 +80,7 @@ fn builder_reports_every_file_read() {
 /// Output formatted in parts (one per core) concatenates to exactly the single-part output.
 #[test]
 fn parts_concatenate_to_the_whole() {
-    let checked = chanspec::check_files(&valid_fixtures());
-    let spec = chanspec::lower::lower(&checked).unwrap();
+    let spec = common::spec(&valid_fixtures());
     let whole = chanspec::emit::rust::emit(&spec).unwrap();
     for parts in [2, 3, 7] {
         let pieces = chanspec::emit::rust::emit_parts(&spec, parts).unwrap();

@@ -6,17 +6,10 @@ mod common;
 
 use std::path::PathBuf;
 
-fn valid_fixtures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/valid").unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files
-}
+use common::valid_fixtures;
 
 fn emit(files: &[PathBuf]) -> String {
-    let checked = chanspec::check_files(files);
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let spec = chanspec::lower::lower(&checked).unwrap_or_else(|d| panic!("{d:?}"));
-    chanspec::emit::ts::emit(&spec).unwrap()
+    chanspec::emit::ts::emit(&common::spec(files)).unwrap()
 }
 
 #[test]

@@ -116,3 +116,17 @@ pub fn run_lines(program: &Path, input: &str) -> Vec<bool> {
     assert!(output.status.success(), "{} failed", program.display());
     String::from_utf8(output.stdout).unwrap().lines().map(|l| l == "1").collect()
 }
+
+/// The valid fixtures, sorted.
+pub fn valid_fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("fixtures/valid").unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+/// The IR of `files`, which must check clean.
+pub fn spec(files: &[PathBuf]) -> chanspec::ir::Spec {
+    let checked = chanspec::check_files(files);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    chanspec::lower::lower(&checked).unwrap_or_else(|d| panic!("{d:?}"))
+}
