@@ -1,11 +1,11 @@
-// The client against a module the real generator wrote (test/fixtures/generated/pipeline.ts,
-// from examples/pipeline/chanspec.yaml by `chanspec generate --ts`), imported through the
+// The client against a module the real generator wrote: the example app's committed
+// examples/pipeline/web/src/channels.ts (kept current by a test of example-pipeline), imported through the
 // package's own name and exports (so the build in dist/ and its declarations are what is tested).
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import { type Message, subscribe } from "@chanspec/client";
 import { useRealtime } from "@chanspec/client/react";
 import { FakeSocket } from "./fake-socket.js";
-import { type AnnouncementsPosted, type PipelineStatus, type Token, announcements, pipeline } from "./fixtures/generated/pipeline.js";
+import { type AnnouncementsPosted, type PipelineStatus, type Token, announcements, pipeline } from "../../../examples/pipeline/web/src/channels.js";
 
 const URL = "ws://hub.test/v1/ws";
 const runId = "0b5f3f4e-8a5d-4c4e-9a53-2f0f5c1b7d11";
