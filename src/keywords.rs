@@ -57,6 +57,19 @@ pub fn support(keyword: &str) -> Option<Support> {
     })
 }
 
+/// The JSON Schema instance type of a value (`"number"` for every number).
+pub fn json_type(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// Every keyword in the table, for "did you mean" suggestions.
 pub const ALL: &[&str] = &[
     "type",

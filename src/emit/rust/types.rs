@@ -178,14 +178,7 @@ fn nullable_enum_as_types(schema: &Value, top: bool) -> Value {
     }
     let mut types: Vec<&str> = Vec::new();
     for v in values {
-        let t = match v {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
+        let t = keywords::json_type(v);
         if !types.contains(&t) {
             types.push(t);
         }

@@ -222,13 +222,13 @@ fn channel(ch: &Channel, builder: &mut guards::Guards) -> ChannelCtx {
                 let name_lit = string_literal(&p.name);
                 let call = match p.ty {
                     ParamType::Integer => {
-                        builder_use(builder, "$intParam");
+                        builder.used.insert("$intParam");
                         let bound = |b: Option<i64>| b.map_or("undefined".to_string(), |b| b.to_string());
                         name_type.push_str("${number}");
                         format!("$intParam({name_lit}, {access}, {}, {})", bound(p.minimum), bound(p.maximum))
                     }
                     ParamType::String => {
-                        builder_use(builder, "$param");
+                        builder.used.insert("$param");
                         let allowed: Vec<String> = p.values.iter().map(|v| string_literal(v)).collect();
                         let uuid = p.format.as_deref() == Some("uuid");
                         name_type.push_str("${string}");
@@ -280,8 +280,4 @@ fn channel(ch: &Channel, builder: &mut guards::Guards) -> ChannelCtx {
         topic_literals: topics.iter().map(|t| t.literal.clone()).collect::<Vec<_>>().join(", "),
         topics,
     }
-}
-
-fn builder_use(builder: &mut guards::Guards, helper: &'static str) {
-    builder.used.insert(helper);
 }

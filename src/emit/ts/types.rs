@@ -62,7 +62,7 @@ pub fn type_of(schema: &Value, indent: usize) -> String {
                 .map(|v| literal(v, indent))
                 .collect(),
         );
-        parts.push(if lits.is_empty() { "never".into() } else { group(lits, " | ") });
+        parts.push(if lits.is_empty() { "never".into() } else { lits.join(" | ") });
     }
     if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
         parts.extend(all.iter().map(|s| type_of(s, indent)).filter(|t| t != "unknown"));
@@ -70,7 +70,7 @@ pub fn type_of(schema: &Value, indent: usize) -> String {
     for key in ["oneOf", "anyOf"] {
         if let Some(variants) = obj.get(key).and_then(Value::as_array) {
             let types = dedup(variants.iter().map(|s| type_of(s, indent)).collect());
-            parts.push(if types.is_empty() { "never".into() } else { group(types, " | ") });
+            parts.push(if types.is_empty() { "never".into() } else { types.join(" | ") });
         }
     }
     if literals.is_none()
@@ -127,14 +127,8 @@ fn declared_types(obj: &Map<String, Value>) -> Option<Vec<&str>> {
 /// Whether `v` is an instance of the JSON Schema type `t`.
 fn is_kind(v: &Value, t: &str) -> bool {
     match t {
-        "null" => v.is_null(),
-        "boolean" => v.is_boolean(),
-        "string" => v.is_string(),
-        "number" => v.is_number(),
         "integer" => v.as_f64().is_some_and(|f| f.fract() == 0.0),
-        "array" => v.is_array(),
-        "object" => v.is_object(),
-        _ => false,
+        _ => crate::keywords::json_type(v) == t,
     }
 }
 
@@ -184,7 +178,7 @@ fn object_body(obj: &Map<String, Value>, indent: usize) -> String {
                 }
             }
             let union = dedup(union);
-            let ty = if union.iter().any(|t| t == "unknown") { "unknown".to_string() } else { group(union, " | ") };
+            let ty = if union.iter().any(|t| t == "unknown") { "unknown".to_string() } else { union.join(" | ") };
             members.push(format!("{pad}[key: string]: {ty};\n"));
         }
         _ => members.push(format!("{pad}[key: string]: unknown;\n")),
@@ -254,12 +248,6 @@ fn dedup(items: Vec<String>) -> Vec<String> {
         }
     }
     out
-}
-
-/// Join alternatives or members; intersections inside a union need no parentheses, unions
-/// inside an intersection do (see [`paren_if`]).
-fn group(items: Vec<String>, sep: &str) -> String {
-    items.join(sep)
 }
 
 /// `t` in parentheses when `op` (`" | "`) occurs in it outside brackets and string literals.
