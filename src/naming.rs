@@ -133,6 +133,17 @@ pub fn rust_snake_plain(id: &str) -> String {
     id.to_snake_case()
 }
 
+/// The letters and digits of a name, lowercased (final sigma as sigma): the same for any two
+/// names whose [`rust_snake_plain`] forms are equal, since those are the same words, lowercased,
+/// joined by `_`. Cheap to compute, so collisions can be ruled out before case conversion.
+pub fn letters_and_digits(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect()
+}
+
 /// The generated Rust type of a channel (`pipeline` → `PipelineChannel`).
 pub fn channel_type(id: &str) -> String {
     format!("{}Channel", type_name(id))
@@ -206,5 +217,18 @@ mod tests {
         assert_eq!(ts_property("runId"), "runId");
         assert_eq!(ts_property("content-type"), "\"content-type\"");
         assert_eq!(ts_property("1a"), "\"1a\"");
+    }
+
+    proptest::proptest! {
+        /// The collision pre-filter relies on this: a snake-case name without its `_` is the
+        /// name's letters and digits, lowercased.
+        #[test]
+        fn snake_case_keeps_letters_and_digits(id in "(?s).{0,12}", ascii in "[a-zA-Z0-9_ -]{0,12}") {
+            for id in [id, ascii] {
+                let snake: String = rust_snake_plain(&id).chars().filter(|&c| c != '_').collect();
+                let snake = snake.replace('ς', "σ");
+                proptest::prop_assert_eq!(snake, letters_and_digits(&id));
+            }
+        }
     }
 }

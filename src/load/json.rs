@@ -35,13 +35,26 @@ struct Strict(Value);
 
 impl<'de> serde::Deserialize<'de> for Strict {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
+        let mut scratch = Vec::new();
+        serde::de::DeserializeSeed::deserialize(Members(&mut scratch), d).map(Strict)
     }
 }
 
-struct StrictVisitor;
+/// Parses one value. Members of the arrays and objects being parsed gather on one shared
+/// stack, innermost last, and move into a vector or map of the exact size: growing one per
+/// array or object by doubling would touch (and have the kernel zero) far more memory than
+/// the tree keeps.
+struct Members<'s>(&'s mut Vec<(String, Value)>);
 
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+impl<'de> serde::de::DeserializeSeed<'de> for Members<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Members<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -69,16 +82,22 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         Ok(Value::Null)
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(Strict(v)) = seq.next_element()? {
-            out.push(v);
+        let stack = self.0;
+        let base = stack.len();
+        while let Some(v) = seq.next_element_seed(Members(stack))? {
+            stack.push((String::new(), v));
         }
-        Ok(Value::Array(out))
+        Ok(Value::Array(stack.drain(base..).map(|(_, v)| v).collect()))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = serde_json::Map::new();
+        let stack = self.0;
+        let base = stack.len();
         while let Some(key) = map.next_key::<String>()? {
-            let Strict(v) = map.next_value()?;
+            let v = map.next_value_seed(Members(stack))?;
+            stack.push((key, v));
+        }
+        let mut out = serde_json::Map::with_capacity(stack.len() - base);
+        for (key, v) in stack.drain(base..) {
             match out.entry(key) {
                 serde_json::map::Entry::Vacant(slot) => {
                     slot.insert(v);

@@ -84,27 +84,38 @@ fn check_dialect(dialect: &str, at: &Location, diags: &mut Diagnostics) {
 /// become fields too. TypeScript quotes names, so only Rust can collide.
 fn check_property_names(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
     let props = obj.get("properties").and_then(Value::as_object);
-    let declared = props.into_iter().flat_map(|p| p.keys()).map(|k| (k.as_str(), at.child("properties").child(k)));
+    let declared = props.into_iter().flat_map(|p| p.keys()).map(|k| (k.as_str(), None));
     let required = obj.get("required").and_then(Value::as_array).into_iter().flatten().enumerate();
     let undeclared = required.filter_map(|(i, r)| {
         let r = r.as_str()?;
-        props.is_none_or(|p| !p.contains_key(r)).then(|| (r, at.child("required").child(&i.to_string())))
+        props.is_none_or(|p| !p.contains_key(r)).then_some((r, Some(i)))
     });
-    let mut seen: HashMap<String, (&str, Location)> = HashMap::default();
-    for (name, here) in declared.chain(undeclared) {
+    let names: Vec<(&str, Option<usize>)> = declared.chain(undeclared).collect();
+    // Names that become one Rust field have the same letters and digits, lowercased: when no
+    // two names share those, nothing collides, and no Rust name needs to be worked out.
+    let mut letters = std::collections::HashSet::with_capacity(names.len());
+    if names.iter().all(|(name, _)| letters.insert(crate::naming::letters_and_digits(name))) {
+        return;
+    }
+    let place = |name: &str, required: Option<usize>| match required {
+        None => at.child("properties").child(name),
+        Some(i) => at.child("required").child(&i.to_string()),
+    };
+    let mut seen: HashMap<String, (&str, Option<usize>)> = HashMap::default();
+    for (name, required) in names {
         let field = crate::naming::rust_snake_plain(name);
         match seen.get(&field) {
-            Some((first, first_at)) => diags.push(
+            Some(&(first, first_required)) => diags.push(
                 Diagnostic::error(
                     "name-collision",
                     format!("properties `{name}` and `{first}` both become the Rust field `{field}`"),
                 )
-                .at_key(&here)
+                .at_key(&place(name, required))
                 .hint("rename one of them")
-                .related(first_at, crate::source::Target::Key, format!("`{first}` is declared here")),
+                .related(&place(first, first_required), crate::source::Target::Key, format!("`{first}` is declared here")),
             ),
             None => {
-                seen.insert(field, (name, here));
+                seen.insert(field, (name, required));
             }
         }
     }
