@@ -222,3 +222,25 @@ async fn typed_subscriber_reports_refusals() {
         other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_dropped_and_reading_ones_answer_pings() {
+    let config = HubConfig { ping_interval: Duration::from_millis(100), ..HubConfig::default() };
+    let hub = start(config, None).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["status"]);
+    let mut live = Ws::connect(&hub.ws_url()).await;
+    live.subscribe(1, &token, None).await;
+    let mut silent = Ws::connect(&hub.ws_url()).await;
+    silent.subscribe(1, &token, None).await;
+    // The reading client answers pings as it reads (tungstenite sends the pongs itself); the
+    // other reads nothing for six intervals.
+    let reader = tokio::spawn(async move { (live.frame().await, live) });
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    hub.hub.publish(&pipeline.status(), &status("still here")).await.unwrap();
+    let (got, _live) = reader.await.unwrap();
+    assert_eq!(got["data"]["step"], "still here");
+    assert!(matches!(silent.next().await, Got::Closed(_)), "the silent connection was dropped");
+    let metrics = reqwest::get(format!("{}/metrics", hub.http_url())).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("chanspec_subscriptions 1"), "{metrics}");
+}

@@ -112,7 +112,11 @@ fn check_property_names(obj: &serde_json::Map<String, Value>, at: &Location, dia
                 )
                 .at_key(&place(name, required))
                 .hint("rename one of them")
-                .related(&place(first, first_required), crate::source::Target::Key, format!("`{first}` is declared here")),
+                .related(
+                    &place(first, first_required),
+                    crate::source::Target::Key,
+                    format!("`{first}` is declared here"),
+                ),
             ),
             None => {
                 seen.insert(field, (name, required));

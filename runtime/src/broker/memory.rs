@@ -1,9 +1,15 @@
 //! The in-process broker: per channel an epoch (random, per process), a gap-free offset,
 //! a history bounded by count and age, and an idempotency window.
+//!
+//! A channel nobody watches, whose history and idempotency keys have all expired, is
+//! forgotten (swept at most every [`SWEEP_EVERY`]): apps that make a channel per run or per
+//! user do not grow without bound. Publishing to it again starts a new epoch, so a subscriber
+//! resuming from the old one is told `recovered: false`, never given a silent gap. A watched
+//! channel is never forgotten: its subscribers hold offsets of its epoch.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 
@@ -13,8 +19,20 @@ use crate::protocol::{Position, now_millis};
 /// Keeps everything in this process. History is lost on restart: the epoch changes.
 pub struct MemoryBroker {
     config: BrokerConfig,
-    channels: Mutex<HashMap<String, ChannelState>>,
+    channels: Mutex<Channels>,
+    /// Channels with subscribers on the hub. Its own lock, never held while taking another:
+    /// the hub reports watches under its registry lock, which publishing takes under
+    /// `channels`.
+    watched: Mutex<HashSet<String>>,
     sink: OnceLock<Sink>,
+}
+
+/// How often idle channels are looked for.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+struct Channels {
+    states: HashMap<String, ChannelState>,
+    swept: Instant,
 }
 
 struct ChannelState {
@@ -54,21 +72,57 @@ impl ChannelState {
             }
         }
     }
+
+    /// Nothing left to replay or deduplicate (after [`ChannelState::trim`]).
+    fn idle(&self) -> bool {
+        self.history.is_empty() && self.keys.is_empty()
+    }
 }
 
 impl MemoryBroker {
     pub fn new(config: BrokerConfig) -> Self {
-        MemoryBroker { config, channels: Mutex::new(HashMap::new()), sink: OnceLock::new() }
+        MemoryBroker {
+            config,
+            channels: Mutex::new(Channels { states: HashMap::new(), swept: Instant::now() }),
+            watched: Mutex::new(HashSet::new()),
+            sink: OnceLock::new(),
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ChannelState>> {
-        self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    /// The channels, swept of idle ones when the last sweep is older than [`SWEEP_EVERY`].
+    fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if channels.swept.elapsed() >= SWEEP_EVERY {
+            self.sweep(&mut channels);
+        }
+        channels
+    }
+
+    fn sweep(&self, channels: &mut Channels) {
+        let now_ms = now_millis();
+        let watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        channels.states.retain(|name, state| {
+            state.trim(&self.config, now_ms);
+            !state.idle() || watched.contains(name)
+        });
+        channels.swept = Instant::now();
+    }
+
+    /// Forget idle channels now (they are otherwise swept every [`SWEEP_EVERY`]).
+    pub fn forget_idle(&self) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        self.sweep(&mut channels);
+    }
+
+    /// Channels whose epoch and offsets are kept (for tests and metrics).
+    pub fn channels(&self) -> usize {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner()).states.len()
     }
 
     fn publish_now(&self, p: Publication) -> Published {
         let now_ms = now_millis();
         let mut channels = self.lock();
-        let state = channels.entry(p.channel.clone()).or_insert_with(ChannelState::new);
+        let state = channels.states.entry(p.channel.clone()).or_insert_with(ChannelState::new);
         state.trim(&self.config, now_ms);
         if let Some(key) = &p.idempotency_key
             && let Some(offset) = state.keys.get(key)
@@ -95,7 +149,7 @@ impl MemoryBroker {
 
     fn replay_now(&self, channel: &str, since: Option<&Position>) -> Replay {
         let mut channels = self.lock();
-        let state = channels.entry(channel.to_string()).or_insert_with(ChannelState::new);
+        let state = channels.states.entry(channel.to_string()).or_insert_with(ChannelState::new);
         state.trim(&self.config, now_millis());
         let position = Position { epoch: state.epoch.clone(), offset: state.head };
         let messages = since.and_then(|since| {
@@ -117,7 +171,7 @@ impl MemoryBroker {
 
     /// Messages held in history across every channel (for tests and metrics).
     pub fn held(&self) -> usize {
-        self.lock().values().map(|c| c.history.len()).sum()
+        self.lock().states.values().map(|c| c.history.len()).sum()
     }
 }
 
@@ -144,6 +198,15 @@ impl Broker for MemoryBroker {
     ) -> BoxFuture<'a, Result<Replay, BrokerError>> {
         let replay = self.replay_now(channel, since);
         Box::pin(async move { Ok(replay) })
+    }
+
+    fn watch(&self, channel: &str, on: bool) {
+        let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        if on {
+            watched.insert(channel.to_string());
+        } else {
+            watched.remove(channel);
+        }
     }
 }
 
@@ -174,5 +237,40 @@ mod tests {
         let other = Position { epoch: "other".into(), offset: 4 };
         assert!(b.replay_now("c", Some(&other)).messages.is_none());
         assert_eq!(b.held(), 3);
+    }
+
+    #[test]
+    fn idle_channels_are_forgotten_watched_ones_kept() {
+        let config = BrokerConfig {
+            history_age: Duration::from_millis(30),
+            dedup_window: Duration::from_millis(30),
+            ..BrokerConfig::default()
+        };
+        let b = MemoryBroker::new(config);
+        let publish = |channel: &str, key: Option<&str>| {
+            b.publish_now(Publication { channel: channel.into(), ..publication(key) });
+        };
+        publish("gone", None);
+        let gone = b.replay_now("gone", None).position;
+        publish("keyed", Some("k"));
+        publish("watched", None);
+        b.watch("watched", true);
+        b.forget_idle();
+        assert_eq!(b.channels(), 3, "history and keys are still live");
+        let epoch = b.replay_now("watched", None).position.epoch;
+        std::thread::sleep(Duration::from_millis(40));
+        b.forget_idle();
+        assert_eq!(b.channels(), 1, "only the watched channel is left");
+        let after = b.replay_now("watched", None).position;
+        assert_eq!((after.epoch, after.offset), (epoch, 1), "a watched channel keeps its epoch and offset");
+        // Published again, a forgotten channel starts a new epoch: resuming from the old one
+        // is not recovered.
+        let resumed = b.replay_now("gone", Some(&gone));
+        assert!(resumed.messages.is_none(), "resuming from a forgotten epoch is not recovered");
+        assert_ne!(resumed.position.epoch, gone.epoch);
+        b.watch("watched", false);
+        std::thread::sleep(Duration::from_millis(40));
+        b.forget_idle();
+        assert_eq!(b.channels(), 0);
     }
 }

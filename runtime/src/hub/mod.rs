@@ -56,6 +56,9 @@ pub struct HubConfig {
     pub max_subscriptions: usize,
     /// SSE keepalive comment interval.
     pub sse_keepalive: Duration,
+    /// WebSocket ping interval. A connection that sends nothing (not even the pong every
+    /// client sends by itself) for an interval after a ping is dropped. Default 30 s.
+    pub ping_interval: Duration,
     /// History and dedup, for the memory broker the hub creates when given none.
     pub broker: BrokerConfig,
 }
@@ -69,6 +72,7 @@ impl Default for HubConfig {
             queue_capacity: 1024,
             max_subscriptions: 100,
             sse_keepalive: Duration::from_secs(15),
+            ping_interval: Duration::from_secs(30),
             broker: BrokerConfig::default(),
         }
     }

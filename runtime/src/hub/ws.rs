@@ -1,6 +1,8 @@
 //! `GET /v1/ws`: one task per connection. It reads client frames, writes queued messages
-//! (dropping what a subscription already has), expires tokens, and closes the connection with
-//! 4008 when fan-out finds its queue full.
+//! (dropping what a subscription already has), expires tokens, closes the connection with
+//! 4008 when fan-out finds its queue full, and pings the client every `ping_interval`,
+//! dropping a connection that stays silent (no pong, no frame) for a whole interval after a
+//! ping: a peer that vanished without closing would otherwise hold its subscriptions forever.
 
 use std::collections::HashMap;
 use std::pin::pin;
@@ -89,6 +91,10 @@ impl Connection {
         let mut shutdown = pin!(shutdown.changed());
         let mut expiry = pin!(tokio::time::sleep(Duration::ZERO));
         let mut armed = None;
+        let ping_every = self.hub.config().ping_interval;
+        let mut heartbeat = pin!(tokio::time::sleep(ping_every));
+        // Anything heard from the client since the last ping.
+        let mut heard = true;
         loop {
             let next_exp = self.subs.values().map(|s| s.exp).min();
             if next_exp != armed {
@@ -102,13 +108,24 @@ impl Connection {
                 _ = &mut killed => return End::Killed,
                 _ = &mut shutdown => return End::Shutdown,
                 incoming = self.socket.next() => match incoming {
-                    Some(Ok(message)) => self.incoming(message).await,
+                    Some(Ok(message)) => {
+                        heard = true;
+                        self.incoming(message).await
+                    }
                     _ => return End::Gone,
                 },
                 () = self.hub.take(&self.conn, BATCH, &mut self.batch) => self.outgoing().await,
                 _ = &mut expiry, if armed.is_some() => {
                     armed = None;
                     self.expire().await
+                }
+                () = &mut heartbeat => {
+                    if !heard {
+                        return End::Gone;
+                    }
+                    heard = false;
+                    heartbeat.as_mut().reset(Instant::now() + ping_every);
+                    self.write([WsMessage::Ping(Default::default())]).await
                 }
             };
             if let Err(end) = result {
