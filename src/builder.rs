@@ -157,17 +157,18 @@ impl Builder {
             spec.sources = self.files.iter().map(|f| relative_to(f, &path)).collect();
             let dir = path.parent().filter(|d| d.is_dir());
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let (parts, notes) = crate::emit::rust::emit_parts_with_notes(&spec, cores)
+            let format = |part: &str| if self.rustfmt { rustfmt(part, dir) } else { None };
+            let emitted = crate::emit::rust::emit_finished(&spec, cores, &format)
                 .map_err(|e| Error { report: e, stale: Vec::new() })?;
-            for note in notes {
+            for note in &emitted.notes {
                 if cargo {
                     println!("cargo:warning=chanspec: {note}");
                 } else {
                     eprintln!("warning: {note}");
                 }
             }
-            let code = if self.rustfmt { rustfmt_parts(&parts, dir) } else { None };
-            put(path, code.unwrap_or_else(|| parts.concat()))?;
+            // rustfmt missing or failing on any part: prettyplease's output, all of it.
+            put(path, emitted.finished.unwrap_or(emitted.printed).concat())?;
         }
         if let Some(path) = &self.ts_out {
             spec.sources = self.files.iter().map(|f| relative_to(f, path)).collect();
@@ -196,18 +197,6 @@ fn relative_to(file: &Path, out: &Path) -> String {
         rel.push(c);
     }
     rel.to_string_lossy().replace('\\', "/")
-}
-
-/// Format the parts of a module with rustfmt, all at once (one process per part); `None`
-/// when rustfmt is missing or fails on any part. The first part, the header comment, is kept
-/// as it is (alone, rustfmt would drop the blank line that follows it).
-pub fn rustfmt_parts(parts: &[String], dir: Option<&Path>) -> Option<String> {
-    let (header, code) = parts.split_first()?;
-    let formatted = std::thread::scope(|s| {
-        let handles: Vec<_> = code.iter().map(|p| s.spawn(move || rustfmt(p, dir))).collect();
-        handles.into_iter().map(|h| h.join().ok().flatten()).collect::<Option<Vec<String>>>()
-    })?;
-    Some(format!("{header}{}", formatted.concat()))
 }
 
 /// Format Rust source with the installed rustfmt, if any, run from `dir` so the project's

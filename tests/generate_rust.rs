@@ -89,8 +89,9 @@ fn parts_concatenate_to_the_whole() {
     }
     // rustfmt, when installed, gives the same result on the parts as on the whole.
     if let Some(formatted) = chanspec::builder::rustfmt(&whole, None) {
-        let pieces = chanspec::emit::rust::emit_parts(&spec, 3).unwrap();
-        let joined = chanspec::builder::rustfmt_parts(&pieces, None).unwrap();
+        let format = |part: &str| chanspec::builder::rustfmt(part, None);
+        let emitted = chanspec::emit::rust::emit_finished(&spec, 3, &format).unwrap();
+        let joined = emitted.finished.expect("rustfmt formats every part").concat();
         if joined != formatted {
             std::fs::write("/tmp/joined.rs", &joined).unwrap();
             std::fs::write("/tmp/formatted.rs", &formatted).unwrap();

@@ -1,8 +1,10 @@
 //! The Rust emitter: payload types (typify) and channel glue, as one formatted module.
 //!
-//! Large outputs are formatted in parts, one per core: the token stream is cut between
-//! top-level items, and each part is parsed and printed on its own thread. The parts
-//! concatenate to exactly what printing the whole would give.
+//! The module is made in parts that are printed (and finished, e.g. by rustfmt) as soon as
+//! they are ready: the channel glue and the embedded schemas on their own thread while typify
+//! converts the payload types, then the types cut between top-level items into one part per
+//! core, each parsed, printed and finished on its own thread. The parts concatenate to exactly
+//! what printing the whole would give.
 
 mod channels;
 mod fidelity;
@@ -17,8 +19,8 @@ pub fn emit(spec: &Spec) -> Result<String, String> {
     Ok(emit_parts(spec, 1)?.concat())
 }
 
-/// The module as at most `parts` consecutive pieces (cut between items), each formatted;
-/// their concatenation is the module. The first starts with the header.
+/// The module as consecutive pieces (cut between items; the types in at most `parts`), each
+/// formatted; their concatenation is the module. The first is the header.
 pub fn emit_parts(spec: &Spec, parts: usize) -> Result<Vec<String>, String> {
     Ok(emit_parts_with_notes(spec, parts)?.0)
 }
@@ -26,32 +28,70 @@ pub fn emit_parts(spec: &Spec, parts: usize) -> Result<Vec<String>, String> {
 /// [`emit_parts`], with notes on what the output could not represent precisely (types typify
 /// cannot take, which become any JSON value), for the builder to print as warnings.
 pub fn emit_parts_with_notes(spec: &Spec, parts: usize) -> Result<(Vec<String>, Vec<String>), String> {
-    let (types, notes) = types::payload_types(spec)?;
-    let mut items = split_items(types);
-    if !spec.channels.is_empty() {
-        let definitions = crate::definitions::definitions(spec);
-        let schemas = serde_json::to_string(&definitions.schemas).map_err(|e| e.to_string())?;
-        let channels = serde_json::to_string(&definitions.channels).map_err(|e| e.to_string())?;
-        items.extend(split_items(channels::schemas(&schemas, &channels)));
+    let out = emit_finished(spec, parts, &|_| None)?;
+    Ok((out.printed, out.notes))
+}
+
+/// The module, printed in parts as [`emit_parts`] does, each part also passed to `finish`
+/// (rustfmt, for the builder) on the thread that printed it, as soon as it is printed.
+pub struct Emitted {
+    /// The parts as prettyplease prints them; the first is the header.
+    pub printed: Vec<String>,
+    /// The parts as `finish` returned them (the header as it is), or `None` when `finish`
+    /// declined any part.
+    pub finished: Option<Vec<String>>,
+    pub notes: Vec<String>,
+}
+
+/// See [`Emitted`].
+pub fn emit_finished(
+    spec: &Spec,
+    parts: usize,
+    finish: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Emitted, String> {
+    let header = format!("{}\n", super::header(&spec.sources, "//"));
+    let done = |text: &str| print(text).map(|printed| (finish(&printed), printed));
+    std::thread::scope(|s| {
+        // The glue does not depend on the types: it is made while typify works.
+        let glue = s.spawn(move || glue(spec)?.map(|text| done(&text)).transpose());
+        let (types, notes) = types::payload_types(spec)?;
+        let items = split_items(types);
+        // Token streams are not `Send`: hand each thread its items as text.
+        let per_part = items.len().div_ceil(parts.max(1)).max(1);
+        let chunks: Vec<String> =
+            items.chunks(per_part).map(|c| c.iter().cloned().collect::<TokenStream>().to_string()).collect();
+        // The token streams are no longer needed: free them before the parts are parsed.
+        drop(items);
+        let handles: Vec<_> = chunks.into_iter().map(|text| s.spawn(move || done(&text))).collect();
+        let mut results: Vec<Result<(Option<String>, String), String>> =
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))).collect();
+        results.extend(glue.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))?.map(Ok));
+        let mut out = Emitted { printed: vec![header.clone()], finished: Some(vec![header]), notes };
+        for result in results {
+            let (finished, printed) = result?;
+            out.printed.push(printed);
+            out.finished = out.finished.zip(finished).map(|(mut all, part)| {
+                all.push(part);
+                all
+            });
+        }
+        Ok(out)
+    })
+}
+
+/// The items after the types, as text: the embedded schemas and each channel's glue.
+fn glue(spec: &Spec) -> Result<Option<String>, String> {
+    if spec.channels.is_empty() {
+        return Ok(None);
     }
+    let definitions = crate::definitions::definitions(spec);
+    let schemas = serde_json::to_string(&definitions.schemas).map_err(|e| e.to_string())?;
+    let channels = serde_json::to_string(&definitions.channels).map_err(|e| e.to_string())?;
+    let mut tokens = channels::schemas(&schemas, &channels);
     for ch in &spec.channels {
-        items.extend(split_items(channels::channel(ch)));
+        tokens.extend(channels::channel(ch));
     }
-    // Token streams are not `Send`: hand each thread its items as text.
-    let per_part = items.len().div_ceil(parts.max(1)).max(1);
-    let chunks: Vec<String> =
-        items.chunks(per_part).map(|c| c.iter().cloned().collect::<TokenStream>().to_string()).collect();
-    // The token streams are no longer needed: free them before the parts are parsed.
-    drop(items);
-    let printed: Vec<Result<String, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = chunks.iter().map(|text| s.spawn(move || print(text))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))).collect()
-    });
-    let mut out = vec![format!("{}\n", super::header(&spec.sources, "//"))];
-    for p in printed {
-        out.push(p?);
-    }
-    Ok((out, notes))
+    Ok(Some(tokens.to_string()))
 }
 
 fn print(text: &str) -> Result<String, String> {
