@@ -1,6 +1,9 @@
 //! The IR: what both emitters generate from. Every decision Rust and TypeScript must agree on
-//! (type names, which schema each type has, how each union is tagged, which parameters a name
-//! takes) is made once, in `lower`, and recorded here.
+//! (type names, which schema each type has, how each union is tagged, which properties are
+//! optional and which admit `null`, which parameters a name takes) is made once, in `lower`,
+//! and recorded here.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -84,6 +87,60 @@ pub struct NamedType {
     pub schema: Value,
     /// How a `oneOf`/`anyOf` at the top of this schema is tagged, when it is.
     pub tag: Option<String>,
+    /// The properties of every object schema within `schema` that has `properties` or
+    /// `required`, by the JSON pointer of that object schema within `schema` (`""` for the
+    /// top, `/properties/step/items` for an object nested below). Emitters walking `schema`
+    /// look up the object they are at here instead of reading `required` and deciding
+    /// nullability themselves.
+    pub objects: BTreeMap<String, Properties>,
+}
+
+impl NamedType {
+    /// The properties of the object schema at `pointer` within [`NamedType::schema`].
+    pub fn properties(&self, pointer: &str) -> Option<&Properties> {
+        self.objects.get(pointer)
+    }
+}
+
+/// Which properties of one object schema are required, and which admit `null`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Properties {
+    /// The properties of `properties`, in schema order.
+    pub declared: Vec<Property>,
+    /// Names in `required` that `properties` does not declare, in `required` order: they
+    /// have the type of the extra properties.
+    pub undeclared_required: Vec<String>,
+}
+
+impl Properties {
+    pub fn get(&self, name: &str) -> Option<&Property> {
+        self.declared.iter().find(|p| p.name == name)
+    }
+
+    /// Whether some declared property is optional.
+    pub fn any_optional(&self) -> bool {
+        self.declared.iter().any(|p| !p.required)
+    }
+}
+
+/// One declared property of an object schema.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Property {
+    pub name: String,
+    /// Listed in the object's `required`; otherwise it may be absent.
+    pub required: bool,
+    /// Its own schema admits `null` by `type`, `enum`, `const`, a `null`-typed variant of
+    /// `anyOf`/`oneOf`, or by having only object or array keywords (`$ref`s and `allOf` are
+    /// not followed; `{}` does not count).
+    pub nullable: bool,
+}
+
+impl Property {
+    /// May be absent and may be `null`: two different values generated types must keep apart
+    /// (Rust makes the field an `Option<Option<T>>`; TypeScript's `x?: T | null` does already).
+    pub fn optional_nullable(&self) -> bool {
+        !self.required && self.nullable
+    }
 }
 
 /// The reference to a named type, as written in bundled schemas.

@@ -1,15 +1,16 @@
 //! Lowering: checked definitions → the IR. Names every payload type, bundles every schema
-//! (across files) into one namespace of named types, and decides how unions are tagged.
+//! (across files) into one namespace of named types, decides how unions are tagged, and which
+//! properties are optional and which admit `null`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::ir::{self, NamedType, Spec};
+use crate::ir::{self, NamedType, Properties, Property, Spec};
 use crate::naming;
-use crate::schema_walk::map_subschemas;
-use crate::source::{Location, Target, pointer_last};
+use crate::schema_walk::{map_subschemas, walk};
+use crate::source::{FileId, Location, Target, pointer_last};
 use crate::validate::{ChannelDef, Checked};
 
 /// Lower checked definitions. `checked` must have no errors.
@@ -33,7 +34,8 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
     while let Some((at, name)) = l.queue.pop_front() {
         let Some(schema) = checked.workspace.get(&at) else { continue };
         let schema = l.bundle(schema, &at);
-        types.push(NamedType { name, schema, tag: None });
+        let objects = objects(&schema);
+        types.push(NamedType { name, schema, tag: None, objects });
     }
     // Names the channels generate must not be taken by a type named after a file or title
     // (names from `$defs` and topics were checked by validation already).
@@ -217,6 +219,73 @@ impl Lowering<'_> {
     }
 }
 
+/// The properties of every object schema within a bundled `schema` that has `properties` or
+/// `required`, by JSON pointer within `schema` ([`NamedType::objects`]).
+pub fn objects(schema: &Value) -> BTreeMap<String, Properties> {
+    let mut out = BTreeMap::new();
+    // Only the pointers of the walk's locations are used: relative to `schema`, in no file.
+    walk(schema, &Location::new(FileId(0), ""), &mut |s, at| {
+        if let Value::Object(obj) = s
+            && (obj.contains_key("properties") || obj.contains_key("required"))
+        {
+            out.insert(at.pointer.clone(), properties(obj));
+        }
+        true
+    });
+    out
+}
+
+fn properties(obj: &Map<String, Value>) -> Properties {
+    let required: Vec<&str> = obj
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let declared = obj.get("properties").and_then(Value::as_object);
+    Properties {
+        declared: declared
+            .into_iter()
+            .flatten()
+            .map(|(name, schema)| Property {
+                name: name.clone(),
+                required: required.contains(&name.as_str()),
+                nullable: schema.as_object().is_some_and(admits_null),
+            })
+            .collect(),
+        undeclared_required: required
+            .iter()
+            .filter(|r| !declared.is_some_and(|d| d.contains_key(**r)))
+            .map(|r| r.to_string())
+            .collect(),
+    }
+}
+
+/// Whether a schema admits `null`, as far as its own keywords say: by its `type`, `enum` or
+/// `const` (the first of these present decides), by a `null`-typed variant of `anyOf`/`oneOf`,
+/// or because it has only object or array keywords (`properties`, `items`, ...), which leave
+/// every other value valid. References, `allOf` and schemas without any of these keywords
+/// (`{}`) are not looked into: they do not count as admitting `null`.
+fn admits_null(obj: &Map<String, Value>) -> bool {
+    let is_null_type = |t: &Value| t == "null" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "null"));
+    if let Some(t) = obj.get("type") {
+        return is_null_type(t);
+    }
+    if let Some(values) = obj.get("enum").and_then(Value::as_array) {
+        return values.iter().any(Value::is_null);
+    }
+    if let Some(c) = obj.get("const") {
+        return c.is_null();
+    }
+    const STRUCTURAL: [&str; 5] = ["properties", "required", "additionalProperties", "items", "prefixItems"];
+    const DEFERRING: [&str; 4] = ["$ref", "allOf", "anyOf", "oneOf"];
+    let variants = ["anyOf", "oneOf"].iter().any(|k| {
+        obj.get(*k)
+            .and_then(Value::as_array)
+            .is_some_and(|vs| vs.iter().any(|v| v.as_object().is_some_and(|o| o.get("type").is_some_and(is_null_type))))
+    });
+    variants || (STRUCTURAL.iter().any(|k| obj.contains_key(*k)) && !DEFERRING.iter().any(|k| obj.contains_key(*k)))
+}
+
 /// The property that tags the variants of a `oneOf` (or `anyOf`) at the top of `schema`:
 /// every variant is an object (inline or a named type) that requires the same property and
 /// gives it a different constant string. Rust emits such a union as an internally tagged
@@ -258,5 +327,55 @@ fn const_string(schema: &Value) -> Option<String> {
         (Some(Value::String(s)), _) => Some(s.clone()),
         (None, Some(values)) if values.len() == 1 => values[0].as_str().map(String::from),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn facts(p: &Properties) -> Vec<(&str, bool, bool)> {
+        p.declared.iter().map(|p| (p.name.as_str(), p.required, p.nullable)).collect()
+    }
+
+    #[test]
+    fn property_facts_by_pointer() {
+        let schema = json!({
+            "type": "object",
+            "required": ["a", "z"],
+            "properties": {
+                "a": {"type": ["string", "null"]},
+                "b": {"enum": ["x", null]},
+                "c/d": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"e": {"anyOf": [{"type": "null"}, {"type": "integer"}]}, "f": {"const": 1}}
+                    }
+                },
+                "g": {"properties": {}},
+                "h": {"$ref": "#/definitions/H"},
+                "i": {}
+            }
+        });
+        let objects = objects(&schema);
+        assert_eq!(objects.keys().collect::<Vec<_>>(), ["", "/properties/c~1d/items", "/properties/g"]);
+        let top = &objects[""];
+        assert_eq!(
+            facts(top),
+            [
+                ("a", true, true),
+                ("b", false, true),
+                ("c/d", false, false),
+                ("g", false, true),
+                ("h", false, false),
+                ("i", false, false)
+            ]
+        );
+        assert_eq!(top.undeclared_required, ["z"]);
+        assert!(top.get("b").is_some_and(Property::optional_nullable));
+        assert!(!top.get("a").is_some_and(Property::optional_nullable));
+        assert_eq!(facts(&objects["/properties/c~1d/items"]), [("e", false, true), ("f", false, false)]);
     }
 }

@@ -5,8 +5,9 @@
 //! absent stays absent, empty stays empty.
 //!
 //! typify gives an optional property that may be `null` an `Option<T>`, so `"x": null` would
-//! come back absent. `types` marks such properties in their description; here the mark is
-//! removed and the field becomes `Option<Option<T>>` (absent: `None`, `null`: `Some(None)`).
+//! come back absent. `types` marks the properties the IR says are optional and nullable
+//! ([`crate::ir::Property::optional_nullable`]) in their description; here the mark is removed
+//! and the field becomes `Option<Option<T>>` (absent: `None`, `null`: `Some(None)`).
 
 use syn::visit_mut::VisitMut;
 

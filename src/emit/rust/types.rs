@@ -7,15 +7,19 @@ use proc_macro2::TokenStream;
 use serde_json::{Map, Value, json};
 use typify::{TypeSpace, TypeSpaceSettings};
 
-use crate::ir::Spec;
+use crate::ir::{NamedType, Property, Spec};
 use crate::keywords::{self, Support};
 use crate::schema_walk::map_subschemas;
+use crate::source::pointer_push;
 
 /// Rust items for every named type of the spec, and a note for every type typify could not
 /// take (see [`degrade`]).
 pub fn payload_types(spec: &Spec) -> Result<(TokenStream, Vec<String>), String> {
-    let defs: Map<String, Value> =
-        spec.types.iter().map(|t| (t.name.clone(), for_typify(&nullable_enum_as_types(&t.schema, true)))).collect();
+    let defs: Map<String, Value> = spec
+        .types
+        .iter()
+        .map(|t| (t.name.clone(), for_typify(&nullable_enum_as_types(&t.schema, true), t, "", false)))
+        .collect();
     match typify(&defs) {
         Ok(tokens) => Ok((tokens, Vec::new())),
         Err(first) => degrade(defs, first),
@@ -125,44 +129,22 @@ fn accepts_any(schema: &Value) -> bool {
     }
 }
 
-/// Marks, in its description, every optional property that may be `null`. typify gives such
-/// a property an `Option<T>` that cannot tell `null` from absent; `fidelity` finds the mark
-/// on the field, removes it, and makes the field an `Option<Option<T>>`.
-fn mark_optional_nullable(obj: &mut Map<String, Value>) {
-    let required: Vec<String> = obj
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(String::from).collect())
-        .unwrap_or_default();
+/// Marks, in its description, every property the IR says is optional and nullable. typify
+/// gives such a property an `Option<T>` that cannot tell `null` from absent; `fidelity` finds
+/// the mark on the field, removes it, and makes the field an `Option<Option<T>>`. A `$ref`
+/// property is left alone: typify does not carry a description beside a `$ref` to the field.
+fn mark_optional_nullable(obj: &mut Map<String, Value>, ty: &NamedType, at: &str) {
+    let Some(facts) = ty.properties(at) else { return };
     let Some(Value::Object(props)) = obj.get_mut("properties") else { return };
     for (name, schema) in props.iter_mut() {
         let Value::Object(p) = schema else { continue };
-        if required.contains(name) || p.contains_key("$ref") || !admits_null(p) {
+        if p.contains_key("$ref") || !facts.get(name).is_some_and(Property::optional_nullable) {
             continue;
         }
         let doc = p.get("description").and_then(Value::as_str).unwrap_or_default();
         let marked = format!("{doc}{}", super::fidelity::OPTIONAL_NULLABLE);
         p.insert("description".into(), Value::String(marked));
     }
-}
-
-/// Whether a schema accepts `null` by its `type`, `enum`, `const` or a `null` variant.
-fn admits_null(obj: &Map<String, Value>) -> bool {
-    let is_null_type = |t: &Value| t == "null" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "null"));
-    if let Some(t) = obj.get("type") {
-        return is_null_type(t);
-    }
-    if let Some(values) = obj.get("enum").and_then(Value::as_array) {
-        return values.iter().any(Value::is_null);
-    }
-    if let Some(c) = obj.get("const") {
-        return c.is_null();
-    }
-    ["anyOf", "oneOf"].iter().any(|k| {
-        obj.get(*k)
-            .and_then(Value::as_array)
-            .is_some_and(|vs| vs.iter().any(|v| v.as_object().is_some_and(|o| o.get("type").is_some_and(is_null_type))))
-    })
 }
 
 /// typify gives a nullable `enum` (at the top of a named type, or anywhere when its values
@@ -189,16 +171,24 @@ fn nullable_enum_as_types(schema: &Value, top: bool) -> Value {
     Value::Object(out)
 }
 
-/// A schema as typify should see it.
-fn for_typify(schema: &Value) -> Value {
+/// A schema of the named type `ty` as typify should see it; `at` is its pointer within
+/// `ty`'s schema. `split`: `schema` is [`split_untyped`]'s rewrite of the schema at `at`, whose
+/// `oneOf` variants hold that schema's keywords, so they are at `at` too.
+fn for_typify(schema: &Value, ty: &NamedType, at: &str, split: bool) -> Value {
     let Value::Object(obj) = schema else { return schema.clone() };
     if let Some(split) = split_untyped(obj) {
-        return for_typify(&split);
+        return for_typify(&split, ty, at, true);
     }
     let obj = match nullable_enum_as_types(schema, false) {
-        Value::Object(changed) if changed != *obj => return for_typify(&Value::Object(changed)),
+        Value::Object(changed) if changed != *obj => return for_typify(&Value::Object(changed), ty, at, split),
         _ => obj,
     };
+    let child = |keyword: &str, token: Option<&str>| match token {
+        _ if split && keyword == "oneOf" => at.to_string(),
+        Some(t) => pointer_push(&pointer_push(at, keyword), t),
+        None => pointer_push(at, keyword),
+    };
+    let item = |keyword: &str, i: usize| child(keyword, Some(&i.to_string()));
     let mut out = Map::new();
     let mut notes = Vec::new();
     for (keyword, value) in obj {
@@ -214,7 +204,13 @@ fn for_typify(schema: &Value) -> Value {
             // Validation admits only fixed-length tuples: typify's tuple is `items: [..]` with
             // equal `minItems` and `maxItems`.
             ("prefixItems", _) => {
-                let items: Vec<Value> = value.as_array().into_iter().flatten().map(for_typify).collect();
+                let items: Vec<Value> = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, v)| for_typify(v, ty, &item(keyword, i), false))
+                    .collect();
                 out.insert("minItems".into(), json!(items.len()));
                 out.insert("maxItems".into(), json!(items.len()));
                 out.insert("items".into(), Value::Array(items));
@@ -222,14 +218,17 @@ fn for_typify(schema: &Value) -> Value {
             ("items", _) if obj.contains_key("prefixItems") => {}
             // An `anyOf` with a variant that accepts any value (once narrowing keywords are
             // dropped) accepts any value.
-            ("anyOf", _) if value.as_array().is_some_and(|vs| vs.iter().map(for_typify).any(|v| accepts_any(&v))) => {}
+            ("anyOf", _)
+                if value.as_array().is_some_and(|vs| {
+                    vs.iter().enumerate().any(|(i, v)| accepts_any(&for_typify(v, ty, &item(keyword, i), false)))
+                }) => {}
             _ => {
-                let copied = map_subschemas(keyword, value, &mut |v, _| for_typify(v));
+                let copied = map_subschemas(keyword, value, &mut |v, t| for_typify(v, ty, &child(keyword, t), false));
                 out.insert(keyword.clone(), copied);
             }
         }
     }
-    mark_optional_nullable(&mut out);
+    mark_optional_nullable(&mut out, ty, at);
     // An object with declared properties that allows others: typify's struct would drop the
     // others. `additionalProperties: {}` makes typify keep them in a flattened `extra` map,
     // so a received value goes back out as it came.

@@ -89,11 +89,7 @@ struct TopicCtx {
 /// The TypeScript module for `spec`. Deterministic: same IR, same bytes.
 pub fn emit(spec: &Spec) -> Result<String, String> {
     let mut builder = guards::Guards::default();
-    let types = spec
-        .types
-        .iter()
-        .map(|t| TypeDecl { declaration: types::declaration(&t.name, &t.schema, t.tag.as_deref()) })
-        .collect();
+    let types = spec.types.iter().map(|t| TypeDecl { declaration: types::declaration(t) }).collect();
     let guards = spec
         .types
         .iter()

@@ -4,11 +4,14 @@
 //! (`type`, or every JSON type when absent) shaped by the object and array keywords,
 //! `allOf` as `&`, `oneOf`/`anyOf` as `|`, `$ref` as the referenced type's name, `enum` and
 //! `const` as literal types. Narrowing keywords leave the type alone (the guards check them).
+//! Which properties are optional is read from the IR ([`ir::NamedType::objects`]), by the
+//! pointer of the object schema within its named type's schema.
 
 use serde_json::{Map, Value};
 
-use crate::ir;
+use crate::ir::{self, NamedType, Properties};
 use crate::naming;
+use crate::source::pointer_push;
 
 use super::doc;
 
@@ -16,13 +19,14 @@ use super::doc;
 const KINDS: [&str; 6] = ["object", "array", "string", "number", "boolean", "null"];
 
 /// The TypeScript declaration of a named type: an `interface` for a plain object type, a
-/// `type` alias otherwise. `indent` is 0 at top level.
-pub fn declaration(name: &str, schema: &Value, tag: Option<&str>) -> String {
-    let tag = tag.map(|t| format!("Discriminated by `{t}` (as the Rust enum is tagged)."));
+/// `type` alias otherwise.
+pub fn declaration(ty: &NamedType) -> String {
+    let (name, schema) = (&ty.name, &ty.schema);
+    let tag = ty.tag.as_ref().map(|t| format!("Discriminated by `{t}` (as the Rust enum is tagged)."));
     let docs = doc::comment_with(schema, "", tag.as_deref());
     match as_plain_object(schema) {
-        Some(obj) => format!("{docs}export interface {name} {}\n", object_body(obj, 0)),
-        None => format!("{docs}export type {name} = {};\n", type_of(schema, 0)),
+        Some(obj) => format!("{docs}export interface {name} {}\n", object_body(obj, ty, "", 0)),
+        None => format!("{docs}export type {name} = {};\n", type_of(schema, ty, "", 0)),
     }
 }
 
@@ -35,8 +39,9 @@ fn as_plain_object(schema: &Value) -> Option<&Map<String, Value>> {
     (object_type && !other).then_some(obj)
 }
 
-/// The type expression of `schema`; nested object types are laid out at `indent` + 2.
-pub fn type_of(schema: &Value, indent: usize) -> String {
+/// The type expression of `schema`, a subschema of the named type `ty` at pointer `at` within
+/// its schema; nested object types are laid out at `indent` + 2.
+fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
     let obj = match schema {
         Value::Bool(true) => return "unknown".into(),
         Value::Bool(false) => return "never".into(),
@@ -65,16 +70,22 @@ pub fn type_of(schema: &Value, indent: usize) -> String {
         parts.push(if lits.is_empty() { "never".into() } else { lits.join(" | ") });
     }
     if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
-        parts.extend(all.iter().map(|s| type_of(s, indent)).filter(|t| t != "unknown"));
+        parts.extend(
+            all.iter()
+                .enumerate()
+                .map(|(i, s)| type_of(s, ty, &item(at, "allOf", i), indent))
+                .filter(|t| t != "unknown"),
+        );
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(variants) = obj.get(key).and_then(Value::as_array) {
-            let types = dedup(variants.iter().map(|s| type_of(s, indent)).collect());
+            let types =
+                dedup(variants.iter().enumerate().map(|(i, s)| type_of(s, ty, &item(at, key, i), indent)).collect());
             parts.push(if types.is_empty() { "never".into() } else { types.join(" | ") });
         }
     }
     if literals.is_none()
-        && let Some(own) = own_type(obj, indent)
+        && let Some(own) = own_type(obj, ty, at, indent)
     {
         parts.push(own);
     }
@@ -87,7 +98,7 @@ pub fn type_of(schema: &Value, indent: usize) -> String {
 
 /// The type given by `type` and the object and array keywords; `None` when they say nothing
 /// (no `type` and no structural keyword: any value).
-fn own_type(obj: &Map<String, Value>, indent: usize) -> Option<String> {
+fn own_type(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -> Option<String> {
     let declared = declared_types(obj);
     let structural =
         ["properties", "required", "additionalProperties", "items", "prefixItems"].iter().any(|k| obj.contains_key(*k));
@@ -107,8 +118,8 @@ fn own_type(obj: &Map<String, Value>, indent: usize) -> Option<String> {
     let types: Vec<String> = kinds
         .iter()
         .map(|k| match *k {
-            "object" => object_body(obj, indent),
-            "array" => array_type(obj, indent),
+            "object" => object_body(obj, ty, at, indent),
+            "array" => array_type(obj, ty, at, indent),
             other => other.to_string(),
         })
         .collect();
@@ -132,48 +143,43 @@ fn is_kind(v: &Value, t: &str) -> bool {
     }
 }
 
-/// `{ a: string; b?: number; [key: string]: unknown }`, laid out one member per line.
-fn object_body(obj: &Map<String, Value>, indent: usize) -> String {
+/// `{ a: string; b?: number; [key: string]: unknown }`, laid out one member per line. `obj`
+/// is at `at` in `ty`'s schema: which properties are required is read from the IR there.
+fn object_body(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -> String {
     let pad = " ".repeat(indent + 2);
-    let empty = Map::new();
-    let props = obj.get("properties").and_then(Value::as_object).unwrap_or(&empty);
-    let required: Vec<&str> = obj
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let none = Properties::default();
+    let facts = ty.properties(at).unwrap_or(&none);
+    let props = obj.get("properties").and_then(Value::as_object);
     let additional = obj.get("additionalProperties");
+    let additional_at = pointer_push(at, "additionalProperties");
     let mut members = Vec::new();
     let mut member_types = Vec::new();
-    let mut optional = false;
-    for (name, schema) in props {
-        let ty = type_of(schema, indent + 2);
-        let req = required.contains(&name.as_str());
-        optional |= !req;
+    for (name, schema) in props.into_iter().flatten() {
+        let t = type_of(schema, ty, &pointer_push(&pointer_push(at, "properties"), name), indent + 2);
         let docs = doc::comment(schema, &pad);
-        let mark = if req { "" } else { "?" };
-        members.push(format!("{docs}{pad}{}{mark}: {ty};\n", naming::ts_property(name)));
-        member_types.push(ty);
+        let mark = if facts.get(name).is_some_and(|p| p.required) { "" } else { "?" };
+        members.push(format!("{docs}{pad}{}{mark}: {t};\n", naming::ts_property(name)));
+        member_types.push(t);
     }
     // Required properties the schema does not describe have the type of extra properties.
-    for name in required.iter().filter(|r| !props.contains_key(**r)) {
-        let ty = match additional {
+    for name in &facts.undeclared_required {
+        let t = match additional {
             Some(Value::Bool(false)) => "never".to_string(),
-            Some(s @ Value::Object(_)) => type_of(s, indent + 2),
+            Some(s @ Value::Object(_)) => type_of(s, ty, &additional_at, indent + 2),
             _ => "unknown".to_string(),
         };
-        members.push(format!("{pad}{}: {ty};\n", naming::ts_property(name)));
-        member_types.push(ty);
+        members.push(format!("{pad}{}: {t};\n", naming::ts_property(name)));
+        member_types.push(t);
     }
     // An index signature exactly when extra keys are allowed. TypeScript requires every
     // declared property to fit the index type, so it is widened by the declared types.
     match additional {
         Some(Value::Bool(false)) => {}
         Some(s @ Value::Object(_)) => {
-            let mut union = vec![type_of(s, indent + 2)];
+            let mut union = vec![type_of(s, ty, &additional_at, indent + 2)];
             if !union.contains(&"unknown".to_string()) {
                 union.extend(member_types);
-                if optional {
+                if facts.any_optional() {
                     union.push("undefined".into());
                 }
             }
@@ -190,24 +196,31 @@ fn object_body(obj: &Map<String, Value>, indent: usize) -> String {
 }
 
 /// `T[]`, or a tuple for `prefixItems`.
-fn array_type(obj: &Map<String, Value>, indent: usize) -> String {
+fn array_type(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -> String {
     let items = obj.get("items");
+    let items_at = pointer_push(at, "items");
     match obj.get("prefixItems").and_then(Value::as_array) {
         Some(prefix) => {
-            let mut elems: Vec<String> = prefix.iter().map(|s| type_of(s, indent)).collect();
+            let mut elems: Vec<String> =
+                prefix.iter().enumerate().map(|(i, s)| type_of(s, ty, &item(at, "prefixItems", i), indent)).collect();
             match items {
                 Some(Value::Bool(false)) => {}
-                Some(s) => elems.push(format!("...{}", array_of(&type_of(s, indent)))),
+                Some(s) => elems.push(format!("...{}", array_of(&type_of(s, ty, &items_at, indent)))),
                 None => elems.push("...unknown[]".into()),
             }
             format!("[{}]", elems.join(", "))
         }
         None => match items {
             Some(Value::Bool(false)) => "[]".into(),
-            Some(s) => array_of(&type_of(s, indent)),
+            Some(s) => array_of(&type_of(s, ty, &items_at, indent)),
             None => "unknown[]".into(),
         },
     }
+}
+
+/// The pointer of the `i`th subschema of the list `keyword` of the schema at `at`.
+fn item(at: &str, keyword: &str, i: usize) -> String {
+    pointer_push(&pointer_push(at, keyword), &i.to_string())
 }
 
 /// `T[]`, parenthesised when `T` is a union or intersection. (Never `Array<T>`: a schema may
@@ -282,6 +295,13 @@ fn top_level(t: &str, op: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The type expression of `schema` as the schema of a named type.
+    fn type_of(schema: &Value, indent: usize) -> String {
+        let objects = crate::lower::objects(schema);
+        let ty = NamedType { name: "T".into(), schema: schema.clone(), tag: None, objects };
+        super::type_of(schema, &ty, "", indent)
+    }
 
     #[test]
     fn shapes() {
