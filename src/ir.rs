@@ -27,8 +27,9 @@ pub struct Channel {
     pub id: String,
     /// `PipelineChannel`.
     pub rust_type: String,
-    /// `PipelineMessage`.
-    pub rust_message: String,
+    /// `PipelineMessage`: the per-channel message type in both languages (a Rust enum, a
+    /// TypeScript union).
+    pub message: String,
     /// `pipeline` (function building the channel).
     pub rust_fn: String,
     /// `pipeline` (TypeScript binding: the channel descriptor).

@@ -40,7 +40,7 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
     // Names the channels generate must not be taken by a type named after a file or title
     // (names from `$defs` and topics were checked by validation already).
     for ch in &channels {
-        for generated in [&ch.rust_type, &ch.rust_message, &ch.ts_params, &ch.ts_topics] {
+        for generated in [&ch.rust_type, &ch.message, &ch.ts_params, &ch.ts_topics] {
             if let Some(at) = l.taken.get(generated) {
                 l.diags.push(
                     Diagnostic::error(
@@ -173,7 +173,7 @@ impl Lowering<'_> {
         ir::Channel {
             id: ch.id.clone(),
             rust_type: naming::channel_type(&ch.id),
-            rust_message: naming::message_enum(&ch.id),
+            message: naming::message_enum(&ch.id),
             rust_fn: naming::rust_snake(&ch.id),
             ts_name: naming::ts_binding(&ch.id),
             ts_params: naming::ts_params(&ch.id),

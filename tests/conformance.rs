@@ -53,10 +53,8 @@ fn generated_rust_types_agree_with_json_schema() {
         let definitions: serde_json::Map<String, Value> =
             spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
         for ch in &spec.channels {
-            dispatch.push(format!(
-                "(\"{stem}\", \"{}\") => roundtrip::<{module}::{}>(topic, data),",
-                ch.id, ch.rust_message
-            ));
+            dispatch
+                .push(format!("(\"{stem}\", \"{}\") => roundtrip::<{module}::{}>(topic, data),", ch.id, ch.message));
             for topic in &ch.topics {
                 let key = format!("{}/{}", ch.id, topic.name);
                 let instances = payloads.get(&key).unwrap_or_else(|| panic!("{stem}: no payloads for {key}"));

@@ -27,6 +27,18 @@ impl Schemas {
         self.node(schema, instance, "", 0)
     }
 
+    /// Check `data` against the named type, then decode it as `T` (floats with no fraction
+    /// as integers): what a generated message enum does with a message of `topic`.
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        topic: &'static str,
+        data: Value,
+    ) -> Result<T, crate::DecodeError> {
+        self.check(name, &data).map_err(|reason| crate::DecodeError::Invalid { topic, reason })?;
+        serde_json::from_value(integral_floats(data)).map_err(|error| crate::DecodeError::Payload { topic, error })
+    }
+
     fn resolve(&self, reference: &str) -> Option<&Value> {
         self.definitions.get(reference.strip_prefix("#/definitions/")?)
     }

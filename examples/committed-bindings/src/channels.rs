@@ -173,22 +173,8 @@ impl ::chanspec_runtime::ChannelMessage for PipelineMessage {
         data: ::chanspec_runtime::serde_json::Value,
     ) -> ::std::result::Result<Self, ::chanspec_runtime::DecodeError> {
         match topic {
-            "status" => {
-                chanspec_schemas()
-                    .check("PipelineStatus", &data)
-                    .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "status", reason })?;
-                ::chanspec_runtime::serde_json::from_value(::chanspec_runtime::check::integral_floats(data))
-                    .map(Self::Status)
-                    .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "status", error })
-            }
-            "tokens" => {
-                chanspec_schemas()
-                    .check("Token", &data)
-                    .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "tokens", reason })?;
-                ::chanspec_runtime::serde_json::from_value(::chanspec_runtime::check::integral_floats(data))
-                    .map(Self::Tokens)
-                    .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "tokens", error })
-            }
+            "status" => chanspec_schemas().decode("PipelineStatus", "status", data).map(Self::Status),
+            "tokens" => chanspec_schemas().decode("Token", "tokens", data).map(Self::Tokens),
             other => ::std::result::Result::Err(::chanspec_runtime::DecodeError::UnknownTopic(other.to_string())),
         }
     }
@@ -248,14 +234,7 @@ impl ::chanspec_runtime::ChannelMessage for AnnouncementsMessage {
         data: ::chanspec_runtime::serde_json::Value,
     ) -> ::std::result::Result<Self, ::chanspec_runtime::DecodeError> {
         match topic {
-            "posted" => {
-                chanspec_schemas()
-                    .check("AnnouncementsPosted", &data)
-                    .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: "posted", reason })?;
-                ::chanspec_runtime::serde_json::from_value(::chanspec_runtime::check::integral_floats(data))
-                    .map(Self::Posted)
-                    .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: "posted", error })
-            }
+            "posted" => chanspec_schemas().decode("AnnouncementsPosted", "posted", data).map(Self::Posted),
             other => ::std::result::Result::Err(::chanspec_runtime::DecodeError::UnknownTopic(other.to_string())),
         }
     }

@@ -35,7 +35,7 @@ fn fallible(ch: &Channel) -> bool {
 
 pub fn channel(ch: &Channel) -> TokenStream {
     let ty = ident(&ch.rust_type);
-    let msg = ident(&ch.rust_message);
+    let msg = ident(&ch.message);
     let func = ident(&ch.rust_fn);
     let (id, template) = (&ch.id, &ch.template);
     let doc = docs(ch.doc.as_deref());
@@ -116,15 +116,9 @@ pub fn channel(ch: &Channel) -> TokenStream {
         let v = ident(&t.variant);
         let name = &t.name;
         let payload = &t.payload;
+        // Checked against the schema, then decoded: `Schemas::decode` in the runtime.
         quote! {
-            #name => {
-                chanspec_schemas()
-                    .check(#payload, &data)
-                    .map_err(|reason| ::chanspec_runtime::DecodeError::Invalid { topic: #name, reason })?;
-                ::chanspec_runtime::serde_json::from_value(::chanspec_runtime::check::integral_floats(data))
-                    .map(Self::#v)
-                    .map_err(|error| ::chanspec_runtime::DecodeError::Payload { topic: #name, error })
-            }
+            #name => chanspec_schemas().decode(#payload, #name, data).map(Self::#v),
         }
     });
     let topic_arms = ch.topics.iter().map(|t| {

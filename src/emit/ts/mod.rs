@@ -268,7 +268,7 @@ fn channel(ch: &Channel, builder: &mut guards::Guards) -> ChannelCtx {
         doc: doc::block(Some(&doc_text), &tags, ""),
         params_type: ch.ts_params.clone(),
         topics_type: ch.ts_topics.clone(),
-        message_type: ch.rust_message.clone(),
+        message_type: ch.message.clone(),
         decoder: ch.ts_decoder.clone(),
         params,
         name_type,
