@@ -34,8 +34,16 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
     while let Some((at, name)) = l.queue.pop_front() {
         let Some(schema) = checked.workspace.get(&at) else { continue };
         let schema = l.bundle(schema, &at);
-        let objects = objects(&schema);
-        types.push(NamedType { name, schema, tag: None, objects });
+        types.push(NamedType { name, schema, tag: None, objects: BTreeMap::new() });
+    }
+    // Property facts need every type: whether a property admits `null` may depend on a `$ref`.
+    let facts: Vec<_> = {
+        let by_name: HashMap<&str, &Value> = types.iter().map(|t| (t.name.as_str(), &t.schema)).collect();
+        let resolve = |r: &str| r.strip_prefix(ir::type_ref("").as_str()).and_then(|n| by_name.get(n).copied());
+        types.iter().map(|t| objects(&t.schema, &resolve)).collect()
+    };
+    for (t, objects) in types.iter_mut().zip(facts) {
+        t.objects = objects;
     }
     // Names the channels generate must not be taken by a type named after a file or title
     // (names from `$defs` and topics were checked by validation already).
@@ -220,22 +228,23 @@ impl Lowering<'_> {
 }
 
 /// The properties of every object schema within a bundled `schema` that has `properties` or
-/// `required`, by JSON pointer within `schema` ([`NamedType::objects`]).
-pub fn objects(schema: &Value) -> BTreeMap<String, Properties> {
+/// `required`, by JSON pointer within `schema` ([`NamedType::objects`]). `resolve` finds the
+/// schema of a `$ref` (`#/definitions/Name`).
+pub fn objects<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>) -> BTreeMap<String, Properties> {
     let mut out = BTreeMap::new();
     // Only the pointers of the walk's locations are used: relative to `schema`, in no file.
     walk(schema, &Location::new(FileId(0), ""), &mut |s, at| {
         if let Value::Object(obj) = s
             && (obj.contains_key("properties") || obj.contains_key("required"))
         {
-            out.insert(at.pointer.clone(), properties(obj));
+            out.insert(at.pointer.clone(), properties(obj, resolve));
         }
         true
     });
     out
 }
 
-fn properties(obj: &Map<String, Value>) -> Properties {
+fn properties<'s>(obj: &Map<String, Value>, resolve: &dyn Fn(&str) -> Option<&'s Value>) -> Properties {
     let required: Vec<&str> = obj
         .get("required")
         .and_then(Value::as_array)
@@ -249,7 +258,7 @@ fn properties(obj: &Map<String, Value>) -> Properties {
             .map(|(name, schema)| Property {
                 name: name.clone(),
                 required: required.contains(&name.as_str()),
-                nullable: schema.as_object().is_some_and(admits_null),
+                nullable: admits_null(schema, resolve, 0),
             })
             .collect(),
         undeclared_required: required
@@ -260,30 +269,32 @@ fn properties(obj: &Map<String, Value>) -> Properties {
     }
 }
 
-/// Whether a schema admits `null`, as far as its own keywords say: by its `type`, `enum` or
-/// `const` (the first of these present decides), by a `null`-typed variant of `anyOf`/`oneOf`,
-/// or because it has only object or array keywords (`properties`, `items`, ...), which leave
-/// every other value valid. References, `allOf` and schemas without any of these keywords
-/// (`{}`) are not looked into: they do not count as admitting `null`.
-fn admits_null(obj: &Map<String, Value>) -> bool {
-    let is_null_type = |t: &Value| t == "null" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "null"));
-    if let Some(t) = obj.get("type") {
-        return is_null_type(t);
+/// Whether `null` is valid against `schema`, exactly as JSON Schema decides it: every keyword
+/// that can refuse `null` must accept it (`type`, `enum`, `const`, `$ref`, `allOf`, `anyOf`,
+/// `oneOf`); the others (`properties`, `items`, `minLength`, ...) apply to other types only.
+/// `{}` admits `null`. A `$ref` cycle that reaches itself without deciding admits nothing.
+fn admits_null<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>, depth: usize) -> bool {
+    let obj = match schema {
+        Value::Bool(b) => return *b,
+        Value::Object(obj) => obj,
+        _ => return false,
+    };
+    if depth > 64 {
+        return false;
     }
-    if let Some(values) = obj.get("enum").and_then(Value::as_array) {
-        return values.iter().any(Value::is_null);
-    }
-    if let Some(c) = obj.get("const") {
-        return c.is_null();
-    }
-    const STRUCTURAL: [&str; 5] = ["properties", "required", "additionalProperties", "items", "prefixItems"];
-    const DEFERRING: [&str; 4] = ["$ref", "allOf", "anyOf", "oneOf"];
-    let variants = ["anyOf", "oneOf"].iter().any(|k| {
-        obj.get(*k)
-            .and_then(Value::as_array)
-            .is_some_and(|vs| vs.iter().any(|v| v.as_object().is_some_and(|o| o.get("type").is_some_and(is_null_type))))
-    });
-    variants || (STRUCTURAL.iter().any(|k| obj.contains_key(*k)) && !DEFERRING.iter().any(|k| obj.contains_key(*k)))
+    let each =
+        |k: &str| obj.get(k).and_then(Value::as_array).map(|vs| vs.iter().map(|v| admits_null(v, resolve, depth + 1)));
+    let typed = |t: &Value| t == "null" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "null"));
+    obj.get("type").is_none_or(typed)
+        && obj.get("enum").and_then(Value::as_array).is_none_or(|vs| vs.iter().any(Value::is_null))
+        && obj.get("const").is_none_or(Value::is_null)
+        && obj
+            .get("$ref")
+            .and_then(Value::as_str)
+            .is_none_or(|r| resolve(r).is_some_and(|target| admits_null(target, resolve, depth + 1)))
+        && each("allOf").is_none_or(|mut vs| vs.all(|v| v))
+        && each("anyOf").is_none_or(|mut vs| vs.any(|v| v))
+        && each("oneOf").is_none_or(|vs| vs.filter(|v| *v).count() == 1)
 }
 
 /// The property that tags the variants of a `oneOf` (or `anyOf`) at the top of `schema`:
@@ -356,10 +367,16 @@ mod tests {
                 },
                 "g": {"properties": {}},
                 "h": {"$ref": "#/definitions/H"},
-                "i": {}
+                "i": {},
+                "j": {"$ref": "#/definitions/N"},
+                "k": {"oneOf": [{"enum": [1, null]}, {"type": ["string", "null"]}]},
+                "l": {"allOf": [{"$ref": "#/definitions/N"}, {"minLength": 1}]},
+                "m": {"type": ["integer", "null"], "enum": [1, 2]}
             }
         });
-        let objects = objects(&schema);
+        let defs = json!({"H": {"type": "string"}, "N": {"type": ["string", "null"]}});
+        let resolve = |r: &str| defs.get(r.strip_prefix("#/definitions/")?);
+        let objects = objects(&schema, &resolve);
         assert_eq!(objects.keys().collect::<Vec<_>>(), ["", "/properties/c~1d/items", "/properties/g"]);
         let top = &objects[""];
         assert_eq!(
@@ -370,7 +387,11 @@ mod tests {
                 ("c/d", false, false),
                 ("g", false, true),
                 ("h", false, false),
-                ("i", false, false)
+                ("i", false, true),
+                ("j", false, true),
+                ("k", false, false),
+                ("l", false, true),
+                ("m", false, false)
             ]
         );
         assert_eq!(top.undeclared_required, ["z"]);

@@ -4,6 +4,8 @@
 //! when empty, so `"tags": []` would come back absent. Such fields become `Option<..>`:
 //! absent stays absent, empty stays empty.
 //!
+//! An open object's flattened `extra` map is renamed when a declared property takes `extra`.
+//!
 //! typify gives an optional property that may be `null` an `Option<T>`, so `"x": null` would
 //! come back absent. `types` marks the properties the IR says are optional and nullable
 //! ([`crate::ir::Property::optional_nullable`]) in their description; here the mark is removed
@@ -17,6 +19,38 @@ pub const OPTIONAL_NULLABLE: &str = " [chanspec:optional-nullable]";
 pub fn apply(file: &mut syn::File) {
     OptionalCollections.visit_file_mut(file);
     OptionalNullable.visit_file_mut(file);
+    FreeExtra.visit_file_mut(file);
+}
+
+/// typify names the flattened map of an open object's undeclared properties `extra`; with a
+/// declared property `extra` the struct would have two fields of that name. The map's field
+/// takes the first free name of `extra_`, `extra__`, ...: flattened, its name is never on the
+/// wire.
+struct FreeExtra;
+
+impl VisitMut for FreeExtra {
+    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+        if let syn::Fields::Named(fields) = &mut item.fields {
+            let names: Vec<String> =
+                fields.named.iter().filter_map(|f| f.ident.as_ref()).map(|i| i.to_string()).collect();
+            if names.iter().filter(|n| *n == "extra").count() > 1 {
+                let mut free = "extra_".to_string();
+                while names.contains(&free) {
+                    free.push('_');
+                }
+                for field in fields.named.iter_mut() {
+                    let flattened = field.attrs.iter().any(|a| {
+                        a.path().is_ident("serde")
+                            && a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "flatten")
+                    });
+                    if flattened && field.ident.as_ref().is_some_and(|i| i == "extra") {
+                        field.ident = Some(syn::Ident::new(&free, proc_macro2::Span::call_site()));
+                    }
+                }
+            }
+        }
+        syn::visit_mut::visit_item_struct_mut(self, item);
+    }
 }
 
 struct OptionalNullable;

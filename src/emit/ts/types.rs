@@ -298,7 +298,7 @@ mod tests {
 
     /// The type expression of `schema` as the schema of a named type.
     fn type_of(schema: &Value, indent: usize) -> String {
-        let objects = crate::lower::objects(schema);
+        let objects = crate::lower::objects(schema, &|_| None);
         let ty = NamedType { name: "T".into(), schema: schema.clone(), tag: None, objects };
         super::type_of(schema, &ty, "", indent)
     }
