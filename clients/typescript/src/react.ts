@@ -21,6 +21,13 @@ export interface UseRealtimeOptionsBase<D extends ChannelDescriptor, T extends T
   readonly historyLimit?: number;
   /** Close the socket while the document is hidden and resume (with `since`) when it is visible. Default `false`. */
   readonly pauseOnHidden?: boolean;
+  /**
+   * Resume from this position when the hook starts on a channel, e.g. a `position` saved
+   * before the page was reloaded: the messages after it that the hub still holds are
+   * replayed first, and `recovered` tells whether any were lost. Read when the channel
+   * (name) changes, not on every render; a position from another channel is not recovered.
+   */
+  readonly since?: Position;
   readonly WebSocket?: WebSocketConstructor;
   readonly validate?: boolean;
   readonly backoff?: BackoffOptions;
@@ -47,6 +54,8 @@ export interface UseRealtimeResult<M extends { topic: string }> {
   readonly error: ChanspecError | undefined;
   /** Clears messages, `recovered` and `error` (the connection stays). */
   readonly reset: () => void;
+  /** The position of the newest message (or of the subscription, before any): save it to pass as `since` later. */
+  readonly position: Position | undefined;
 }
 
 interface State {
@@ -56,18 +65,20 @@ interface State {
   last: Record<string, { topic: string }>;
   recovered: boolean | undefined;
   error: ChanspecError | undefined;
+  position: Position | undefined;
 }
 
 type Action =
   | { type: "status"; status: ConnectionStatus; error?: ChanspecError }
-  | { type: "message"; message: { topic: string }; limit: number }
+  | { type: "message"; message: { topic: string }; limit: number; position: Position | undefined }
+  | { type: "position"; position: Position | undefined }
   | { type: "recovered"; recovered: boolean }
   | { type: "invalid"; error: ChanspecError }
   | { type: "reset" };
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
-const initial: State = { status: "idle", all: [], byTopic: {}, last: {}, recovered: undefined, error: undefined };
+const initial: State = { status: "idle", all: [], byTopic: {}, last: {}, recovered: undefined, error: undefined, position: undefined };
 
 function bounded<X>(list: X[], item: X, limit: number): X[] {
   const next = list.length >= limit ? list.slice(list.length - limit + 1) : list.slice();
@@ -88,8 +99,11 @@ function reducer(state: State, action: Action): State {
         all: limit > 0 ? bounded(state.all, message, limit) : [],
         byTopic: { ...state.byTopic, [message.topic]: limit > 0 ? bounded(state.byTopic[message.topic] ?? [], message, limit) : [] },
         last: { ...state.last, [message.topic]: message },
+        position: action.position ?? state.position,
       };
     }
+    case "position":
+      return action.position === state.position ? state : { ...state, position: action.position };
     case "recovered":
       // A loss stays visible until reset().
       return { ...state, recovered: state.recovered === false ? false : action.recovered };
@@ -149,8 +163,11 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
     }
     if (resume.current.name !== name) {
       // Another channel: its messages and position start afresh.
-      if (resume.current.name !== undefined) dispatch({ type: "reset" });
-      resume.current = { name, position: undefined };
+      if (resume.current.name !== undefined) {
+        dispatch({ type: "reset" });
+        dispatch({ type: "position", position: undefined });
+      }
+      resume.current = { name, position: latest.current.since };
     }
     const current = resume.current;
     const doc = (globalThis as { document?: VisibilityDocument }).document;
@@ -184,6 +201,7 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
           if (disposed) return;
           const status = e.status === "reconnecting" ? "connecting" : e.status;
           dispatch({ type: "status", status, error: e.error });
+          if (status === "open" && sub?.position) dispatch({ type: "position", position: sub.position });
         },
         onRecovered: (e) => {
           if (!disposed) dispatch({ type: "recovered", recovered: e.recovered });
@@ -194,7 +212,7 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
         onMessage: (message) => {
           if (disposed) return;
           current.position = sub?.position;
-          dispatch({ type: "message", message, limit: limitRef.current });
+          dispatch({ type: "message", message, limit: limitRef.current, position: current.position });
         },
       } as Parameters<typeof subscribe<D, T>>[0]);
     const stop = () => {
@@ -240,5 +258,6 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
     recovered: state.recovered,
     error: nameError ?? state.error,
     reset,
+    position: state.position,
   };
 }

@@ -191,6 +191,28 @@ describe("useRealtime", () => {
     expect(result.current.recovered).toBe(true);
   });
 
+  it("since resumes a saved position on the first subscribe; position follows the stream", async () => {
+    const since = { epoch: "e1", offset: 5 };
+    const { result } = renderHook(
+      () => useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", since, WebSocket: FakeSocket }),
+      { wrapper: strict },
+    );
+    expect(result.current.position).toBeUndefined();
+    await flush();
+    const ws = FakeSocket.live()[0]!;
+    act(() => ws.open());
+    expect(ws.lastSubscribe().since).toEqual(since);
+    act(() => ws.subscribed({ epoch: "e1", offset: 5, recovered: true }));
+    expect(result.current.position).toEqual({ epoch: "e1", offset: 5 });
+    expect(result.current.recovered).toBe(true);
+    act(() => {
+      ws.message(6, "status", { step: "a", state: "running" });
+      ws.message(7, "tokens", { token: "x" });
+    });
+    expect(result.current.position).toEqual({ epoch: "e1", offset: 7 });
+    expect(result.current.messages.all.map((m) => m.offset)).toEqual([6, 7]);
+  });
+
   it("mounted while hidden with pauseOnHidden: paused, no socket until visible", async () => {
     hidden = true;
     const { result } = renderHook(() =>
