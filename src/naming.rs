@@ -127,21 +127,49 @@ pub fn ts_binding(id: &str) -> String {
     if TS_RESERVED.contains(&s.as_str()) { format!("{s}_") } else { s }
 }
 
-/// A Rust identifier without escaping, for comparing names (collisions are decided on the
-/// name users see, before escapes are added).
-pub fn rust_snake_plain(id: &str) -> String {
-    id.to_snake_case()
+/// The Rust field typify makes of a property name (its `sanitize`): the snake case of the
+/// name's identifier characters, `x` before a leading character that cannot start an
+/// identifier (`1a` → `x1a`), `_` after a keyword (`type` → `type_`). Two properties collide
+/// when their fields are equal.
+pub fn rust_field(id: &str) -> String {
+    let out = match id {
+        "+1" => "plus1".to_string(),
+        "-1" => "minus1".to_string(),
+        _ => identifier_chars(id).to_snake_case(),
+    };
+    let out = match out.chars().next() {
+        None => "x".to_string(),
+        Some(c) if unicode_ident::is_xid_start(c) => out,
+        Some(_) => format!("x{out}"),
+    };
+    if out == "_" || RUST_KEYWORDS.contains(&out.as_str()) { format!("{out}_") } else { out }
 }
 
-/// The letters and digits of a name, lowercased (final sigma as sigma): the same for any two
-/// names whose [`rust_snake_plain`] forms are equal, since those are the same words, lowercased,
-/// joined by `_`. Cheap to compute, so collisions can be ruled out before case conversion.
+/// `'` dropped, every other character that cannot continue an identifier made a `-`.
+fn identifier_chars(id: &str) -> String {
+    id.replace('\'', "").chars().map(|c| if unicode_ident::is_xid_continue(c) { c } else { '-' }).collect()
+}
+
+/// The letters and digits of a name as its [`rust_field`] has them (lowercased, final sigma
+/// as sigma), without a leading `x`: equal for any two names whose fields are equal, since a
+/// field is those letters and digits in words joined by `_`, with at most an `x` before and
+/// a `_` after. Cheap to compute, so collisions can be ruled out before case conversion.
 pub fn letters_and_digits(id: &str) -> String {
-    id.chars()
+    let chars = match id {
+        "+1" => "plus1".to_string(),
+        "-1" => "minus1".to_string(),
+        _ => identifier_chars(id),
+    };
+    let out: String = chars
+        .chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .map(|c| if c == 'ς' { 'σ' } else { c })
-        .collect()
+        .collect();
+    match out.strip_prefix('x') {
+        Some(rest) => rest.to_string(),
+        None => out,
+    }
 }
 
 /// The generated Rust type of a channel (`pipeline` → `PipelineChannel`).
@@ -219,15 +247,26 @@ mod tests {
         assert_eq!(ts_property("1a"), "\"1a\"");
     }
 
+    #[test]
+    fn fields_as_typify_names_them() {
+        assert_eq!(rust_field("1a"), "x1a");
+        assert_eq!(rust_field("x1a"), "x1a");
+        assert_eq!(rust_field("type"), "type_");
+        assert_eq!(rust_field("+1"), "plus1");
+        assert_eq!(rust_field("user-id"), "user_id");
+        assert_eq!(rust_field(""), "x");
+    }
+
     proptest::proptest! {
-        /// The collision pre-filter relies on this: a snake-case name without its `_` is the
-        /// name's letters and digits, lowercased.
+        /// The collision pre-filter relies on this: a field without its `_` and a leading `x`
+        /// is the name's letters and digits.
         #[test]
-        fn snake_case_keeps_letters_and_digits(id in "(?s).{0,12}", ascii in "[a-zA-Z0-9_ -]{0,12}") {
+        fn fields_keep_letters_and_digits(id in "(?s).{0,12}", ascii in "[a-zA-Z0-9_ +'-]{0,12}") {
             for id in [id, ascii] {
-                let snake: String = rust_snake_plain(&id).chars().filter(|&c| c != '_').collect();
-                let snake = snake.replace('ς', "σ");
-                proptest::prop_assert_eq!(snake, letters_and_digits(&id));
+                let field: String = rust_field(&id).chars().filter(|&c| c != '_').collect();
+                let field = field.replace('ς', "σ");
+                let field = field.strip_prefix('x').unwrap_or(&field).to_string();
+                proptest::prop_assert_eq!(field, letters_and_digits(&id), "{:?}", id);
             }
         }
     }

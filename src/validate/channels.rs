@@ -177,7 +177,7 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
         claim(naming::ts_params(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
         claim(naming::ts_topics(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
         collide_within(ch, ch.channel.topics.keys(), "topics", "topic", naming::type_name, diags);
-        collide_within(ch, ch.channel.params.keys(), "params", "param", naming::rust_snake_plain, diags);
+        collide_within(ch, ch.channel.params.keys(), "params", "param", naming::rust_snake, diags);
         for topic in ch.channel.topics.keys() {
             if !ch.is_bare_ref(topic) {
                 let at = ch.at.child("topics").child(topic);

@@ -91,8 +91,8 @@ fn check_property_names(obj: &serde_json::Map<String, Value>, at: &Location, dia
         props.is_none_or(|p| !p.contains_key(r)).then_some((r, Some(i)))
     });
     let names: Vec<(&str, Option<usize>)> = declared.chain(undeclared).collect();
-    // Names that become one Rust field have the same letters and digits, lowercased: when no
-    // two names share those, nothing collides, and no Rust name needs to be worked out.
+    // Names that become one Rust field have the same letters and digits (`naming::letters_and_digits`):
+    // when no two names share those, nothing collides, and no Rust name needs to be worked out.
     let mut letters = std::collections::HashSet::with_capacity(names.len());
     if names.iter().all(|(name, _)| letters.insert(crate::naming::letters_and_digits(name))) {
         return;
@@ -103,7 +103,7 @@ fn check_property_names(obj: &serde_json::Map<String, Value>, at: &Location, dia
     };
     let mut seen: HashMap<String, (&str, Option<usize>)> = HashMap::default();
     for (name, required) in names {
-        let field = crate::naming::rust_snake_plain(name);
+        let field = crate::naming::rust_field(name);
         match seen.get(&field) {
             Some(&(first, first_required)) => diags.push(
                 Diagnostic::error(

@@ -57,7 +57,8 @@ pub struct HubConfig {
     /// SSE keepalive comment interval.
     pub sse_keepalive: Duration,
     /// WebSocket ping interval. A connection that sends nothing (not even the pong every
-    /// client sends by itself) for an interval after a ping is dropped. Default 30 s.
+    /// client sends by itself) for an interval after a ping is dropped. Default 30 s; zero
+    /// sends no pings and drops nothing.
     pub ping_interval: Duration,
     /// History and dedup, for the memory broker the hub creates when given none.
     pub broker: BrokerConfig,

@@ -119,13 +119,15 @@ impl Connection {
                     armed = None;
                     self.expire().await
                 }
-                () = &mut heartbeat => {
+                () = &mut heartbeat, if !ping_every.is_zero() => {
                     if !heard {
                         return End::Gone;
                     }
                     heard = false;
+                    let sent = self.write([WsMessage::Ping(Default::default())]).await;
+                    // Silence is counted from when the ping left, not from when it was due.
                     heartbeat.as_mut().reset(Instant::now() + ping_every);
-                    self.write([WsMessage::Ping(Default::default())]).await
+                    sent
                 }
             };
             if let Err(end) = result {

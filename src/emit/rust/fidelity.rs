@@ -29,27 +29,24 @@ pub fn apply(file: &mut syn::File) {
 struct FreeExtra;
 
 impl VisitMut for FreeExtra {
-    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
-        if let syn::Fields::Named(fields) = &mut item.fields {
-            let names: Vec<String> =
-                fields.named.iter().filter_map(|f| f.ident.as_ref()).map(|i| i.to_string()).collect();
-            if names.iter().filter(|n| *n == "extra").count() > 1 {
-                let mut free = "extra_".to_string();
-                while names.contains(&free) {
-                    free.push('_');
-                }
-                for field in fields.named.iter_mut() {
-                    let flattened = field.attrs.iter().any(|a| {
-                        a.path().is_ident("serde")
-                            && a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "flatten")
-                    });
-                    if flattened && field.ident.as_ref().is_some_and(|i| i == "extra") {
-                        field.ident = Some(syn::Ident::new(&free, proc_macro2::Span::call_site()));
-                    }
+    /// The fields of a struct, or of a struct-like enum variant.
+    fn visit_fields_named_mut(&mut self, fields: &mut syn::FieldsNamed) {
+        let names: Vec<String> = fields.named.iter().filter_map(|f| f.ident.as_ref()).map(|i| i.to_string()).collect();
+        if names.iter().filter(|n| *n == "extra").count() > 1 {
+            let mut free = "extra_".to_string();
+            while names.contains(&free) {
+                free.push('_');
+            }
+            for field in fields.named.iter_mut() {
+                let flattened = field.attrs.iter().any(|a| {
+                    a.path().is_ident("serde") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "flatten")
+                });
+                if flattened && field.ident.as_ref().is_some_and(|i| i == "extra") {
+                    field.ident = Some(syn::Ident::new(&free, proc_macro2::Span::call_site()));
                 }
             }
         }
-        syn::visit_mut::visit_item_struct_mut(self, item);
+        syn::visit_mut::visit_fields_named_mut(self, fields);
     }
 }
 

@@ -54,7 +54,15 @@ pub fn emit_finished(
     std::thread::scope(|s| {
         // The glue does not depend on the types: it is made while typify works.
         let glue = s.spawn(move || glue(spec)?.map(|text| done(&text)).transpose());
-        let (types, notes) = types::payload_types(spec)?;
+        let types = types::payload_types(spec);
+        // On a typify error, the glue's own error (or panic) is not lost to the scope.
+        let (types, notes) = match types {
+            Ok(t) => t,
+            Err(e) => {
+                glue.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))?;
+                return Err(e);
+            }
+        };
         let items = split_items(types);
         // Token streams are not `Send`: hand each thread its items as text.
         let per_part = items.len().div_ceil(parts.max(1)).max(1);

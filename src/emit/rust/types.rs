@@ -131,15 +131,19 @@ fn accepts_any(schema: &Value) -> bool {
 
 /// Marks, in its description, every property the IR says is optional and nullable. typify
 /// gives such a property an `Option<T>` that cannot tell `null` from absent; `fidelity` finds
-/// the mark on the field, removes it, and makes the field an `Option<Option<T>>`. A `$ref`
-/// property is left alone: typify does not carry a description beside a `$ref` to the field.
+/// the mark on the field, removes it, and makes the field an `Option<Option<T>>`. typify does
+/// not carry a description beside a `$ref` to the field, so a `$ref` moves into an `allOf` of
+/// one, which typify reads as the same type, with the mark beside it.
 fn mark_optional_nullable(obj: &mut Map<String, Value>, ty: &NamedType, at: &str) {
     let Some(facts) = ty.properties(at) else { return };
     let Some(Value::Object(props)) = obj.get_mut("properties") else { return };
     for (name, schema) in props.iter_mut() {
         let Value::Object(p) = schema else { continue };
-        if p.contains_key("$ref") || !facts.get(name).is_some_and(Property::optional_nullable) {
+        if !facts.get(name).is_some_and(Property::optional_nullable) {
             continue;
+        }
+        if let Some(target) = p.remove("$ref") {
+            p.insert("allOf".into(), json!([{ "$ref": target }]));
         }
         let doc = p.get("description").and_then(Value::as_str).unwrap_or_default();
         let marked = format!("{doc}{}", super::fidelity::OPTIONAL_NULLABLE);
