@@ -1,15 +1,17 @@
 //! The in-process broker: per channel an epoch (random, per process), a gap-free offset,
 //! a history bounded by count and age, and an idempotency window.
 //!
-//! A channel nobody watches, whose history and idempotency keys have all expired, is
-//! forgotten (swept at most every [`SWEEP_EVERY`]): apps that make a channel per run or per
-//! user do not grow without bound. Publishing to it again starts a new epoch, so a subscriber
+//! A channel nobody watches, untouched (no publish, no replay) for longer than the history
+//! age and the dedup window, so that its history and idempotency keys have expired, is
+//! forgotten: apps that make a channel per run or per user do not grow without bound. Each
+//! channel waits in one queue, oldest first, and every access looks at a few of the oldest, so
+//! forgetting costs a little per call, never a pause over every channel. Publishing to it again starts a new epoch, so a subscriber
 //! resuming from the old one is told `recovered: false`, never given a silent gap. A watched
 //! channel is never forgotten: its subscribers hold offsets of its epoch.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 
@@ -27,15 +29,19 @@ pub struct MemoryBroker {
     sink: OnceLock<Sink>,
 }
 
-/// How often idle channels are looked for.
-pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// Queued channels looked at per access, at most.
+const SWEEP_STEP: usize = 64;
 
 struct Channels {
     states: HashMap<String, ChannelState>,
-    swept: Instant,
+    /// Every channel once, with the time it was queued, oldest first (roughly: a channel
+    /// touched since it was queued goes to the back with its latest time).
+    queue: VecDeque<(Instant, String)>,
 }
 
 struct ChannelState {
+    /// The last publish or replay.
+    touched: Instant,
     epoch: String,
     head: u64,
     history: VecDeque<Arc<Message>>,
@@ -46,6 +52,7 @@ struct ChannelState {
 impl ChannelState {
     fn new() -> Self {
         ChannelState {
+            touched: Instant::now(),
             epoch: new_epoch(),
             head: 0,
             history: VecDeque::new(),
@@ -83,35 +90,67 @@ impl MemoryBroker {
     pub fn new(config: BrokerConfig) -> Self {
         MemoryBroker {
             config,
-            channels: Mutex::new(Channels { states: HashMap::new(), swept: Instant::now() }),
+            channels: Mutex::new(Channels { states: HashMap::new(), queue: VecDeque::new() }),
             watched: Mutex::new(HashSet::new()),
             sink: OnceLock::new(),
         }
     }
 
-    /// The channels, swept of idle ones when the last sweep is older than [`SWEEP_EVERY`].
+    /// The channels, after a look at a few of the longest untouched.
     fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        if channels.swept.elapsed() >= SWEEP_EVERY {
-            self.sweep(&mut channels);
-        }
+        self.sweep(&mut channels, SWEEP_STEP);
         channels
     }
 
-    fn sweep(&self, channels: &mut Channels) {
+    /// Look at up to `step` queued channels untouched for longer than history and dedup
+    /// last: forget the idle, unwatched ones; queue the others again.
+    fn sweep(&self, channels: &mut Channels, step: usize) {
+        let quiet = self.config.history_age.max(self.config.dedup_window);
+        let now = Instant::now();
+        let due = |c: &Channels| c.queue.front().is_some_and(|(at, _)| now.duration_since(*at) > quiet);
+        if !due(channels) {
+            return;
+        }
         let now_ms = now_millis();
         let watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-        channels.states.retain(|name, state| {
+        for _ in 0..step {
+            if !due(channels) {
+                break;
+            }
+            let Some((at, name)) = channels.queue.pop_front() else { break };
+            let Some(state) = channels.states.get_mut(&name) else { continue };
+            if state.touched > at {
+                channels.queue.push_back((state.touched, name));
+                continue;
+            }
             state.trim(&self.config, now_ms);
-            !state.idle() || watched.contains(name)
-        });
-        channels.swept = Instant::now();
+            if state.idle() && !watched.contains(&name) {
+                channels.states.remove(&name);
+            } else {
+                state.touched = now;
+                channels.queue.push_back((now, name));
+            }
+        }
     }
 
-    /// Forget idle channels now (they are otherwise swept every [`SWEEP_EVERY`]).
+    /// Forget every idle channel that is due now (otherwise a few are looked at per access).
     pub fn forget_idle(&self) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        self.sweep(&mut channels);
+        // Ends: a channel is queued again either once with its last touch, or as not due.
+        self.sweep(&mut channels, usize::MAX);
+    }
+
+    /// The state of `channel`, created (and queued) on first use, marked touched.
+    fn state<'c>(channels: &'c mut Channels, channel: &str) -> &'c mut ChannelState {
+        let Channels { states, queue } = channels;
+        let state = states.entry(channel.to_string()).or_insert_with(|| {
+            let state = ChannelState::new();
+            queue.push_back((state.touched, channel.to_string()));
+            state
+        });
+        state.touched = Instant::now();
+        state
     }
 
     /// Channels whose epoch and offsets are kept (for tests and metrics).
@@ -122,7 +161,7 @@ impl MemoryBroker {
     fn publish_now(&self, p: Publication) -> Published {
         let now_ms = now_millis();
         let mut channels = self.lock();
-        let state = channels.states.entry(p.channel.clone()).or_insert_with(ChannelState::new);
+        let state = Self::state(&mut channels, &p.channel);
         state.trim(&self.config, now_ms);
         if let Some(key) = &p.idempotency_key
             && let Some(offset) = state.keys.get(key)
@@ -149,7 +188,7 @@ impl MemoryBroker {
 
     fn replay_now(&self, channel: &str, since: Option<&Position>) -> Replay {
         let mut channels = self.lock();
-        let state = channels.states.entry(channel.to_string()).or_insert_with(ChannelState::new);
+        let state = Self::state(&mut channels, channel);
         state.trim(&self.config, now_millis());
         let position = Position { epoch: state.epoch.clone(), offset: state.head };
         let messages = since.and_then(|since| {
@@ -213,6 +252,7 @@ impl Broker for MemoryBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn publication(key: Option<&str>) -> Publication {
         Publication { channel: "c".into(), topic: "t".into(), data: "1".into(), idempotency_key: key.map(Into::into) }
