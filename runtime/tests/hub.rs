@@ -244,3 +244,30 @@ async fn silent_connections_are_dropped_and_reading_ones_answer_pings() {
     let metrics = reqwest::get(format!("{}/metrics", hub.http_url())).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("chanspec_subscriptions 1"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_is_enforced_while_messages_keep_coming() {
+    // A queue that never fills, holding far more than the socket buffers: the connection
+    // always has something to write when it looks.
+    let hub = start(HubConfig { queue_capacity: 1 << 22, ..HubConfig::default() }, None).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    let token = issuer().mint(pipeline.name(), &["status"], Duration::from_secs(1));
+    assert_eq!(ws.subscribe(1, &token, None).await["type"], "subscribed");
+    let published = 200_000;
+    for _ in 0..published {
+        hub.hub.publish(&pipeline.status(), &status("busy")).await.unwrap();
+    }
+    // The token has expired before the client reads anything.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut before = 0;
+    let ended = loop {
+        let f = ws.frame().await;
+        if f["type"] != "message" {
+            break f;
+        }
+        before += 1;
+    };
+    assert_eq!(ended["reason"], "token_expired");
+    assert!(before < published / 2, "{before} of {published} messages were delivered before the expiry");
+}

@@ -114,7 +114,8 @@ impl Connection {
                     }
                     _ => return End::Gone,
                 },
-                () = self.hub.take(&self.conn, BATCH, &mut self.batch) => self.outgoing().await,
+                // Timers before the queue: on a busy channel the queue is always ready, and
+                // expiry and pings must still happen.
                 _ = &mut expiry, if armed.is_some() => {
                     armed = None;
                     self.expire().await
@@ -129,6 +130,7 @@ impl Connection {
                     heartbeat.as_mut().reset(Instant::now() + ping_every);
                     sent
                 }
+                () = self.hub.take(&self.conn, BATCH, &mut self.batch) => self.outgoing().await,
             };
             if let Err(end) = result {
                 return end;

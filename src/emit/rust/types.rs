@@ -143,7 +143,30 @@ fn mark_optional_nullable(obj: &mut Map<String, Value>, ty: &NamedType, at: &str
             continue;
         }
         if let Some(target) = p.remove("$ref") {
-            p.insert("allOf".into(), json!([{ "$ref": target }]));
+            // Everything beside the `$ref` that constrains values goes into the `allOf` with it
+            // (the same meaning), so that only annotations stay beside the `allOf` and typify
+            // keeps the description, mark included.
+            let shape: Vec<String> = p
+                .keys()
+                .filter(|k| *k != "allOf" && keywords::support(k) != Some(Support::Annotation))
+                .cloned()
+                .collect();
+            let rest: Map<String, Value> = shape.iter().filter_map(|k| p.remove_entry(k)).collect();
+            let mut all = vec![json!({ "$ref": target })];
+            let narrowed = !rest.is_empty();
+            if narrowed {
+                all.push(Value::Object(rest));
+            }
+            if let Some(Value::Array(existing)) = p.remove("allOf") {
+                all.extend(existing);
+            }
+            if narrowed {
+                // typify merges such an `allOf` into a new type and drops the description; a
+                // `null` variant beside it (the same meaning: the whole admits `null`) keeps it.
+                p.insert("anyOf".into(), json!([{ "type": "null" }, { "allOf": all }]));
+            } else {
+                p.insert("allOf".into(), Value::Array(all));
+            }
         }
         let doc = p.get("description").and_then(Value::as_str).unwrap_or_default();
         let marked = format!("{doc}{}", super::fidelity::OPTIONAL_NULLABLE);
