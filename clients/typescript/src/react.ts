@@ -22,12 +22,12 @@ export interface UseRealtimeOptionsBase<D extends ChannelDescriptor, T extends T
   /** Close the socket while the document is hidden and resume (with `since`) when it is visible. Default `false`. */
   readonly pauseOnHidden?: boolean;
   /**
-   * Resume from this position when the hook starts on a channel, e.g. a `position` saved
-   * before the page was reloaded: the messages after it that the hub still holds are
-   * replayed first, and `recovered` tells whether any were lost. Read when the channel
-   * (name) changes, not on every render; a position from another channel is not recovered.
+   * Where to resume when the hook starts on a channel, e.g. a `position` saved before the
+   * page was reloaded: the messages after it that the hub still holds are replayed first,
+   * and `recovered` tells whether any were lost. A function gets the channel's runtime name
+   * (positions belong to one channel). Read when the channel changes, not on every render.
    */
-  readonly since?: Position;
+  readonly since?: Position | ((channel: string) => Position | undefined);
   readonly WebSocket?: WebSocketConstructor;
   readonly validate?: boolean;
   readonly backoff?: BackoffOptions;
@@ -66,19 +66,21 @@ interface State {
   recovered: boolean | undefined;
   error: ChanspecError | undefined;
   position: Position | undefined;
+  /** The channel `position` belongs to. */
+  positionOf: string | undefined;
 }
 
 type Action =
   | { type: "status"; status: ConnectionStatus; error?: ChanspecError }
-  | { type: "message"; message: { topic: string }; limit: number; position: Position | undefined }
-  | { type: "position"; position: Position | undefined }
+  | { type: "message"; message: { topic: string }; limit: number; position: Position | undefined; channel: string }
+  | { type: "position"; position: Position | undefined; channel: string }
   | { type: "recovered"; recovered: boolean }
   | { type: "invalid"; error: ChanspecError }
   | { type: "reset" };
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
-const initial: State = { status: "idle", all: [], byTopic: {}, last: {}, recovered: undefined, error: undefined, position: undefined };
+const initial: State = { status: "idle", all: [], byTopic: {}, last: {}, recovered: undefined, error: undefined, position: undefined, positionOf: undefined };
 
 function bounded<X>(list: X[], item: X, limit: number): X[] {
   const next = list.length >= limit ? list.slice(list.length - limit + 1) : list.slice();
@@ -100,10 +102,12 @@ function reducer(state: State, action: Action): State {
         byTopic: { ...state.byTopic, [message.topic]: limit > 0 ? bounded(state.byTopic[message.topic] ?? [], message, limit) : [] },
         last: { ...state.last, [message.topic]: message },
         position: action.position ?? state.position,
+        positionOf: action.channel,
       };
     }
     case "position":
-      return action.position === state.position ? state : { ...state, position: action.position };
+      if (action.position === state.position && action.channel === state.positionOf) return state;
+      return { ...state, position: action.position, positionOf: action.channel };
     case "recovered":
       // A loss stays visible until reset().
       return { ...state, recovered: state.recovered === false ? false : action.recovered };
@@ -163,11 +167,9 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
     }
     if (resume.current.name !== name) {
       // Another channel: its messages and position start afresh.
-      if (resume.current.name !== undefined) {
-        dispatch({ type: "reset" });
-        dispatch({ type: "position", position: undefined });
-      }
-      resume.current = { name, position: latest.current.since };
+      if (resume.current.name !== undefined) dispatch({ type: "reset" });
+      const since = latest.current.since;
+      resume.current = { name, position: typeof since === "function" ? since(name) : since };
     }
     const current = resume.current;
     const doc = (globalThis as { document?: VisibilityDocument }).document;
@@ -201,18 +203,26 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
           if (disposed) return;
           const status = e.status === "reconnecting" ? "connecting" : e.status;
           dispatch({ type: "status", status, error: e.error });
-          if (status === "open" && sub?.position) dispatch({ type: "position", position: sub.position });
+          if (status === "open" && sub?.position) dispatch({ type: "position", position: sub.position, channel: current.name ?? "" });
         },
         onRecovered: (e) => {
-          if (!disposed) dispatch({ type: "recovered", recovered: e.recovered });
+          if (disposed) return;
+          dispatch({ type: "recovered", recovered: e.recovered });
+          // A new epoch under a live subscription moves the position without a message.
+          current.position = e.position;
+          dispatch({ type: "position", position: e.position, channel: current.name ?? "" });
         },
         onInvalid: (m) => {
-          if (!disposed) dispatch({ type: "invalid", error: m.error });
+          if (disposed) return;
+          dispatch({ type: "invalid", error: m.error });
+          // Passed over: a resume from here does not replay it.
+          current.position = sub?.position ?? current.position;
+          dispatch({ type: "position", position: current.position, channel: current.name ?? "" });
         },
         onMessage: (message) => {
           if (disposed) return;
           current.position = sub?.position;
-          dispatch({ type: "message", message, limit: limitRef.current, position: current.position });
+          dispatch({ type: "message", message, limit: limitRef.current, position: current.position, channel: current.name ?? "" });
         },
       } as Parameters<typeof subscribe<D, T>>[0]);
     const stop = () => {
@@ -258,6 +268,7 @@ export function useRealtime<D extends ChannelDescriptor, T extends TopicOf<D> = 
     recovered: state.recovered,
     error: nameError ?? state.error,
     reset,
-    position: state.position,
+    // Another channel's position is never shown, not even for the render before the effect.
+    position: state.positionOf === name ? state.position : undefined,
   };
 }

@@ -133,7 +133,9 @@ describe("useRealtime", () => {
     });
     act(() => first.message(6, "status", { step: "a", state: "running" }));
     expect(result.current.messages.all).toHaveLength(1);
+    expect(result.current.position?.offset).toBe(6);
     rerender({ runId: "8" });
+    expect(result.current.position).toBeUndefined(); // not even for one render
     await flush();
     expect(first.readyState).toBe(3);
     expect(result.current.messages.all).toHaveLength(0); // another channel's messages are gone
@@ -211,6 +213,35 @@ describe("useRealtime", () => {
     });
     expect(result.current.position).toEqual({ epoch: "e1", offset: 7 });
     expect(result.current.messages.all.map((m) => m.offset)).toEqual([6, 7]);
+  });
+
+  it("since as a function gets the channel's name; a new epoch under a live subscription moves position", async () => {
+    const saved: Record<string, { epoch: string; offset: number }> = { "pipeline:8": { epoch: "e8", offset: 3 } };
+    const asked: string[] = [];
+    const since = (channel: string) => {
+      asked.push(channel);
+      return saved[channel];
+    };
+    const { result, rerender } = renderHook(
+      ({ runId }: { runId: string }) => useRealtime({ url: URL, channel: pipeline, params: { runId }, token: "tok", since, WebSocket: FakeSocket }),
+      { initialProps: { runId: "7" } },
+    );
+    await flush();
+    const first = FakeSocket.live()[0]!;
+    act(() => first.open());
+    expect(first.lastSubscribe().since).toBeUndefined();
+    rerender({ runId: "8" });
+    await flush();
+    const second = FakeSocket.live()[0]!;
+    act(() => second.open());
+    expect(second.lastSubscribe().since).toEqual({ epoch: "e8", offset: 3 });
+    expect(asked).toEqual(["pipeline:7", "pipeline:8"]);
+    act(() => second.subscribed({ channel: "pipeline:8", epoch: "e8", offset: 3, recovered: true }));
+    expect(result.current.position).toEqual({ epoch: "e8", offset: 3 });
+    // The hub lost its data: a second `subscribed` with a new epoch, and no message yet.
+    act(() => second.subscribed({ channel: "pipeline:8", epoch: "e9", offset: 0, recovered: false }));
+    expect(result.current.position).toEqual({ epoch: "e9", offset: 0 });
+    expect(result.current.recovered).toBe(false);
   });
 
   it("mounted while hidden with pauseOnHidden: paused, no socket until visible", async () => {
