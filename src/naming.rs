@@ -155,21 +155,25 @@ fn identifier_chars(id: &str) -> String {
 /// field is those letters and digits in words joined by `_`, with at most an `x` before and
 /// a `_` after. Cheap to compute, so collisions can be ruled out before case conversion.
 pub fn letters_and_digits(id: &str) -> String {
-    let chars = match id {
-        "+1" => "plus1".to_string(),
-        "-1" => "minus1".to_string(),
-        _ => identifier_chars(id),
+    let id = match id {
+        "+1" => "plus1",
+        "-1" => "minus1",
+        _ => id,
     };
-    let out: String = chars
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ς' { 'σ' } else { c })
-        .collect();
-    match out.strip_prefix('x') {
-        Some(rest) => rest.to_string(),
-        None => out,
+    // One pass over [`identifier_chars`]: `'` dropped, other non-identifier characters (its
+    // `-`s) are not letters or digits either.
+    let mut out = String::with_capacity(id.len());
+    let mut first = true;
+    for c in id.chars().filter(|&c| c != '\'' && unicode_ident::is_xid_continue(c) && c.is_alphanumeric()) {
+        for l in c.to_lowercase() {
+            // One leading `x` is dropped.
+            if !(first && l == 'x') {
+                out.push(if l == 'ς' { 'σ' } else { l });
+            }
+            first = false;
+        }
     }
+    out
 }
 
 /// The generated Rust type of a channel (`pipeline` → `PipelineChannel`).
@@ -255,6 +259,9 @@ mod tests {
         assert_eq!(rust_field("+1"), "plus1");
         assert_eq!(rust_field("user-id"), "user_id");
         assert_eq!(rust_field(""), "x");
+        assert_eq!(letters_and_digits("xx1"), "x1");
+        assert_eq!(letters_and_digits("X-Ray's"), "rays");
+        assert_eq!(letters_and_digits("1a"), "1a");
     }
 
     proptest::proptest! {

@@ -93,7 +93,7 @@ fn check_property_names(obj: &serde_json::Map<String, Value>, at: &Location, dia
     let names: Vec<(&str, Option<usize>)> = declared.chain(undeclared).collect();
     // Names that become one Rust field have the same letters and digits (`naming::letters_and_digits`):
     // when no two names share those, nothing collides, and no Rust name needs to be worked out.
-    let mut letters = std::collections::HashSet::with_capacity(names.len());
+    let mut letters = HashSet::with_capacity(names.len());
     if names.iter().all(|(name, _)| letters.insert(crate::naming::letters_and_digits(name))) {
         return;
     }
