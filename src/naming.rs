@@ -191,7 +191,11 @@ pub fn message_enum(id: &str) -> String {
 pub fn topic_payload(channel: &str, topic: &str) -> String {
     // Converted again as a whole, so the name is already in the form typify gives type names
     // (`c` + `t` → `Ct`, not `CT`).
-    type_name(&format!("{}{}", type_name(channel), type_name(topic)))
+    let name = type_name(&format!("{}{}", type_name(channel), type_name(topic)));
+    // A topic called `message` (or `channel`, `params`, `topics`) would take a name its own
+    // channel generates (`ChatMessage`, the channel's message type): its payload gives way.
+    let taken = [channel_type(channel), message_enum(channel), ts_params(channel), ts_topics(channel)];
+    if taken.contains(&name) { format!("{name}Payload") } else { name }
 }
 
 /// The TypeScript interface of a channel's params (`pipeline` → `PipelineParams`).
@@ -244,6 +248,9 @@ mod tests {
         assert_eq!(channel_type("pipeline"), "PipelineChannel");
         assert_eq!(topic_payload("pipeline", "status"), "PipelineStatus");
         assert_eq!(topic_payload("c", "t"), "Ct");
+        assert_eq!(topic_payload("chat", "message"), "ChatMessagePayload");
+        assert_eq!(topic_payload("chat", "params"), "ChatParamsPayload");
+        assert_eq!(topic_payload("chat", "messages"), "ChatMessages");
         assert_eq!(ts_params("ci-run"), "CiRunParams");
         assert_eq!(ts_guard("Token"), "isToken");
         assert_eq!(ts_property("runId"), "runId");
