@@ -153,16 +153,15 @@ fn mark_optional_nullable(obj: &mut Map<String, Value>, ty: &NamedType, at: &str
                 .collect();
             let rest: Map<String, Value> = shape.iter().filter_map(|k| p.remove_entry(k)).collect();
             let mut all = vec![json!({ "$ref": target })];
-            let narrowed = !rest.is_empty();
-            if narrowed {
+            if !rest.is_empty() {
                 all.push(Value::Object(rest));
             }
             if let Some(Value::Array(existing)) = p.remove("allOf") {
                 all.extend(existing);
             }
-            if narrowed {
-                // typify merges such an `allOf` into a new type and drops the description; a
-                // `null` variant beside it (the same meaning: the whole admits `null`) keeps it.
+            if all.len() > 1 {
+                // typify merges an `allOf` of several into a new type and drops the description;
+                // a `null` variant beside it (the same meaning: the whole admits `null`) keeps it.
                 p.insert("anyOf".into(), json!([{ "type": "null" }, { "allOf": all }]));
             } else {
                 p.insert("allOf".into(), Value::Array(all));
