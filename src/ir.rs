@@ -146,5 +146,14 @@ impl Property {
 
 /// The reference to a named type, as written in bundled schemas.
 pub fn type_ref(name: &str) -> String {
-    format!("#/definitions/{name}")
+    format!("{DEFINITIONS}{name}")
+}
+
+/// Where bundled schemas keep the named types.
+const DEFINITIONS: &str = "#/definitions/";
+
+/// The type name a bundled reference names (`#/definitions/Name` → `Name`): the inverse of
+/// [`type_ref`]; `None` for any other reference.
+pub fn ref_name(reference: &str) -> Option<&str> {
+    reference.strip_prefix(DEFINITIONS)
 }

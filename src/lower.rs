@@ -39,7 +39,7 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
     // Property facts need every type: whether a property admits `null` may depend on a `$ref`.
     let facts: Vec<_> = {
         let by_name: HashMap<&str, &Value> = types.iter().map(|t| (t.name.as_str(), &t.schema)).collect();
-        let resolve = |r: &str| r.strip_prefix(ir::type_ref("").as_str()).and_then(|n| by_name.get(n).copied());
+        let resolve = |r: &str| ir::ref_name(r).and_then(|n| by_name.get(n).copied());
         types.iter().map(|t| objects(&t.schema, &resolve)).collect()
     };
     for (t, objects) in types.iter_mut().zip(facts) {
@@ -303,11 +303,10 @@ fn admits_null<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>, 
 /// enum, TypeScript as a discriminated union.
 pub fn union_tag(schema: &Value, types: &[NamedType], index: &HashMap<String, usize>) -> Option<String> {
     let variants = schema.get("oneOf").or_else(|| schema.get("anyOf"))?.as_array()?;
-    let prefix = ir::type_ref("");
     let variants: Vec<&Value> = variants
         .iter()
         .map(|v| match v.get("$ref").and_then(Value::as_str) {
-            Some(r) => index.get(r.strip_prefix(prefix.as_str())?).map(|&i| &types[i].schema),
+            Some(r) => index.get(ir::ref_name(r)?).map(|&i| &types[i].schema),
             None => Some(v),
         })
         .collect::<Option<_>>()?;
@@ -375,7 +374,7 @@ mod tests {
             }
         });
         let defs = json!({"H": {"type": "string"}, "N": {"type": ["string", "null"]}});
-        let resolve = |r: &str| defs.get(r.strip_prefix("#/definitions/")?);
+        let resolve = |r: &str| defs.get(ir::ref_name(r)?);
         let objects = objects(&schema, &resolve);
         assert_eq!(objects.keys().collect::<Vec<_>>(), ["", "/properties/c~1d/items", "/properties/g"]);
         let top = &objects[""];

@@ -248,9 +248,9 @@ fn literal(v: &Value, indent: usize) -> String {
     }
 }
 
-/// The type name in a `#/definitions/Name` reference.
+/// The type name in a `#/definitions/Name` reference (the reference itself otherwise).
 pub fn ref_name(r: &str) -> &str {
-    r.strip_prefix(ir::type_ref("").as_str()).unwrap_or(r)
+    ir::ref_name(r).unwrap_or(r)
 }
 
 fn dedup(items: Vec<String>) -> Vec<String> {
