@@ -132,17 +132,23 @@ pub fn ts_binding(id: &str) -> String {
 /// identifier (`1a` → `x1a`), `_` after a keyword (`type` → `type_`). Two properties collide
 /// when their fields are equal.
 pub fn rust_field(id: &str) -> String {
-    let out = match id {
-        "+1" => "plus1".to_string(),
-        "-1" => "minus1".to_string(),
-        _ => identifier_chars(id).to_snake_case(),
-    };
+    let out = identifier_chars(spelled(id)).to_snake_case();
     let out = match out.chars().next() {
         None => "x".to_string(),
         Some(c) if unicode_ident::is_xid_start(c) => out,
         Some(_) => format!("x{out}"),
     };
     if out == "_" || RUST_KEYWORDS.contains(&out.as_str()) { format!("{out}_") } else { out }
+}
+
+/// The two names typify spells out before converting them: if every case were special, none
+/// would be.
+fn spelled(id: &str) -> &str {
+    match id {
+        "+1" => "plus1",
+        "-1" => "minus1",
+        _ => id,
+    }
 }
 
 /// `'` dropped, every other character that cannot continue an identifier made a `-`.
@@ -155,11 +161,7 @@ fn identifier_chars(id: &str) -> String {
 /// field is those letters and digits in words joined by `_`, with at most an `x` before and
 /// a `_` after. Cheap to compute, so collisions can be ruled out before case conversion.
 pub fn letters_and_digits(id: &str) -> String {
-    let id = match id {
-        "+1" => "plus1",
-        "-1" => "minus1",
-        _ => id,
-    };
+    let id = spelled(id);
     // One pass over [`identifier_chars`]: `'` dropped, other non-identifier characters (its
     // `-`s) are not letters or digits either.
     let mut out = String::with_capacity(id.len());
