@@ -183,12 +183,7 @@ fn asyncapi_examples_check_and_generate() {
     let lib: String = modules.iter().map(|m| format!("pub mod {m};\n")).collect();
     std::fs::write(crate_dir.join("src/lib.rs"), lib).unwrap();
     let out = common::cargo(&crate_dir, &["clippy", "--quiet", "--", "-D", "warnings"]);
-    assert!(out.status.success(), "clippy failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    common::assert_success(&out, "clippy");
     let out = common::tsc(&ts);
-    assert!(
-        out.status.success(),
-        "tsc failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "tsc --strict");
 }

@@ -97,7 +97,7 @@ fn generated_rust_types_agree_with_json_schema() {
     )
     .unwrap();
     let build = common::cargo(&dir, &["build", "--quiet"]);
-    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    common::assert_success(&build, "cargo build");
     let mut child = Command::new(common::target_dir().join("debug/conformance-rust"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -118,7 +118,7 @@ fn generated_rust_types_agree_with_json_schema() {
     assert_eq!(results.len(), cases.len());
 
     let tsc = common::tsc(&ts);
-    assert!(tsc.status.success(), "tsc failed:\n{}", String::from_utf8_lossy(&tsc.stdout));
+    common::assert_success(&tsc, "tsc");
     let ts_verdicts = common::run_ts_decoders(&ts, &ts_cases);
     let ts_problems: Vec<String> = cases
         .iter()

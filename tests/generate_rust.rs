@@ -50,14 +50,14 @@ fn generated_rust_compiles_clippy_and_rustfmt_clean() {
     }
     std::fs::write(src.join("lib.rs"), lib).unwrap();
     let out = common::cargo(&dir, &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]);
-    assert!(out.status.success(), "clippy failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    common::assert_success(&out, "clippy");
     let out = Command::new("rustfmt")
         .args(["--edition", "2024", "--check"])
         .arg(src.join("lib.rs"))
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "rustfmt --check failed:\n{}", String::from_utf8_lossy(&out.stdout));
+    common::assert_success(&out, "rustfmt --check");
 }
 
 /// build.rs reruns when any file that shaped the output changes: the inputs and every

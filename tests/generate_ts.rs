@@ -41,12 +41,7 @@ fn generated_typescript_passes_tsc_strict() {
         chanspec::Builder::new().files(files).ts_out(&out).cargo_output(false).generate().unwrap();
     }
     let out = common::tsc(&dir);
-    assert!(
-        out.status.success(),
-        "tsc --strict failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out, "tsc --strict");
 }
 
 /// `Builder::ts_out` beside `rust_out`, as a build.rs would use it: both written from one

@@ -165,7 +165,7 @@ fn json_schema_test_suite_agrees() {
 
     // TypeScript: compiled by tsc --strict, run by Node.
     let tsc = common::tsc(&ts);
-    assert!(tsc.status.success(), "tsc failed:\n{}", String::from_utf8_lossy(&tsc.stdout));
+    common::assert_success(&tsc, "tsc");
     let ts_cases: Vec<(String, String, String, Value)> = groups
         .iter()
         .flat_map(|g| {

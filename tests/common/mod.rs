@@ -29,6 +29,16 @@ pub fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(cargo).args(args).current_dir(dir).env("CARGO_TARGET_DIR", target_dir()).output().unwrap()
 }
 
+/// Assert that a tool (`what`: cargo, tsc, rustfmt) succeeded, showing all it printed if not.
+pub fn assert_success(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/generated-check-target")
 }
