@@ -144,11 +144,13 @@ impl MemoryBroker {
     /// The state of `channel`, created (and queued) on first use, marked touched.
     fn state<'c>(channels: &'c mut Channels, channel: &str) -> &'c mut ChannelState {
         let Channels { states, queue } = channels;
-        let state = states.entry(channel.to_string()).or_insert_with(|| {
+        // Looked up by `&str` first: a publish to a known channel allocates no key.
+        if !states.contains_key(channel) {
             let state = ChannelState::new();
             queue.push_back((state.touched, channel.to_string()));
-            state
-        });
+            states.insert(channel.to_string(), state);
+        }
+        let state = states.get_mut(channel).expect("inserted above");
         state.touched = Instant::now();
         state
     }
