@@ -96,13 +96,66 @@ pub fn type_name(id: &str) -> String {
 fn pascal_ident(input: &str) -> String {
     let cleaned: String =
         input.replace('\'', "").chars().map(|c| if unicode_ident::is_xid_continue(c) { c } else { '-' }).collect();
-    let out = cleaned.to_upper_camel_case();
+    let out = upper_camel(&cleaned);
     let out = match out.chars().next() {
         None => "X".to_string(),
         Some(c) if unicode_ident::is_xid_start(c) => out,
         Some(_) => format!("X{out}"),
     };
     if out == "Self" { format!("{out}_") } else { out }
+}
+
+/// heck's `to_upper_camel_case`, with ASCII text done by hand: heck writes each character
+/// through `fmt`, which made naming the largest cost of checking a big definition.
+fn upper_camel(s: &str) -> String {
+    if !s.is_ascii() {
+        return s.to_upper_camel_case();
+    }
+    // heck's word splitting: words are runs of alphanumerics, split again before an
+    // uppercase letter that follows a lowercase one (digits carry the case before them),
+    // and before the last of several uppercase letters when a lowercase one follows.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        Boundary,
+        Lower,
+        Upper,
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut capitalize = |word: &str| {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars.map(|c| c.to_ascii_lowercase()));
+        }
+    };
+    for word in s.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let b = word.as_bytes();
+        let (mut init, mut mode) = (0, Mode::Boundary);
+        for i in 0..b.len() {
+            let c = b[i];
+            let Some(&next) = b.get(i + 1) else {
+                capitalize(&word[init..]);
+                break;
+            };
+            let next_mode = if c.is_ascii_lowercase() {
+                Mode::Lower
+            } else if c.is_ascii_uppercase() {
+                Mode::Upper
+            } else {
+                mode
+            };
+            if next_mode == Mode::Lower && next.is_ascii_uppercase() {
+                capitalize(&word[init..=i]);
+                (init, mode) = (i + 1, Mode::Boundary);
+            } else if mode == Mode::Upper && c.is_ascii_uppercase() && next.is_ascii_lowercase() {
+                capitalize(&word[init..i]);
+                (init, mode) = (i, Mode::Boundary);
+            } else {
+                mode = next_mode;
+            }
+        }
+    }
+    out
 }
 
 /// `userId` → `user_id`, escaped for use as a Rust function, field or argument name.
@@ -160,22 +213,40 @@ fn identifier_chars(id: &str) -> String {
 /// as sigma), without a leading `x`: equal for any two names whose fields are equal, since a
 /// field is those letters and digits in words joined by `_`, with at most an `x` before and
 /// a `_` after. Cheap to compute, so collisions can be ruled out before case conversion.
-pub fn letters_and_digits(id: &str) -> String {
-    let id = spelled(id);
+pub fn letters_and_digits(id: &str) -> impl Iterator<Item = char> + Clone + '_ {
     // One pass over [`identifier_chars`]: `'` dropped, other non-identifier characters (its
     // `-`s) are not letters or digits either.
-    let mut out = String::with_capacity(id.len());
-    let mut first = true;
-    for c in id.chars().filter(|&c| c != '\'' && unicode_ident::is_xid_continue(c) && c.is_alphanumeric()) {
-        for l in c.to_lowercase() {
-            // One leading `x` is dropped.
-            if !(first && l == 'x') {
-                out.push(if l == 'ς' { 'σ' } else { l });
-            }
-            first = false;
-        }
+    let mut chars = spelled(id)
+        .chars()
+        .filter(|&c| c != '\'' && unicode_ident::is_xid_continue(c) && c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .map(|l| if l == 'ς' { 'σ' } else { l })
+        .peekable();
+    // One leading `x` is dropped.
+    if chars.peek() == Some(&'x') {
+        chars.next();
     }
-    out
+    chars
+}
+
+/// A hash of a name's [`letters_and_digits`]: names whose fingerprints differ never become
+/// the same field. ASCII names, nearly all of them, are hashed byte by byte.
+pub fn letters_fingerprint(id: &str) -> u64 {
+    if id.is_ascii() && spelled(id) == id {
+        let mut bytes =
+            id.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())).peekable();
+        if bytes.peek() == Some(&'x') {
+            bytes.next();
+        }
+        fingerprint(bytes)
+    } else {
+        fingerprint(letters_and_digits(id))
+    }
+}
+
+/// FNV-1a over characters.
+fn fingerprint(chars: impl Iterator<Item = char>) -> u64 {
+    chars.fold(0xcbf2_9ce4_8422_2325, |h, c| (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The generated Rust type of a channel (`pipeline` → `PipelineChannel`).
@@ -268,12 +339,30 @@ mod tests {
         assert_eq!(rust_field("+1"), "plus1");
         assert_eq!(rust_field("user-id"), "user_id");
         assert_eq!(rust_field(""), "x");
-        assert_eq!(letters_and_digits("xx1"), "x1");
-        assert_eq!(letters_and_digits("X-Ray's"), "rays");
-        assert_eq!(letters_and_digits("1a"), "1a");
+        assert_eq!(letters_and_digits("xx1").collect::<String>(), "x1");
+        assert_eq!(letters_and_digits("X-Ray's").collect::<String>(), "rays");
+        assert_eq!(letters_and_digits("1a").collect::<String>(), "1a");
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// The hand-written ASCII conversion is heck's.
+        #[test]
+        fn upper_camel_is_hecks(id in "[a-zA-Z0-9_ .-]{0,16}", any in "(?s).{0,8}") {
+            for id in [id, any] {
+                proptest::prop_assert_eq!(upper_camel(&id), id.to_upper_camel_case(), "{:?}", id);
+            }
+        }
+
+        /// The fingerprint of an ASCII name, taken byte by byte, is that of its letters and digits.
+        #[test]
+        fn fingerprints_hash_letters_and_digits(id in "[a-zA-Z0-9_ +'-]{0,12}", any in "(?s).{0,8}") {
+            for id in [id, any, "+1".to_string(), "-1".to_string()] {
+                proptest::prop_assert_eq!(letters_fingerprint(&id), fingerprint(letters_and_digits(&id)), "{:?}", id);
+            }
+        }
+
         /// The collision pre-filter relies on this: a field without its `_` and a leading `x`
         /// is the name's letters and digits.
         #[test]
@@ -282,7 +371,7 @@ mod tests {
                 let field: String = rust_field(&id).chars().filter(|&c| c != '_').collect();
                 let field = field.replace('ς', "σ");
                 let field = field.strip_prefix('x').unwrap_or(&field).to_string();
-                proptest::prop_assert_eq!(field, letters_and_digits(&id), "{:?}", id);
+                proptest::prop_assert_eq!(field, letters_and_digits(&id).collect::<String>(), "{:?}", id);
             }
         }
     }

@@ -121,29 +121,37 @@ pub struct SourceFile {
     /// Node positions, worked out on first use (only reports need them): see
     /// `load::positions`.
     pub positions: std::sync::OnceLock<PosMap>,
-    line_starts: Vec<usize>,
+    /// Where each line starts, worked out on first use like `positions`.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: String) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let syntax = Syntax::from_path(&path);
-        SourceFile { path, display, text, syntax, positions: std::sync::OnceLock::new(), line_starts }
+        SourceFile { path, display, text, syntax, positions: Default::default(), line_starts: Default::default() }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(self.text.match_indices('\n').map(|(i, _)| i + 1));
+            starts
+        })
     }
 
     /// 1-based line and column (counted in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&s| s <= offset) - 1;
+        let start = starts[line];
         let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
     /// Byte offset of a 1-based line and 0-based character column.
     pub fn offset_of(&self, line: usize, col: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+        let Some(&start) = self.line_starts().get(line.saturating_sub(1)) else {
             return self.text.len();
         };
         let rest = &self.text[start..];
@@ -201,6 +209,25 @@ pub fn unescape_token(token: &str) -> std::borrow::Cow<'_, str> {
     if token.contains('~') { token.replace("~1", "/").replace("~0", "~").into() } else { token.into() }
 }
 
+/// The node at `pointer` in `doc`, as `serde_json::Value::pointer` finds it, without
+/// allocating for tokens that need no unescaping.
+pub fn lookup<'a>(doc: &'a serde_json::Value, pointer: &str) -> Option<&'a serde_json::Value> {
+    use serde_json::Value;
+    if pointer.is_empty() {
+        return Some(doc);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(doc, |node, token| match node {
+        Value::Object(map) => map.get(&*unescape_token(token)),
+        Value::Array(list) => {
+            // RFC 6901 indexes: no sign, no leading zero.
+            let canonical = !token.starts_with('+') && (token == "0" || !token.starts_with('0'));
+            list.get(token.parse::<usize>().ok().filter(|_| canonical)?)
+        }
+        _ => None,
+    })
+}
+
 /// `pointer` extended by one token.
 pub fn pointer_push(pointer: &str, token: &str) -> String {
     let mut s = String::with_capacity(pointer.len() + token.len() + 1);
@@ -233,6 +260,30 @@ mod tests {
         let x = f.text.find('x').unwrap();
         assert_eq!(f.line_col(x), (2, 5));
         assert_eq!(f.offset_of(2, 4), x);
+    }
+
+    #[test]
+    fn lookup_agrees_with_serde_json() {
+        let doc = serde_json::json!({"a/b": {"~": [1, {"": 2}]}, "": 3, "x": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]});
+        for p in [
+            "",
+            "/",
+            "/a~1b",
+            "/a~1b/~0",
+            "/a~1b/~0/1/",
+            "/a~1b/~0/01",
+            "/a~1b/~0/+1",
+            "/a~1b/~0/2",
+            "/x/10",
+            "/x/010",
+            "/x/-1",
+            "/x/0",
+            "a",
+            "/missing",
+            "/a~1b/~0/1/",
+        ] {
+            assert_eq!(lookup(&doc, p), doc.pointer(p), "{p:?}");
+        }
     }
 
     #[test]

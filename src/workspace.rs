@@ -53,7 +53,7 @@ impl Workspace {
     }
 
     pub fn get(&self, at: &Location) -> Option<&Value> {
-        self.docs.get(&at.file)?.pointer(&at.pointer)
+        crate::source::lookup(self.docs.get(&at.file)?, &at.pointer)
     }
 
     pub fn display(&self, file: FileId) -> &str {

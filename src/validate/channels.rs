@@ -133,9 +133,25 @@ pub fn check_overlaps(channels: &[ChannelDef], diags: &mut Diagnostics) {
 }
 
 /// Identifiers that become the same Rust or TypeScript name.
-pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mut Diagnostics) {
-    let mut types: HashMap<String, (String, Location)> = HashMap::new();
-    let mut claim = |name: String, what: String, at: &Location, diags: &mut Diagnostics| {
+pub fn check_names<'a>(channels: &'a [ChannelDef], defs: &'a [super::DefEntry], diags: &mut Diagnostics) {
+    // What declared a generated type: described only when a collision is reported.
+    #[derive(Clone, Copy)]
+    enum Claimant<'a> {
+        Schema(&'a str),
+        Channel(&'a str),
+        Topic(&'a str, &'a str),
+    }
+    impl std::fmt::Display for Claimant<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            match self {
+                Claimant::Schema(name) => write!(f, "schema `{name}`"),
+                Claimant::Channel(id) => write!(f, "channel `{id}`"),
+                Claimant::Topic(id, topic) => write!(f, "topic `{id}.{topic}`"),
+            }
+        }
+    }
+    let mut types: HashMap<String, (Claimant<'a>, Location)> = HashMap::with_capacity(defs.len() + 9 * channels.len());
+    let mut claim = |name: String, what: Claimant<'a>, at: &Location, diags: &mut Diagnostics| {
         if let Some((first, first_at)) = types.get(&name) {
             diags.push(
                 Diagnostic::error("name-collision", format!("{what} and {first} both generate the type `{name}`"))
@@ -148,9 +164,9 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
         }
     };
     for d in defs {
-        claim(naming::type_name(&d.name), format!("schema `{}`", d.name), &d.at, diags);
+        claim(naming::type_name(&d.name), Claimant::Schema(&d.name), &d.at, diags);
     }
-    let mut idents: HashMap<String, &ChannelDef> = HashMap::new();
+    let mut idents: HashMap<String, &ChannelDef> = HashMap::with_capacity(channels.len());
     for ch in channels {
         let key = naming::type_name(&ch.id);
         if let Some(first) = idents.get(&key) {
@@ -172,16 +188,17 @@ pub fn check_names(channels: &[ChannelDef], defs: &[super::DefEntry], diags: &mu
             continue;
         }
         idents.insert(key, ch);
-        claim(naming::channel_type(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
-        claim(naming::message_enum(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
-        claim(naming::ts_params(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
-        claim(naming::ts_topics(&ch.id), format!("channel `{}`", ch.id), &ch.at, diags);
+        let what = Claimant::Channel(&ch.id);
+        claim(naming::channel_type(&ch.id), what, &ch.at, diags);
+        claim(naming::message_enum(&ch.id), what, &ch.at, diags);
+        claim(naming::ts_params(&ch.id), what, &ch.at, diags);
+        claim(naming::ts_topics(&ch.id), what, &ch.at, diags);
         collide_within(ch, ch.channel.topics.keys(), "topics", "topic", naming::type_name, diags);
         collide_within(ch, ch.channel.params.keys(), "params", "param", naming::rust_snake, diags);
         for topic in ch.channel.topics.keys() {
             if !ch.is_bare_ref(topic) {
                 let at = ch.at.child("topics").child(topic);
-                claim(naming::topic_payload(&ch.id, topic), format!("topic `{}.{topic}`", ch.id), &at, diags);
+                claim(naming::topic_payload(&ch.id, topic), Claimant::Topic(&ch.id, topic), &at, diags);
             }
         }
     }

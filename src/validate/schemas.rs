@@ -20,16 +20,18 @@ pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) ->
     let mut refs = Refs::default();
     // Roots already walked: a root inside one of them (or equal to it) is skipped, and a
     // walk skips the subtrees of roots walked before it.
-    let mut walked: HashSet<Location> = HashSet::default();
+    let mut walked = Walked::default();
     let mut queue: Vec<Location> = roots.iter().rev().cloned().collect();
     while let Some(root) = queue.pop() {
-        if ancestors(&root).any(|a| walked.contains(&a)) {
+        if walked.covers(&root) {
             continue;
         }
         let Some(schema) = ws.get(&root) else { continue };
+        // Only a walk over an earlier root needs to look for it.
+        let earlier_below = walked.any_below(&root);
         let mut found: Vec<(Location, String)> = Vec::new();
         walk(schema, &root, &mut |node, at| {
-            if at.pointer.len() > root.pointer.len() && walked.contains(at) {
+            if earlier_below && at.pointer.len() > root.pointer.len() && walked.contains(at) {
                 return false;
             }
             if let Value::Object(obj) = node {
@@ -82,19 +84,29 @@ fn check_dialect(dialect: &str, at: &Location, diags: &mut Diagnostics) {
 /// Properties of one object whose Rust field names would be the same (`foo-bar` and
 /// `foo_bar` both become `foo_bar`), counting required names without a schema, which
 /// become fields too. TypeScript quotes names, so only Rust can collide.
-fn check_property_names(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
-    let props = obj.get("properties").and_then(Value::as_object);
+fn check_property_names(
+    props: Option<&serde_json::Map<String, Value>>,
+    required: Option<&Vec<Value>>,
+    at: &Location,
+    diags: &mut Diagnostics,
+) {
     let declared = props.into_iter().flat_map(|p| p.keys()).map(|k| (k.as_str(), None));
-    let required = obj.get("required").and_then(Value::as_array).into_iter().flatten().enumerate();
-    let undeclared = required.filter_map(|(i, r)| {
+    // A short map is searched faster than hashed.
+    let is_declared = |r: &str| match props {
+        Some(p) if p.len() <= 16 => p.keys().any(|k| k == r),
+        Some(p) => p.contains_key(r),
+        None => false,
+    };
+    let undeclared = required.into_iter().flatten().enumerate().filter_map(|(i, r)| {
         let r = r.as_str()?;
-        props.is_none_or(|p| !p.contains_key(r)).then_some((r, Some(i)))
+        (!is_declared(r)).then_some((r, Some(i)))
     });
     let names: Vec<(&str, Option<usize>)> = declared.chain(undeclared).collect();
     // Names that become one Rust field have the same letters and digits (`naming::letters_and_digits`):
     // when no two names share those, nothing collides, and no Rust name needs to be worked out.
-    let mut letters = HashSet::with_capacity(names.len());
-    if names.iter().all(|(name, _)| letters.insert(crate::naming::letters_and_digits(name))) {
+    let mut prints: Vec<u64> = names.iter().map(|(name, _)| crate::naming::letters_fingerprint(name)).collect();
+    prints.sort_unstable();
+    if prints.windows(2).all(|w| w[0] != w[1]) {
         return;
     }
     let place = |name: &str, required: Option<usize>| match required {
@@ -125,22 +137,60 @@ fn check_property_names(obj: &serde_json::Map<String, Value>, at: &Location, dia
     }
 }
 
-/// A location and every location above it in its document.
-fn ancestors(at: &Location) -> impl Iterator<Item = Location> + '_ {
-    let mut p = Some(at.pointer.as_str());
-    std::iter::from_fn(move || {
-        let current = p?;
-        p = current.rfind('/').map(|i| &current[..i]);
-        Some(Location::new(at.file, current))
-    })
+/// Locations whose subtrees have been walked, per file: hashed for membership, and in
+/// pointer order to find those below a location.
+#[derive(Default)]
+struct Walked(HashMap<crate::source::FileId, (HashSet<String>, std::collections::BTreeSet<String>)>);
+
+impl Walked {
+    fn insert(&mut self, at: Location) {
+        let (hashed, ordered) = self.0.entry(at.file).or_default();
+        hashed.insert(at.pointer.clone());
+        ordered.insert(at.pointer);
+    }
+
+    fn contains(&self, at: &Location) -> bool {
+        self.0.get(&at.file).is_some_and(|(set, _)| set.contains(at.pointer.as_str()))
+    }
+
+    /// `at` or a location above it has been walked.
+    fn covers(&self, at: &Location) -> bool {
+        let Some((set, _)) = self.0.get(&at.file) else { return false };
+        let mut p = Some(at.pointer.as_str());
+        std::iter::from_fn(|| {
+            let current = p?;
+            p = current.rfind('/').map(|i| &current[..i]);
+            Some(current)
+        })
+        .any(|p| set.contains(p))
+    }
+
+    /// A location below `at` has been walked. Pointers below `at` start with `at`'s and a
+    /// `/`, so in pointer order they follow that prefix, together.
+    fn any_below(&self, at: &Location) -> bool {
+        let Some((_, set)) = self.0.get(&at.file) else { return false };
+        let prefix = format!("{}/", at.pointer);
+        let mut after = set.range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded));
+        after.next().is_some_and(|p| p.starts_with(&prefix))
+    }
 }
 
 fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
-    check_property_names(obj, at, diags);
-    if let Some(dialect) = obj.get("$schema").and_then(Value::as_str) {
+    // The keywords read below, found in one pass (cheaper than hashing each name).
+    let (mut props, mut required, mut dialect, mut tuple) = (None, None, None, None);
+    for (keyword, value) in obj {
+        match keyword.as_str() {
+            "properties" => props = value.as_object(),
+            "required" => required = value.as_array(),
+            "$schema" => dialect = value.as_str(),
+            "prefixItems" => tuple = value.as_array().map(Vec::len),
+            _ => {}
+        }
+    }
+    check_property_names(props, required, at, diags);
+    if let Some(dialect) = dialect {
         check_dialect(dialect, &at.child("$schema"), diags);
     }
-    let tuple = obj.get("prefixItems").and_then(Value::as_array).map(Vec::len);
     if let Some(len) = tuple
         && !is_fixed_tuple(obj, len)
     {
