@@ -22,17 +22,58 @@ fn format_validator() -> &'static Validator {
 
 const JSON_TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
 
+const META_SCHEMA: &str = "https://json-schema.org/draft/2020-12/schema";
+
 fn meta_validator() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
     V.get_or_init(|| {
-        let schema = serde_json::json!({ "$ref": "https://json-schema.org/draft/2020-12/schema" });
+        let schema = serde_json::json!({ "$ref": META_SCHEMA });
         jsonschema::draft202012::new(&schema).expect("the 2020-12 meta-schema is bundled")
     })
 }
 
+/// The format's schema with every payload schema accepted as it is: the definition's own
+/// structure only. Payload schemas are checked apart, by [`plainly_valid`].
+fn structure_validator() -> &'static Validator {
+    static V: OnceLock<Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        fn accept_payloads(v: &mut Value) {
+            match v {
+                Value::Object(obj) if obj.get("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => {
+                    *v = Value::Bool(true)
+                }
+                Value::Object(obj) => obj.values_mut().for_each(accept_payloads),
+                Value::Array(list) => list.iter_mut().for_each(accept_payloads),
+                _ => {}
+            }
+        }
+        let mut schema: Value = serde_json::from_str(FORMAT_SCHEMA_JSON).expect("the embedded format schema is JSON");
+        accept_payloads(&mut schema);
+        jsonschema::draft202012::new(&schema).expect("the embedded format schema compiles")
+    })
+}
+
+/// Compile the validators a clean run needs, ahead of use (e.g. while files load).
+pub fn warm_up() {
+    structure_validator();
+}
+
+/// The payload schemas of a definition whose structure is valid: `$defs` and topic schemas.
+fn payload_schemas(doc: &Value) -> impl Iterator<Item = &Value> {
+    let defs = doc.get("$defs").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
+    let channels = doc.get("channels").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
+    let topics = channels.filter_map(|c| c.get("topics")?.as_object()).flat_map(|m| m.values());
+    defs.chain(topics.filter_map(|t| t.get("schema")))
+}
+
 /// Check a definition document against the format's schema.
 pub fn check_definition(doc: &Value, file: FileId) -> Vec<Diagnostic> {
-    // `is_valid` short-circuits and collects nothing: the common, clean case stays cheap.
+    // The common, clean case stays cheap: the structure, then each payload schema by
+    // `plainly_valid`, which is far faster than the meta-schema. `is_valid` short-circuits
+    // and collects nothing; only a definition in doubt meets the full schema.
+    if structure_validator().is_valid(doc) && payload_schemas(doc).all(plainly_valid) {
+        return Vec::new();
+    }
     if format_validator().is_valid(doc) {
         return Vec::new();
     }
@@ -42,11 +83,65 @@ pub fn check_definition(doc: &Value, file: FileId) -> Vec<Diagnostic> {
 
 /// Check a standalone schema file against the JSON Schema 2020-12 meta-schema.
 pub fn check_schema_file(doc: &Value, file: FileId) -> Vec<Diagnostic> {
-    if meta_validator().is_valid(doc) {
+    if plainly_valid(doc) || meta_validator().is_valid(doc) {
         return Vec::new();
     }
     let errors = meta_validator().iter_errors(doc).map(|e| convert(e, file, Context::SchemaFile, doc));
     dedupe(errors.collect())
+}
+
+/// Whether `schema` is valid against JSON Schema 2020-12's meta-schema, decided here for the
+/// keywords payload schemas mostly use, each against what the meta-schema asks of its value.
+/// `false` means "not decided here" (a keyword left to the meta-schema, or an invalid value):
+/// the meta-schema then decides, and reports. Never `true` for a schema the meta-schema
+/// refuses; `tests/meta_check.rs` holds that against the meta-schema itself.
+pub fn plainly_valid(schema: &Value) -> bool {
+    match schema {
+        Value::Bool(_) => true,
+        Value::Object(obj) => obj.iter().all(|(keyword, value)| plain_keyword(keyword, value)),
+        _ => false,
+    }
+}
+
+const SIMPLE_TYPES: &[&str] = &["array", "boolean", "integer", "null", "number", "object", "string"];
+
+fn plain_keyword(keyword: &str, value: &Value) -> bool {
+    // `type: array, uniqueItems: true` of strings (the meta-schema's `stringArray`), each
+    // accepted by `ok`.
+    let unique_strings = |value: &Value, ok: &dyn Fn(&str) -> bool| match value.as_array() {
+        // Compared pair by pair, so long lists are left to the meta-schema.
+        Some(list) if list.len() <= 64 => {
+            list.iter().enumerate().all(|(i, v)| v.as_str().is_some_and(ok) && !list[..i].contains(v))
+        }
+        _ => false,
+    };
+    match keyword {
+        "properties" | "$defs" | "definitions" => value.as_object().is_some_and(|m| m.values().all(plainly_valid)),
+        "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+            value.as_array().is_some_and(|list| !list.is_empty() && list.iter().all(plainly_valid))
+        }
+        "items" | "additionalProperties" | "contains" | "propertyNames" | "contentSchema" => plainly_valid(value),
+        "type" => match value {
+            Value::String(t) => SIMPLE_TYPES.contains(&t.as_str()),
+            list => !list.as_array().is_some_and(Vec::is_empty) && unique_strings(list, &|t| SIMPLE_TYPES.contains(&t)),
+        },
+        "required" => unique_strings(value, &|_| true),
+        "enum" | "examples" => value.is_array(),
+        "const" | "default" => true,
+        "title" | "description" | "format" | "$comment" | "contentEncoding" | "contentMediaType" => value.is_string(),
+        "deprecated" | "readOnly" | "writeOnly" | "uniqueItems" => value.is_boolean(),
+        "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties" | "maxProperties" | "minContains"
+        | "maxContains" => value.is_u64(),
+        "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" => value.is_number(),
+        "multipleOf" => value.as_f64().is_some_and(|m| m > 0.0),
+        // A reference or pattern whose text is unusual is left to the meta-schema.
+        "$ref" => value.as_str().is_some_and(|r| r.chars().all(|c| c.is_ascii_alphanumeric() || "#/._-$".contains(c))),
+        "pattern" => value.is_string(),
+        "$schema" => value.as_str() == Some(META_SCHEMA),
+        // A keyword the meta-schema does not define takes any value; the others not
+        // handled above are left to it.
+        _ => crate::keywords::support(keyword).is_none(),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -85,6 +85,8 @@ impl Checked {
 
 /// Load and check definition files. Several files are merged into one set of channels.
 pub fn check_files(paths: &[PathBuf]) -> Checked {
+    // The shape check's validator compiles on the other core while the files load.
+    std::thread::spawn(meta::warm_up);
     let mut checked = Checked::default();
     for path in paths {
         match checked.workspace.load(path) {
