@@ -95,7 +95,7 @@ pub fn type_name(id: &str) -> String {
 
 fn pascal_ident(input: &str) -> String {
     let cleaned: String =
-        input.replace('\'', "").chars().map(|c| if unicode_ident::is_xid_continue(c) { c } else { '-' }).collect();
+        input.chars().filter(|&c| c != '\'').map(|c| if unicode_ident::is_xid_continue(c) { c } else { '-' }).collect();
     let out = upper_camel(&cleaned);
     let out = match out.chars().next() {
         None => "X".to_string(),
@@ -249,14 +249,20 @@ fn fingerprint(chars: impl Iterator<Item = char>) -> u64 {
     chars.fold(0xcbf2_9ce4_8422_2325, |h, c| (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// The suffixes of the names a channel generates after its type name.
+const CHANNEL: &str = "Channel";
+const MESSAGE: &str = "Message";
+const PARAMS: &str = "Params";
+const TOPICS: &str = "Topics";
+
 /// The generated Rust type of a channel (`pipeline` → `PipelineChannel`).
 pub fn channel_type(id: &str) -> String {
-    format!("{}Channel", type_name(id))
+    format!("{}{CHANNEL}", type_name(id))
 }
 
 /// The generated per-channel message enum (`pipeline` → `PipelineMessage`).
 pub fn message_enum(id: &str) -> String {
-    format!("{}Message", type_name(id))
+    format!("{}{MESSAGE}", type_name(id))
 }
 
 /// The payload type of a topic whose schema is written inline (`pipeline`, `status` →
@@ -264,21 +270,23 @@ pub fn message_enum(id: &str) -> String {
 pub fn topic_payload(channel: &str, topic: &str) -> String {
     // Converted again as a whole, so the name is already in the form typify gives type names
     // (`c` + `t` → `Ct`, not `CT`).
-    let name = type_name(&format!("{}{}", type_name(channel), type_name(topic)));
+    let base = type_name(channel);
+    let name = type_name(&format!("{base}{}", type_name(topic)));
     // A topic called `message` (or `channel`, `params`, `topics`) would take a name its own
     // channel generates (`ChatMessage`, the channel's message type): its payload gives way.
-    let taken = [channel_type(channel), message_enum(channel), ts_params(channel), ts_topics(channel)];
-    if taken.contains(&name) { format!("{name}Payload") } else { name }
+    // Those names are the channel's type name and a suffix (`channel_type` and the like).
+    let taken = [CHANNEL, MESSAGE, PARAMS, TOPICS].iter().any(|suffix| name.strip_suffix(suffix) == Some(&base));
+    if taken { format!("{name}Payload") } else { name }
 }
 
 /// The TypeScript interface of a channel's params (`pipeline` → `PipelineParams`).
 pub fn ts_params(id: &str) -> String {
-    format!("{}Params", type_name(id))
+    format!("{}{PARAMS}", type_name(id))
 }
 
 /// The TypeScript map from topic name to payload type (`pipeline` → `PipelineTopics`).
 pub fn ts_topics(id: &str) -> String {
-    format!("{}Topics", type_name(id))
+    format!("{}{TOPICS}", type_name(id))
 }
 
 /// The TypeScript decoder of a channel's messages (`pipeline` → `decodePipeline`).
@@ -346,6 +354,15 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// A payload gives way exactly when its name is one its channel generates.
+        #[test]
+        fn payloads_give_way_to_channel_names(channel in "[a-zA-Z0-9_-]{1,8}", topic in "(message|params|channel|topics|[a-zA-Z0-9_-]{1,8})") {
+            let name = type_name(&format!("{}{}", type_name(&channel), type_name(&topic)));
+            let taken = [channel_type(&channel), message_enum(&channel), ts_params(&channel), ts_topics(&channel)];
+            let expected = if taken.contains(&name) { format!("{name}Payload") } else { name };
+            proptest::prop_assert_eq!(topic_payload(&channel, &topic), expected);
+        }
 
         /// The hand-written ASCII conversion is heck's.
         #[test]
