@@ -133,3 +133,44 @@ channels:
         ]
     );
 }
+
+/// Schema rules report in walk order: each schema's keyword problems, then its references'.
+/// Keyword rules of the roots run on another thread and are put back in that order; roots
+/// reached first through a reference, or below one, are checked where they are walked.
+#[test]
+fn schema_problems_are_reported_in_walk_order() {
+    let text = r##"
+chanspec: 1
+channels:
+  a:
+    topics:
+      t: { schema: { nullable: true, $ref: "#/$defs/Nope" } }
+      u: { schema: { $ref: "#/$defs/C/properties/x" } }
+      v: { schema: { $ref: "#/$defs/B" } }
+$defs:
+  B: { if: {}, properties: { p: { not: {} } } }
+  C: { else: {}, properties: { x: { then: {} }, y: { $ref: "#/$defs/Gone" } } }
+  D: { minLength: 1 }
+"##;
+    let checked = chanspec::check_texts(&[("order.yaml".into(), text.into())]);
+    let found: Vec<(&str, String)> = checked
+        .diagnostics
+        .iter()
+        .map(|d| match &d.anchor {
+            chanspec::diagnostic::Anchor::Node { location, .. } => (d.code, location.pointer.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let expected = [
+        ("unknown-keyword", "/channels/a/topics/t/schema/nullable"),
+        ("unresolved-ref", "/channels/a/topics/t/schema/$ref"),
+        ("unsupported-keyword", "/$defs/C/properties/x/then"),
+        ("unsupported-keyword", "/$defs/B/if"),
+        ("unsupported-keyword", "/$defs/B/properties/p/not"),
+        ("unsupported-keyword", "/$defs/C/else"),
+        ("unresolved-ref", "/$defs/C/properties/y/$ref"),
+        ("narrowing-keyword", "/$defs/D/minLength"),
+    ];
+    let expected: Vec<(&str, String)> = expected.iter().map(|(c, p)| (*c, p.to_string())).collect();
+    assert_eq!(found, expected);
+}

@@ -113,8 +113,9 @@ fn check_loaded(mut c: Checked) -> Checked {
     // Layer one (shape) runs on its own thread while layer two runs here: they read the
     // same documents and report independently.
     let docs: Vec<_> = c.inputs.iter().map(|&f| (f, c.workspace.shared(f))).collect();
-    let shape = std::thread::spawn(move || {
-        docs.iter().flat_map(|(f, doc)| meta::check_definition(doc, *f)).collect::<Vec<_>>()
+    let shape = std::thread::spawn({
+        let docs = docs.clone();
+        move || docs.iter().flat_map(|(f, doc)| meta::check_definition(doc, *f)).collect::<Vec<_>>()
     });
     let mut semantic = Diagnostics::default();
     let diags = &mut semantic;
@@ -163,9 +164,13 @@ fn check_loaded(mut c: Checked) -> Checked {
         roots.extend(ch.channel.topics.keys().map(|t| ch.at.child("topics").child(t).child("schema")));
     }
     roots.extend(c.defs.iter().map(|d| d.at.clone()));
-    // Channel rules and schema rules read disjoint parts: run them side by side.
+    // Channel rules and schema rules read disjoint parts: run them side by side, the keyword
+    // rules of the roots' schemas on a third thread while the references are followed here.
     let (channels, defs, workspace) = (&mut c.channels, &c.defs, &mut c.workspace);
     let (channel_diags, refs) = std::thread::scope(|s| {
+        let roots = &roots;
+        let keywords = s.spawn(move || schemas::keyword_diagnostics(&docs, roots));
+        let keywords = || keywords.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         let rules = s.spawn(move || {
             let mut d = Diagnostics::default();
             channels::check_templates(channels, &mut d);
@@ -174,7 +179,7 @@ fn check_loaded(mut c: Checked) -> Checked {
             d
         });
         let mut schema_diags = Diagnostics::default();
-        let refs = schemas::check(workspace, &roots, &mut schema_diags);
+        let refs = schemas::check(workspace, roots, keywords, &mut schema_diags);
         let mut channel_diags = rules.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         channel_diags.extend(schema_diags);
         (channel_diags, refs)

@@ -9,15 +9,30 @@ use serde_json::Value;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::keywords::{self, Support};
 use crate::schema_walk::walk;
-use crate::source::Location;
+use std::sync::Arc;
+
+use crate::source::{FileId, Location};
 use crate::workspace::Workspace;
 
 /// Resolved references: the location of each schema holding a `$ref` → its target.
 pub type Refs = HashMap<Location, Location>;
 
 /// Check every schema reachable from `roots`; returns the resolved references.
-pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) -> Refs {
-    let mut refs = Refs::default();
+///
+/// The keyword rules of the roots' own subtrees come from `keywords` (what
+/// [`keyword_diagnostics`] gives for `roots`, worked out on another thread meanwhile): the
+/// walk here resolves references, and reports those lists where it would have found them.
+pub fn check(
+    ws: &mut Workspace,
+    roots: &[Location],
+    keywords: impl FnOnce() -> Vec<Vec<Diagnostic>>,
+    diags: &mut Diagnostics,
+) -> Refs {
+    let mut refs = Refs::with_capacity(roots.len());
+    let index: HashMap<&Location, usize> = roots.iter().enumerate().map(|(i, r)| (r, i)).collect();
+    // Where each root's keyword diagnostics belong: (position in `diags`, root).
+    let mut pending: Vec<(usize, usize)> = Vec::new();
+    let mut prints = Vec::new();
     // Roots already walked: a root inside one of them (or equal to it) is skipped, and a
     // walk skips the subtrees of roots walked before it.
     let mut walked = Walked::default();
@@ -29,13 +44,20 @@ pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) ->
         let Some(schema) = ws.get(&root) else { continue };
         // Only a walk over an earlier root needs to look for it.
         let earlier_below = walked.any_below(&root);
+        // A root walked whole has its keyword diagnostics from `keywords`.
+        let given = if earlier_below { None } else { index.get(&root).copied() };
+        if let Some(i) = given {
+            pending.push((diags.len(), i));
+        }
         let mut found: Vec<(Location, String)> = Vec::new();
         walk(schema, &root, &mut |node, at| {
             if earlier_below && at.pointer.len() > root.pointer.len() && walked.contains(at) {
                 return false;
             }
             if let Value::Object(obj) = node {
-                check_keywords(obj, at, diags);
+                if given.is_none() {
+                    check_keywords(obj, at, &mut prints, diags);
+                }
                 if let Some(Value::String(r)) = obj.get("$ref") {
                     found.push((at.clone(), r.clone()));
                 }
@@ -55,7 +77,40 @@ pub fn check(ws: &mut Workspace, roots: &[Location], diags: &mut Diagnostics) ->
         }
     }
     check_cycles(ws, roots, &refs, diags);
+    if !pending.is_empty() {
+        let mut lists = keywords();
+        let mut reported = std::mem::take(diags).into_vec().into_iter();
+        let mut done = 0;
+        for (at, root) in pending {
+            diags.extend(reported.by_ref().take(at - done));
+            done = at;
+            diags.extend(std::mem::take(&mut lists[root]));
+        }
+        diags.extend(reported);
+    }
     refs
+}
+
+/// The keyword rules over each root's subtree, one list per root in the order the walk in
+/// [`check`] reports them. Reads only the documents, so it can run on its own thread.
+pub fn keyword_diagnostics(docs: &[(FileId, Arc<Value>)], roots: &[Location]) -> Vec<Vec<Diagnostic>> {
+    let mut prints = Vec::new();
+    roots
+        .iter()
+        .map(|root| {
+            let mut d = Diagnostics::default();
+            let doc = docs.iter().find(|(f, _)| *f == root.file).map(|(_, doc)| doc);
+            if let Some(schema) = doc.and_then(|doc| crate::source::lookup(doc, &root.pointer)) {
+                walk(schema, root, &mut |node, at| {
+                    if let Value::Object(obj) = node {
+                        check_keywords(obj, at, &mut prints, &mut d);
+                    }
+                    true
+                });
+            }
+            d.into_vec()
+        })
+        .collect()
 }
 
 /// `$schema`: schemas are read as JSON Schema 2020-12. Older drafts are read as 2020-12 with
@@ -88,23 +143,27 @@ fn check_property_names(
     props: Option<&serde_json::Map<String, Value>>,
     required: Option<&Vec<Value>>,
     at: &Location,
+    prints: &mut Vec<u64>,
     diags: &mut Diagnostics,
 ) {
-    let declared = props.into_iter().flat_map(|p| p.keys()).map(|k| (k.as_str(), None));
     // A short map is searched faster than hashed.
     let is_declared = |r: &str| match props {
         Some(p) if p.len() <= 16 => p.keys().any(|k| k == r),
         Some(p) => p.contains_key(r),
         None => false,
     };
-    let undeclared = required.into_iter().flatten().enumerate().filter_map(|(i, r)| {
-        let r = r.as_str()?;
-        (!is_declared(r)).then_some((r, Some(i)))
-    });
-    let names: Vec<(&str, Option<usize>)> = declared.chain(undeclared).collect();
+    let names = || {
+        let declared = props.into_iter().flat_map(|p| p.keys()).map(|k| (k.as_str(), None));
+        let undeclared = required.into_iter().flatten().enumerate().filter_map(move |(i, r)| {
+            let r = r.as_str()?;
+            (!is_declared(r)).then_some((r, Some(i)))
+        });
+        declared.chain(undeclared)
+    };
     // Names that become one Rust field have the same letters and digits (`naming::letters_and_digits`):
     // when no two names share those, nothing collides, and no Rust name needs to be worked out.
-    let mut prints: Vec<u64> = names.iter().map(|(name, _)| crate::naming::letters_fingerprint(name)).collect();
+    prints.clear();
+    prints.extend(names().map(|(name, _)| crate::naming::letters_fingerprint(name)));
     prints.sort_unstable();
     if prints.windows(2).all(|w| w[0] != w[1]) {
         return;
@@ -114,7 +173,7 @@ fn check_property_names(
         Some(i) => at.child("required").child(&i.to_string()),
     };
     let mut seen: HashMap<String, (&str, Option<usize>)> = HashMap::default();
-    for (name, required) in names {
+    for (name, required) in names() {
         let field = crate::naming::rust_field(name);
         match seen.get(&field) {
             Some(&(first, first_required)) => diags.push(
@@ -175,7 +234,8 @@ impl Walked {
     }
 }
 
-fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
+/// `prints` is scratch space, reused from one object to the next.
+fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, prints: &mut Vec<u64>, diags: &mut Diagnostics) {
     // The keywords read below, found in one pass (cheaper than hashing each name).
     let (mut props, mut required, mut dialect, mut tuple) = (None, None, None, None);
     for (keyword, value) in obj {
@@ -187,7 +247,7 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, diags: &m
             _ => {}
         }
     }
-    check_property_names(props, required, at, diags);
+    check_property_names(props, required, at, prints, diags);
     if let Some(dialect) = dialect {
         check_dialect(dialect, &at.child("$schema"), diags);
     }
