@@ -58,13 +58,14 @@ pub fn check(
                 if given.is_none() {
                     check_keywords(obj, at, &mut prints, diags);
                 }
-                if let Some(Value::String(r)) = obj.get("$ref") {
+                // A scan finds the keyword sooner than hashing it, in objects this small.
+                if let Some((_, Value::String(r))) = obj.iter().find(|(k, _)| *k == "$ref") {
                     found.push((at.clone(), r.clone()));
                 }
             }
             true
         });
-        walked.insert(root);
+        walked.insert(root, combines(schema));
         for (site, reference) in found {
             let Some(resolved) = ws.resolve(&site, &reference, diags) else {
                 continue;
@@ -76,7 +77,7 @@ pub fn check(
             refs.insert(site, resolved.target);
         }
     }
-    check_cycles(ws, roots, &refs, diags);
+    check_cycles(ws, roots, &refs, &walked, diags);
     if !pending.is_empty() {
         let mut lists = keywords();
         let mut reported = std::mem::take(diags).into_vec().into_iter();
@@ -196,20 +197,38 @@ fn check_property_names(
     }
 }
 
-/// Locations whose subtrees have been walked, per file: hashed for membership, and in
-/// pointer order to find those below a location.
+/// The lists of subschemas a schema combines (`allOf`, `anyOf`, `oneOf`, in that order).
+fn combinators(schema: &Value) -> impl Iterator<Item = (&'static str, &Vec<Value>)> {
+    let obj = schema.as_object();
+    ["allOf", "anyOf", "oneOf"].into_iter().filter_map(move |k| Some((k, obj?.get(k)?.as_array()?)))
+}
+
+/// Whether a schema combines subschemas (found by a scan of its keywords: cheaper than three
+/// lookups in a small object).
+fn combines(schema: &Value) -> bool {
+    let mut members = schema.as_object().into_iter().flatten();
+    members.any(|(k, v)| matches!(k.as_str(), "allOf" | "anyOf" | "oneOf") && v.is_array())
+}
+
+/// Locations whose subtrees have been walked, per file: hashed for membership (with whether
+/// the schema there combines subschemas), and in pointer order to find those below a location.
 #[derive(Default)]
-struct Walked(HashMap<crate::source::FileId, (HashSet<String>, std::collections::BTreeSet<String>)>);
+struct Walked(HashMap<FileId, (HashMap<String, bool>, std::collections::BTreeSet<String>)>);
 
 impl Walked {
-    fn insert(&mut self, at: Location) {
+    fn insert(&mut self, at: Location, combines: bool) {
         let (hashed, ordered) = self.0.entry(at.file).or_default();
-        hashed.insert(at.pointer.clone());
+        hashed.insert(at.pointer.clone(), combines);
         ordered.insert(at.pointer);
     }
 
+    /// Whether the schema at `at`, walked as a root, combines subschemas.
+    fn combines(&self, at: &Location) -> Option<bool> {
+        self.0.get(&at.file)?.0.get(at.pointer.as_str()).copied()
+    }
+
     fn contains(&self, at: &Location) -> bool {
-        self.0.get(&at.file).is_some_and(|(set, _)| set.contains(at.pointer.as_str()))
+        self.0.get(&at.file).is_some_and(|(set, _)| set.contains_key(at.pointer.as_str()))
     }
 
     /// `at` or a location above it has been walked.
@@ -221,7 +240,7 @@ impl Walked {
             p = current.rfind('/').map(|i| &current[..i]);
             Some(current)
         })
-        .any(|p| set.contains(p))
+        .any(|p| set.contains_key(p))
     }
 
     /// A location below `at` has been walked. Pointers below `at` start with `at`'s and a
@@ -327,17 +346,18 @@ pub fn compile_pattern(pattern: &str) -> Result<(), String> {
 /// A cycle of references that never passes through a property or an item: `A = B`,
 /// `B = A`, or `A = allOf[A, ...]`. Such a type has no finite definition. Recursion through
 /// `properties`, `items` and the like is fine (a tree node).
-fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, diags: &mut Diagnostics) {
+fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, walked: &Walked, diags: &mut Diagnostics) {
     let successors = |at: &Location| -> Vec<Location> {
         let mut next = Vec::new();
         if let Some(target) = refs.get(at) {
             next.push(target.clone());
         }
-        if let Some(obj) = ws.get(at).and_then(Value::as_object) {
-            for k in ["allOf", "anyOf", "oneOf"] {
-                if let Some(list) = obj.get(k).and_then(Value::as_array) {
-                    next.extend((0..list.len()).map(|i| at.child(k).child(&i.to_string())));
-                }
+        // Roots walked are known not to combine anything, mostly: no need to look them up.
+        if walked.combines(at) != Some(false)
+            && let Some(schema) = ws.get(at)
+        {
+            for (k, list) in combinators(schema) {
+                next.extend((0..list.len()).map(|i| at.child(k).child(&i.to_string())));
             }
         }
         next
