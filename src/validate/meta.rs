@@ -264,3 +264,39 @@ fn dedupe(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.retain(|d| seen.insert((format!("{:?}", d.anchor), d.code, d.message.clone())));
     diags
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `payload_schemas` finds every place the format's schema gives to the meta-schema: the
+    /// structure validator accepts anything there, so a place it missed would go unchecked.
+    #[test]
+    fn payload_schemas_are_where_the_format_refers_to_the_meta_schema() {
+        fn refs(v: &Value, at: String, out: &mut Vec<String>) {
+            match v {
+                Value::Object(obj) if obj.get("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => out.push(at),
+                Value::Object(obj) => obj.iter().for_each(|(k, v)| refs(v, format!("{at}/{k}"), out)),
+                Value::Array(list) => list.iter().enumerate().for_each(|(i, v)| refs(v, format!("{at}/{i}"), out)),
+                _ => {}
+            }
+        }
+        let schema: Value = serde_json::from_str(FORMAT_SCHEMA_JSON).unwrap();
+        let mut found = Vec::new();
+        refs(&schema, String::new(), &mut found);
+        found.sort();
+        assert_eq!(found, ["/$defs/Topic/properties/schema", "/properties/$defs/additionalProperties"]);
+        // And those are the values `payload_schemas` yields.
+        let doc = serde_json::json!({
+            "chanspec": 1,
+            "$defs": {"A": {"title": "a"}},
+            "channels": {"c": {"topics": {"t": {"schema": {"title": "t"}}}}}
+        });
+        let titles: Vec<&str> = payload_schemas(&doc).filter_map(|s| s["title"].as_str()).collect();
+        assert_eq!(titles, ["a", "t"]);
+        assert!(structure_validator().is_valid(&doc) && format_validator().is_valid(&doc));
+        let bad = serde_json::json!({"chanspec": 1, "$defs": {"A": {"type": "strin"}}, "channels": {}});
+        assert!(structure_validator().is_valid(&bad) && !payload_schemas(&bad).all(plainly_valid));
+        assert!(!check_definition(&bad, FileId(0)).is_empty());
+    }
+}
