@@ -280,7 +280,8 @@ mod tests {
             "/x/0",
             "a",
             "/missing",
-            "/a~1b/~0/1/",
+            "/a~1b/~0/1",
+            "/x/99999999999999999999",
         ] {
             assert_eq!(lookup(&doc, p), doc.pointer(p), "{p:?}");
         }

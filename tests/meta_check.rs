@@ -168,3 +168,24 @@ proptest! {
         }
     }
 }
+
+/// A payload schema `plainly_valid` leaves in doubt, but valid, still makes a clean
+/// definition: the meta-schema decides for that schema alone.
+#[test]
+fn schemas_in_doubt_are_decided_by_the_meta_schema() {
+    let text = r##"
+chanspec: 1
+channels:
+  a:
+    topics:
+      t:
+        schema:
+          $id: "https://example.com/t"
+          type: object
+          properties: { b: { type: string, $comment: "plain" } }
+"##;
+    let schema = &serde_json::from_str::<Value>(r#"{"$id": "https://example.com/t"}"#).unwrap();
+    assert!(!plainly_valid(schema) && meta_valid(schema));
+    let checked = chanspec::check_texts(&[("doubt.yaml".into(), text.into())]);
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+}

@@ -2,6 +2,8 @@
 //! every `$ref` resolves (loading referenced files on the way), no `$ref` cycle is left
 //! without a structure to break it, and every `pattern` compiles.
 
+use std::sync::Arc;
+
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 
 use serde_json::Value;
@@ -9,8 +11,6 @@ use serde_json::Value;
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::keywords::{self, Support};
 use crate::schema_walk::walk;
-use std::sync::Arc;
-
 use crate::source::{FileId, Location};
 use crate::workspace::Workspace;
 
@@ -197,17 +197,19 @@ fn check_property_names(
     }
 }
 
-/// The lists of subschemas a schema combines (`allOf`, `anyOf`, `oneOf`, in that order).
+const COMBINATORS: [&str; 3] = ["allOf", "anyOf", "oneOf"];
+
+/// The lists of subschemas a schema combines, in the order of [`COMBINATORS`].
 fn combinators(schema: &Value) -> impl Iterator<Item = (&'static str, &Vec<Value>)> {
     let obj = schema.as_object();
-    ["allOf", "anyOf", "oneOf"].into_iter().filter_map(move |k| Some((k, obj?.get(k)?.as_array()?)))
+    COMBINATORS.into_iter().filter_map(move |k| Some((k, obj?.get(k)?.as_array()?)))
 }
 
 /// Whether a schema combines subschemas (found by a scan of its keywords: cheaper than three
 /// lookups in a small object).
 fn combines(schema: &Value) -> bool {
     let mut members = schema.as_object().into_iter().flatten();
-    members.any(|(k, v)| matches!(k.as_str(), "allOf" | "anyOf" | "oneOf") && v.is_array())
+    members.any(|(k, v)| COMBINATORS.contains(&k.as_str()) && v.is_array())
 }
 
 /// Locations whose subtrees have been walked, per file: hashed for membership (with whether
@@ -352,7 +354,8 @@ fn check_cycles(ws: &Workspace, roots: &[Location], refs: &Refs, walked: &Walked
         if let Some(target) = refs.get(at) {
             next.push(target.clone());
         }
-        // Roots walked are known not to combine anything, mostly: no need to look them up.
+        // Whether a root walked combines subschemas was noted then; anything else (targets
+        // inside a root, combined subschemas) is looked up.
         if walked.combines(at) != Some(false)
             && let Some(schema) = ws.get(at)
         {
