@@ -1,6 +1,8 @@
-//! YAML → JSON value with positions, through saphyr's `MarkedYaml`.
+//! YAML → JSON value with positions, through saphyr's `MarkedYaml`; plain documents, when no
+//! positions are wanted, straight from saphyr's events.
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use saphyr_parser::Event;
 use serde_json::{Map, Number, Value};
 
 use super::{MAX_DEPTH, SyntaxError};
@@ -8,6 +10,17 @@ use crate::source::{NodeSpan, PosMap, SourceFile, Span, pointer_push};
 
 /// Parse to a value; with `track`, also record every node's position.
 pub(super) fn parse(file: &SourceFile, track: bool) -> Result<(Value, PosMap), SyntaxError> {
+    if let Some(offset) = too_deep(&file.text) {
+        return Err(SyntaxError::new(offset, format!("nesting deeper than {MAX_DEPTH} levels")));
+    }
+    if !track && let Some(value) = plain(&file.text) {
+        return Ok((value, PosMap::default()));
+    }
+    tree(file, track)
+}
+
+/// Through saphyr's node tree, which knows every node's span and reads all of YAML.
+fn tree(file: &SourceFile, track: bool) -> Result<(Value, PosMap), SyntaxError> {
     let text = &file.text;
     // saphyr counts in characters; spans are kept in bytes.
     let offsets = if text.is_ascii() { None } else { Some(file.char_to_byte()) };
@@ -15,9 +28,6 @@ pub(super) fn parse(file: &SourceFile, track: bool) -> Result<(Value, PosMap), S
         None => index.min(text.len()),
         Some(o) => o.get(index).copied().unwrap_or(text.len()),
     };
-    if let Some(offset) = too_deep(text) {
-        return Err(SyntaxError::new(offset, format!("nesting deeper than {MAX_DEPTH} levels")));
-    }
     let docs = MarkedYaml::load_from_str(text).map_err(|e| {
         let offset = byte(e.marker().index());
         match e.info() {
@@ -124,20 +134,113 @@ impl Converter<'_> {
         })
     }
 
-    /// Mapping keys become strings; scalar keys that YAML reads as numbers or booleans keep
-    /// their text (`200:` is the key "200"), as JSON has only string keys.
     fn key(&self, k: &MarkedYaml) -> Result<String, SyntaxError> {
         match &k.data {
-            YamlData::Value(Scalar::String(s)) => Ok(s.to_string()),
-            YamlData::Value(Scalar::Integer(i)) => Ok(i.to_string()),
-            YamlData::Value(Scalar::Boolean(b)) => Ok(b.to_string()),
-            YamlData::Value(Scalar::FloatingPoint(f)) => Ok(f.to_string()),
-            YamlData::Value(Scalar::Null) => Ok("null".into()),
+            YamlData::Value(s) => Ok(key_text(s)),
             YamlData::Representation(raw, _, _) => Ok(raw.to_string()),
             YamlData::Tagged(_, inner) => self.key(inner),
             _ => Err(self.error(k, "only scalar mapping keys are supported")),
         }
     }
+}
+
+/// Mapping keys become strings; scalar keys that YAML reads as numbers or booleans keep
+/// their text (`200:` is the key "200"), as JSON has only string keys.
+fn key_text(s: &Scalar) -> String {
+    match s {
+        Scalar::String(s) => s.to_string(),
+        Scalar::Integer(i) => i.to_string(),
+        Scalar::Boolean(b) => b.to_string(),
+        Scalar::FloatingPoint(f) => f.to_string(),
+        Scalar::Null => "null".into(),
+    }
+}
+
+/// The value of a plain document, built straight from saphyr's events: one document of
+/// mappings, sequences and untagged scalars, with no anchor, alias, complex key, duplicated
+/// key, or anything that is an error. Most definitions are just that, and building the value
+/// this way takes half the time and memory of building saphyr's node tree first. `None` for
+/// anything else: the node tree then reads it, and reports what is wrong.
+fn plain(text: &str) -> Option<Value> {
+    // Members of the open sequences and mappings gather on one stack, innermost last, and
+    // move into a vector or map of their exact size when it closes (as the JSON loader does).
+    enum Frame {
+        Seq(usize),
+        /// Where its members start, and the key whose value comes next.
+        Map(usize, Option<String>),
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut members: Vec<(String, Value)> = Vec::new();
+    let mut done: Option<Value> = None;
+    let mut documents = 0;
+    for event in saphyr_parser::Parser::new_from_str(text) {
+        let (event, _) = event.ok()?;
+        let expecting_key = matches!(stack.last(), Some(Frame::Map(_, None)));
+        let value = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return None;
+                }
+                continue;
+            }
+            Event::Alias(_) => return None,
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
+                if anchor > 0 || tag.is_some() || expecting_key || stack.len() >= MAX_DEPTH =>
+            {
+                return None;
+            }
+            Event::SequenceStart(..) => {
+                stack.push(Frame::Seq(members.len()));
+                continue;
+            }
+            Event::MappingStart(..) => {
+                stack.push(Frame::Map(members.len(), None));
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop()? {
+                Frame::Seq(base) => Value::Array(members.drain(base..).map(|(_, v)| v).collect()),
+                Frame::Map(base, None) => {
+                    let mut map = Map::with_capacity(members.len() - base);
+                    for (key, v) in members.drain(base..) {
+                        match map.entry(key) {
+                            serde_json::map::Entry::Vacant(slot) => slot.insert(v),
+                            serde_json::map::Entry::Occupied(_) => return None,
+                        };
+                    }
+                    Value::Object(map)
+                }
+                Frame::Map(_, Some(_)) => return None,
+            },
+            Event::Scalar(v, style, anchor, tag) => {
+                if anchor > 0 || tag.is_some() {
+                    return None;
+                }
+                let scalar = Scalar::parse_from_cow_and_metadata(v, style, None)?;
+                if expecting_key {
+                    if let Some(Frame::Map(_, key)) = stack.last_mut() {
+                        *key = Some(key_text(&scalar));
+                    }
+                    continue;
+                }
+                match scalar {
+                    Scalar::Null => Value::Null,
+                    Scalar::Boolean(b) => Value::Bool(b),
+                    Scalar::Integer(i) => Value::Number(i.into()),
+                    Scalar::FloatingPoint(f) => Value::Number(Number::from_f64(f.into_inner())?),
+                    Scalar::String(s) => Value::String(s.into_owned()),
+                }
+            }
+        };
+        match stack.last_mut() {
+            Some(Frame::Seq(_)) => members.push((String::new(), value)),
+            Some(Frame::Map(_, key)) => members.push((key.take()?, value)),
+            None if done.is_none() => done = Some(value),
+            None => return None,
+        }
+    }
+    done
 }
 
 /// A cheap upper bound on nesting, checked before the parser runs: saphyr's recursion would
@@ -182,6 +285,99 @@ fn too_deep(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn by_tree(text: &str) -> Result<Value, String> {
+        let file = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.to_string());
+        tree(&file, false).map(|(v, _)| v).map_err(|e| e.message)
+    }
+
+    /// What `plain` builds is what the node tree reads, for every YAML file of the project's
+    /// fixtures and of the AsyncAPI examples; and it does build the valid fixtures.
+    #[test]
+    fn plain_documents_read_as_the_node_tree_reads_them() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut dirs =
+            vec![root.join("fixtures"), root.join("examples"), root.join("../shared/corpus/asyncapi-examples")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() && !path.ends_with("node_modules") {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() > 50, "{} YAML files", files.len());
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            match plain(&text) {
+                Some(value) => assert_eq!(Ok(value), by_tree(&text), "{}", path.display()),
+                None => assert!(!path.starts_with(root.join("fixtures/valid")), "{} not plain", path.display()),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Never a value the node tree would not read the same: made-up documents with
+        /// anchors, aliases, tags, quoting, special numbers, duplicated and complex keys,
+        /// several documents.
+        #[test]
+        fn plain_builds_only_what_the_node_tree_reads_alike(lines in proptest::collection::vec(line(), 0..12)) {
+            let text = lines.concat();
+            if let Some(value) = plain(&text) {
+                proptest::prop_assert_eq!(Ok(value), by_tree(&text), "{:?}", text);
+            }
+        }
+    }
+
+    fn line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let indent = prop::sample::select(vec!["", "  ", "    ", "- ", "  - "]);
+        let key = prop::sample::select(vec![
+            "a", "b", "200", "true", "null", "~", "1.5", "\"q\"", "'s'", "? x", "[k]", "{k: v}", "a b", "-1", "0x1F",
+        ]);
+        let value = prop::sample::select(vec![
+            "",
+            " 1",
+            " -2",
+            " 0o17",
+            " 1e3",
+            " .inf",
+            " .nan",
+            " ~",
+            " null",
+            " true",
+            " False",
+            " yes",
+            " 'x'",
+            " \"y\"",
+            " &a 1",
+            " *a",
+            " !!str 5",
+            " !t v",
+            " [1, 2]",
+            " {c: d}",
+            " |\n  text",
+            " >-\n  folded",
+            " # comment",
+            " x # c",
+            " 1:2",
+            " @",
+            " `",
+            " \"\\u00e9\"",
+            " é",
+        ]);
+        let sep = prop::sample::select(vec![":", ""]);
+        prop_oneof![
+            (indent, key, sep, value).prop_map(|(i, k, s, v)| format!("{i}{k}{s}{v}\n")),
+            prop::sample::select(vec!["---\n", "...\n", "\n", "# only a comment\n", "- x\n", "[a, b]\n"])
+                .prop_map(String::from),
+        ]
+    }
 
     #[test]
     fn refuses_absurd_nesting_before_parsing() {
