@@ -94,9 +94,7 @@ pub fn type_name(id: &str) -> String {
 }
 
 fn pascal_ident(input: &str) -> String {
-    let cleaned: String =
-        input.chars().filter(|&c| c != '\'').map(|c| if unicode_ident::is_xid_continue(c) { c } else { '-' }).collect();
-    let out = upper_camel(&cleaned);
+    let out = upper_camel(&identifier_chars(input));
     let out = match out.chars().next() {
         None => "X".to_string(),
         Some(c) if unicode_ident::is_xid_start(c) => out,
@@ -206,7 +204,7 @@ fn spelled(id: &str) -> &str {
 
 /// `'` dropped, every other character that cannot continue an identifier made a `-`.
 fn identifier_chars(id: &str) -> String {
-    id.replace('\'', "").chars().map(|c| if unicode_ident::is_xid_continue(c) { c } else { '-' }).collect()
+    id.chars().filter(|&c| c != '\'').map(|c| if unicode_ident::is_xid_continue(c) { c } else { '-' }).collect()
 }
 
 /// The letters and digits of a name as its [`rust_field`] has them (lowercased, final sigma

@@ -103,8 +103,6 @@ pub fn plainly_valid(schema: &Value) -> bool {
     }
 }
 
-const SIMPLE_TYPES: &[&str] = &["array", "boolean", "integer", "null", "number", "object", "string"];
-
 fn plain_keyword(keyword: &str, value: &Value) -> bool {
     // `type: array, uniqueItems: true` of strings (the meta-schema's `stringArray`), each
     // accepted by `ok`.
@@ -122,8 +120,8 @@ fn plain_keyword(keyword: &str, value: &Value) -> bool {
         }
         "items" | "additionalProperties" | "contains" | "propertyNames" | "contentSchema" => plainly_valid(value),
         "type" => match value {
-            Value::String(t) => SIMPLE_TYPES.contains(&t.as_str()),
-            list => !list.as_array().is_some_and(Vec::is_empty) && unique_strings(list, &|t| SIMPLE_TYPES.contains(&t)),
+            Value::String(t) => JSON_TYPES.contains(&t.as_str()),
+            list => !list.as_array().is_some_and(Vec::is_empty) && unique_strings(list, &|t| JSON_TYPES.contains(&t)),
         },
         "required" => unique_strings(value, &|_| true),
         "enum" | "examples" => value.is_array(),
