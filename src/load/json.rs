@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{MAX_DEPTH, SyntaxError};
+use super::{MAX_DEPTH, Members, SyntaxError};
 use crate::source::{NodeSpan, PosMap, Span, pointer_push};
 
 pub(super) fn parse(text: &str) -> Result<Value, SyntaxError> {
@@ -35,18 +35,15 @@ struct Strict(Value);
 
 impl<'de> serde::Deserialize<'de> for Strict {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut scratch = Vec::new();
-        serde::de::DeserializeSeed::deserialize(Members(&mut scratch), d).map(Strict)
+        let mut members = Members::default();
+        serde::de::DeserializeSeed::deserialize(Node(&mut members), d).map(Strict)
     }
 }
 
-/// Parses one value. Members of the arrays and objects being parsed gather on one shared
-/// stack, innermost last, and move into a vector or map of the exact size: growing one per
-/// array or object by doubling would touch (and have the kernel zero) far more memory than
-/// the tree keeps.
-struct Members<'s>(&'s mut Vec<(String, Value)>);
+/// Parses one value, its containers' members gathered on the shared [`Members`].
+struct Node<'s>(&'s mut Members);
 
-impl<'de> serde::de::DeserializeSeed<'de> for Members<'_> {
+impl<'de> serde::de::DeserializeSeed<'de> for Node<'_> {
     type Value = Value;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
@@ -54,7 +51,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for Members<'_> {
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Members<'_> {
+impl<'de> serde::de::Visitor<'de> for Node<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -82,32 +79,21 @@ impl<'de> serde::de::Visitor<'de> for Members<'_> {
         Ok(Value::Null)
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let stack = self.0;
-        let base = stack.len();
-        while let Some(v) = seq.next_element_seed(Members(stack))? {
-            stack.push((String::new(), v));
+        let members = self.0;
+        let base = members.open();
+        while let Some(v) = seq.next_element_seed(Node(members))? {
+            members.push(String::new(), v);
         }
-        Ok(Value::Array(stack.drain(base..).map(|(_, v)| v).collect()))
+        Ok(members.array(base))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let stack = self.0;
-        let base = stack.len();
+        let members = self.0;
+        let base = members.open();
         while let Some(key) = map.next_key::<String>()? {
-            let v = map.next_value_seed(Members(stack))?;
-            stack.push((key, v));
+            let v = map.next_value_seed(Node(members))?;
+            members.push(key, v);
         }
-        let mut out = serde_json::Map::with_capacity(stack.len() - base);
-        for (key, v) in stack.drain(base..) {
-            match out.entry(key) {
-                serde_json::map::Entry::Vacant(slot) => {
-                    slot.insert(v);
-                }
-                serde_json::map::Entry::Occupied(slot) => {
-                    return Err(serde::de::Error::custom(format!("{DUPLICATE} `{}`", slot.key())));
-                }
-            }
-        }
-        Ok(Value::Object(out))
+        members.object(base).map_err(|key| serde::de::Error::custom(format!("{DUPLICATE} `{key}`")))
     }
 }
 

@@ -44,6 +44,42 @@ impl SyntaxError {
     }
 }
 
+/// Members of the arrays and objects being built, innermost last, for both parsers: each
+/// container moves its members into a vector or map of the exact size when it closes. Growing
+/// one per container by doubling would touch (and have the kernel zero) far more memory than
+/// the tree keeps.
+#[derive(Default)]
+struct Members(Vec<(String, Value)>);
+
+impl Members {
+    /// Where the members of a container opened now start.
+    fn open(&self) -> usize {
+        self.0.len()
+    }
+
+    /// A member of the innermost open container (an array's items have an empty key).
+    fn push(&mut self, key: String, value: Value) {
+        self.0.push((key, value));
+    }
+
+    /// The array whose items start at `base`.
+    fn array(&mut self, base: usize) -> Value {
+        Value::Array(self.0.drain(base..).map(|(_, v)| v).collect())
+    }
+
+    /// The object whose members start at `base`, or the first key that repeats one before it.
+    fn object(&mut self, base: usize) -> Result<Value, String> {
+        let mut out = serde_json::Map::with_capacity(self.0.len() - base);
+        for (key, v) in self.0.drain(base..) {
+            match out.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => slot.insert(v),
+                serde_json::map::Entry::Occupied(slot) => return Err(slot.key().clone()),
+            };
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 /// Read and parse one file. Errors (unreadable file, syntax) become diagnostics.
 pub fn load_file(sources: &mut Sources, path: &Path) -> Result<Document, Diagnostic> {
     let text = match std::fs::read(path) {

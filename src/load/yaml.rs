@@ -5,7 +5,7 @@ use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 use saphyr_parser::Event;
 use serde_json::{Map, Number, Value};
 
-use super::{MAX_DEPTH, SyntaxError};
+use super::{MAX_DEPTH, Members, SyntaxError};
 use crate::source::{NodeSpan, PosMap, SourceFile, Span, pointer_push};
 
 /// Parse to a value; with `track`, also record every node's position.
@@ -120,18 +120,7 @@ impl Converter<'_> {
     }
 
     fn scalar(&self, node: &MarkedYaml, s: &Scalar) -> Result<Value, SyntaxError> {
-        Ok(match s {
-            Scalar::Null => Value::Null,
-            Scalar::Boolean(b) => Value::Bool(*b),
-            Scalar::Integer(i) => Value::Number((*i).into()),
-            Scalar::FloatingPoint(f) => match Number::from_f64(f.into_inner()) {
-                Some(n) => Value::Number(n),
-                None => {
-                    return Err(self.error(node, "`.nan` and `.inf` cannot be represented in JSON"));
-                }
-            },
-            Scalar::String(s) => Value::String(s.to_string()),
-        })
+        scalar_value(s).ok_or_else(|| self.error(node, "`.nan` and `.inf` cannot be represented in JSON"))
     }
 
     fn key(&self, k: &MarkedYaml) -> Result<String, SyntaxError> {
@@ -142,6 +131,17 @@ impl Converter<'_> {
             _ => Err(self.error(k, "only scalar mapping keys are supported")),
         }
     }
+}
+
+/// A scalar as JSON: `None` for `.nan` and `.inf`, which JSON has no number for.
+fn scalar_value(s: &Scalar) -> Option<Value> {
+    Some(match s {
+        Scalar::Null => Value::Null,
+        Scalar::Boolean(b) => Value::Bool(*b),
+        Scalar::Integer(i) => Value::Number((*i).into()),
+        Scalar::FloatingPoint(f) => Value::Number(Number::from_f64(f.into_inner())?),
+        Scalar::String(s) => Value::String(s.to_string()),
+    })
 }
 
 /// Mapping keys become strings; scalar keys that YAML reads as numbers or booleans keep
@@ -157,20 +157,18 @@ fn key_text(s: &Scalar) -> String {
 }
 
 /// The value of a plain document, built straight from saphyr's events: one document of
-/// mappings, sequences and untagged scalars, with no anchor, alias, complex key, duplicated
-/// key, or anything that is an error. Most definitions are just that, and building the value
+/// mappings, sequences and untagged scalars, with no anchor, alias, complex or float key,
+/// duplicated key, or anything that is an error. Most definitions are just that, and building the value
 /// this way takes half the time and memory of building saphyr's node tree first. `None` for
 /// anything else: the node tree then reads it, and reports what is wrong.
 fn plain(text: &str) -> Option<Value> {
-    // Members of the open sequences and mappings gather on one stack, innermost last, and
-    // move into a vector or map of their exact size when it closes (as the JSON loader does).
     enum Frame {
         Seq(usize),
         /// Where its members start, and the key whose value comes next.
         Map(usize, Option<String>),
     }
     let mut stack: Vec<Frame> = Vec::new();
-    let mut members: Vec<(String, Value)> = Vec::new();
+    let mut members = Members::default();
     let mut done: Option<Value> = None;
     let mut documents = 0;
     for event in saphyr_parser::Parser::new_from_str(text) {
@@ -192,25 +190,16 @@ fn plain(text: &str) -> Option<Value> {
                 return None;
             }
             Event::SequenceStart(..) => {
-                stack.push(Frame::Seq(members.len()));
+                stack.push(Frame::Seq(members.open()));
                 continue;
             }
             Event::MappingStart(..) => {
-                stack.push(Frame::Map(members.len(), None));
+                stack.push(Frame::Map(members.open(), None));
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop()? {
-                Frame::Seq(base) => Value::Array(members.drain(base..).map(|(_, v)| v).collect()),
-                Frame::Map(base, None) => {
-                    let mut map = Map::with_capacity(members.len() - base);
-                    for (key, v) in members.drain(base..) {
-                        match map.entry(key) {
-                            serde_json::map::Entry::Vacant(slot) => slot.insert(v),
-                            serde_json::map::Entry::Occupied(_) => return None,
-                        };
-                    }
-                    Value::Object(map)
-                }
+                Frame::Seq(base) => members.array(base),
+                Frame::Map(base, None) => members.object(base).ok()?,
                 Frame::Map(_, Some(_)) => return None,
             },
             Event::Scalar(v, style, anchor, tag) => {
@@ -229,18 +218,12 @@ fn plain(text: &str) -> Option<Value> {
                     }
                     continue;
                 }
-                match scalar {
-                    Scalar::Null => Value::Null,
-                    Scalar::Boolean(b) => Value::Bool(b),
-                    Scalar::Integer(i) => Value::Number(i.into()),
-                    Scalar::FloatingPoint(f) => Value::Number(Number::from_f64(f.into_inner())?),
-                    Scalar::String(s) => Value::String(s.into_owned()),
-                }
+                scalar_value(&scalar)?
             }
         };
         match stack.last_mut() {
-            Some(Frame::Seq(_)) => members.push((String::new(), value)),
-            Some(Frame::Map(_, key)) => members.push((key.take()?, value)),
+            Some(Frame::Seq(_)) => members.push(String::new(), value),
+            Some(Frame::Map(_, key)) => members.push(key.take()?, value),
             None if done.is_none() => done = Some(value),
             None => return None,
         }
