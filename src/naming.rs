@@ -214,13 +214,17 @@ fn identifier_chars(id: &str) -> String {
 pub fn letters_and_digits(id: &str) -> impl Iterator<Item = char> + Clone + '_ {
     // One pass over [`identifier_chars`]: `'` dropped, other non-identifier characters (its
     // `-`s) are not letters or digits either.
-    let mut chars = spelled(id)
+    let chars = spelled(id)
         .chars()
         .filter(|&c| c != '\'' && unicode_ident::is_xid_continue(c) && c.is_alphanumeric())
         .flat_map(char::to_lowercase)
-        .map(|l| if l == 'ς' { 'σ' } else { l })
-        .peekable();
-    // One leading `x` is dropped.
+        .map(|l| if l == 'ς' { 'σ' } else { l });
+    without_leading_x(chars)
+}
+
+/// One leading `x` dropped.
+fn without_leading_x<I: Iterator<Item = char>>(chars: I) -> std::iter::Peekable<I> {
+    let mut chars = chars.peekable();
     if chars.peek() == Some(&'x') {
         chars.next();
     }
@@ -231,12 +235,8 @@ pub fn letters_and_digits(id: &str) -> impl Iterator<Item = char> + Clone + '_ {
 /// the same field. ASCII names, nearly all of them, are hashed byte by byte.
 pub fn letters_fingerprint(id: &str) -> u64 {
     if id.is_ascii() && spelled(id) == id {
-        let mut bytes =
-            id.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase())).peekable();
-        if bytes.peek() == Some(&'x') {
-            bytes.next();
-        }
-        fingerprint(bytes)
+        let bytes = id.bytes().filter(u8::is_ascii_alphanumeric).map(|b| char::from(b.to_ascii_lowercase()));
+        fingerprint(without_leading_x(bytes))
     } else {
         fingerprint(letters_and_digits(id))
     }
