@@ -1,4 +1,4 @@
-//! The AsyncAPI 3 specification's example documents (from `../shared/corpus`), written
+//! The AsyncAPI 3 specification's example documents (found by `support/corpus.rs`), written
 //! elsewhere, as chanspec definitions: each document's channels become channels (the address
 //! the name template, its `{parameters}` string params) and each message with a payload a
 //! topic, with `components.schemas` as `$defs` and references into other files (the
@@ -9,12 +9,14 @@
 //! of them must pass `cargo clippy -D warnings` as one crate and `tsc --strict`.
 
 mod common;
+#[path = "support/corpus.rs"]
+mod corpus;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-const EXAMPLES: &str = "../shared/corpus/asyncapi-examples/examples";
+const EXAMPLES: &str = "asyncapi-examples/examples";
 
 fn load(path: &Path) -> Value {
     let mut sources = chanspec::source::Sources::default();
@@ -109,10 +111,8 @@ fn definition(path: &Path) -> Option<Value> {
     Some(out)
 }
 
-fn documents() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLES);
-    assert!(root.is_dir(), "the AsyncAPI examples are expected at {}", root.display());
-    let mut docs: Vec<PathBuf> = std::fs::read_dir(&root)
+fn documents(root: &Path) -> Vec<PathBuf> {
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
@@ -129,6 +129,7 @@ fn documents() -> Vec<PathBuf> {
 
 #[test]
 fn asyncapi_examples_check_and_generate() {
+    let Some(root) = corpus::corpus(EXAMPLES, "asyncapi_examples_check_and_generate") else { return };
     let work = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/asyncapi-examples");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
@@ -136,10 +137,9 @@ fn asyncapi_examples_check_and_generate() {
     let ts = common::ts_project("asyncapi-examples-ts", &["gen/*.ts"]);
     let _ = std::fs::remove_dir_all(ts.join("gen"));
     std::fs::create_dir_all(ts.join("gen")).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLES);
     let mut outcomes = Vec::new();
     let mut modules = Vec::new();
-    for doc in documents() {
+    for doc in documents(&root) {
         let shown = doc.strip_prefix(&root).unwrap().display().to_string();
         let Some(def) = definition(&doc) else {
             outcomes.push(format!("{shown}: no channel with a payload"));

@@ -1,4 +1,4 @@
-//! The JSON Schema Test Suite (draft 2020-12, from `../shared/corpus`): every test group
+//! The JSON Schema Test Suite (draft 2020-12, found by `support/corpus.rs`): every test group
 //! whose schema `chanspec check` accepts is generated in both languages, and every case is
 //! run through the Rust types and the TypeScript guards and compared with the suite's
 //! `valid` flag. Groups `check` rejects must be rejected with a diagnostic, never a panic.
@@ -10,12 +10,14 @@
 //! fails the test, and so does a fixed one until the snapshot is updated).
 
 mod common;
+#[path = "support/corpus.rs"]
+mod corpus;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-const SUITE: &str = "../shared/corpus/json-schema-test-suite/tests/draft2020-12";
+const SUITE: &str = "json-schema-test-suite/tests/draft2020-12";
 
 struct Group {
     key: String,
@@ -38,8 +40,7 @@ fn uses_narrowing(schema: &Value) -> bool {
 
 #[test]
 fn json_schema_test_suite_agrees() {
-    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join(SUITE);
-    assert!(suite.is_dir(), "the JSON Schema Test Suite is expected at {}", suite.display());
+    let Some(suite) = corpus::corpus(SUITE, "json_schema_test_suite_agrees") else { return };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&suite)
         .unwrap()
         .map(|e| e.unwrap().path())

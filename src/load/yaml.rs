@@ -270,6 +270,48 @@ fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
+/// A plain-language hint for a YAML syntax error: what usually causes the parser's message
+/// (`message`) at `offset` of `text`. The parser's own position is kept by the caller.
+pub fn hint(text: &str, offset: usize, message: &str) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[line_start..line_end];
+    let previous = text[..line_start.saturating_sub(1)].rsplit('\n').next().unwrap_or("");
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    if line[..indent(line)].contains('\t') || previous[..indent(previous)].contains('\t') || message.contains("tab") {
+        return Some("YAML does not allow tabs for indentation: indent with spaces".into());
+    }
+    let quotes = |c: char| line.matches(c).count() % 2 == 1;
+    if message.contains("quoted scalar") || (message.contains("end of stream") && (quotes('"') || quotes('\''))) {
+        return Some("a quoted string is not closed: add the closing quote".into());
+    }
+    if message.contains("flow mapping") || message.contains("flow sequence") {
+        return Some("a `{ … }` or `[ … ]` is not closed, or two of its items lack a `,` between them".into());
+    }
+    if message.contains("mapping values are not allowed") {
+        return Some(
+            "a value holds `: ` (a colon and a space), which YAML reads as a new key: quote the value (\"a: b\"), or check that this key is indented under the right parent"
+                .into(),
+        );
+    }
+    if message.contains("did not find expected key")
+        || message.contains("block mapping")
+        || message.contains("block sequence")
+    {
+        let (here, before) = (indent(line), indent(previous));
+        return Some(format!(
+            "the keys of one mapping must start in the same column: this line is indented {here} space(s), the line above {before}; indent it like its siblings"
+        ));
+    }
+    None
+}
+
+// Where the tests find the AsyncAPI examples (written elsewhere, not in the repository).
+#[cfg(test)]
+#[path = "../../tests/support/corpus.rs"]
+mod corpus;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,8 +370,8 @@ mod tests {
     fn plain_documents_read_as_the_node_tree_reads_them() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
-        let mut dirs =
-            vec![root.join("fixtures"), root.join("examples"), root.join("../shared/corpus/asyncapi-examples")];
+        let mut dirs = vec![root.join("fixtures"), root.join("examples")];
+        dirs.extend(super::corpus::corpus("asyncapi-examples", "plain_documents_read_as_the_node_tree_reads_them"));
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let path = entry.path();
