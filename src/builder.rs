@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! // In build.rs's `main`:
-//! chanspec::Builder::new().file("chanspec.yaml").generate().unwrap();
+//! chanspec::Builder::new().file("chanspec.yaml").generate().expect("chanspec bindings");
 //! // In src/main.rs: mod channels { include!(concat!(env!("OUT_DIR"), "/chanspec.rs")); }
 //! ```
 
@@ -25,9 +25,11 @@ pub struct Builder {
     rustfmt: bool,
 }
 
-/// Why generation failed. The diagnostics have been printed to stderr already when run
-/// from build.rs; [`Error::report`] holds them as text.
-#[derive(Debug)]
+/// Why generation failed: the diagnostics rendered as `check` prints them, or the stale
+/// outputs of a check-only run with their diffs and the command that regenerates them.
+///
+/// `Debug` prints the same text as `Display` (as `anyhow` does), so `generate().unwrap()`,
+/// `.expect(…)` and `?` from build.rs's `main` show the report once, as it reads.
 pub struct Error {
     pub report: String,
     /// Stale outputs found by a check-only run.
@@ -40,6 +42,12 @@ impl fmt::Display for Error {
             return write!(f, "{}", self.stale.join("\n"));
         }
         write!(f, "chanspec could not generate bindings:\n{}", self.report)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -122,15 +130,20 @@ impl Builder {
                 println!("cargo:rerun-if-changed={}", f.display());
             }
         }
-        let fail = |checked: &Checked, diags: Vec<crate::Diagnostic>| {
-            let report = report::render(&diags, &checked.workspace.sources, Format::Human, false);
-            if cargo {
-                eprintln!("{report}");
-            }
-            Error { report, stale: Vec::new() }
+        // The report travels in the error alone: printed by whoever handles it (`unwrap`, `?`).
+        let fail = |checked: &Checked, diags: Vec<crate::Diagnostic>| Error {
+            report: report::render(&diags, &checked.workspace.sources, Format::Human, false),
+            stale: Vec::new(),
         };
         if checked.has_errors() {
             return Err(fail(&checked, checked.diagnostics.iter().cloned().collect()));
+        }
+        // Warnings do not fail the build: cargo shows each as one line, with its place.
+        if cargo {
+            for d in checked.diagnostics.iter() {
+                let line = report::one_line(&report::locate(d, &checked.workspace.sources));
+                println!("cargo:warning=chanspec: {line}");
+            }
         }
         let mut spec = crate::lower::lower(&checked).map_err(|d| fail(&checked, d.into_vec()))?;
         let rust_out = match (&self.rust_out, std::env::var_os("OUT_DIR")) {
@@ -151,6 +164,7 @@ impl Builder {
             }
             Ok(())
         };
+        let rust_cmd = rust_out.clone();
         if let Some(path) = rust_out {
             // Name the sources relative to the output, so the header does not depend on the
             // directory generation ran from.
@@ -176,9 +190,38 @@ impl Builder {
             put(path.clone(), code)?;
         }
         if !stale.is_empty() {
+            stale.push(format!("to regenerate: {}", self.command(rust_cmd.as_deref())));
             return Err(Error { report: String::new(), stale });
         }
         Ok(generated)
+    }
+}
+
+impl Builder {
+    /// The `chanspec generate` command that writes these outputs (for `--check`'s message).
+    fn command(&self, rust_out: Option<&Path>) -> String {
+        let quote = |p: &Path| {
+            let s = p.display().to_string();
+            if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+                s
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        };
+        let mut cmd = String::from("chanspec generate");
+        if !self.rustfmt {
+            cmd.push_str(" --no-rustfmt");
+        }
+        if let Some(p) = rust_out {
+            cmd.push_str(&format!(" --rust {}", quote(p)));
+        }
+        if let Some(p) = &self.ts_out {
+            cmd.push_str(&format!(" --ts {}", quote(p)));
+        }
+        for f in &self.files {
+            cmd.push_str(&format!(" {}", quote(f)));
+        }
+        cmd
     }
 }
 

@@ -8,6 +8,7 @@ pub mod builder;
 pub mod definitions;
 pub mod diagnostic;
 pub mod emit;
+pub mod init;
 pub mod ir;
 pub mod keywords;
 pub mod load;

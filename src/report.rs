@@ -74,6 +74,23 @@ pub fn locate(d: &Diagnostic, sources: &Sources) -> Located {
     out
 }
 
+/// One line: `file:line:col: warning[code]: message (hint)`, for cargo's `cargo:warning=`.
+pub fn one_line(l: &Located) -> String {
+    let mut out = String::new();
+    if let Some(file) = &l.file {
+        out.push_str(file);
+        for n in [l.line, l.column].into_iter().flatten() {
+            out.push_str(&format!(":{n}"));
+        }
+        out.push_str(": ");
+    }
+    out.push_str(&format!("{}[{}]: {}", l.severity, l.code, l.message));
+    if let Some(hint) = &l.hint {
+        out.push_str(&format!(" ({hint})"));
+    }
+    out.replace(['\n', '\r'], " ")
+}
+
 /// Render every diagnostic, followed (in human form) by a summary line.
 pub fn render(diags: &[Diagnostic], sources: &Sources, format: Format, color: bool) -> String {
     let mut out = String::new();

@@ -30,8 +30,8 @@ pub fn write_if_changed(path: &Path, content: &str) -> std::io::Result<Outcome> 
     written.map(|()| Outcome::Written)
 }
 
-/// `None` when `path` holds exactly `content`; otherwise a short description of the
-/// difference (a missing file, or the first differing lines as a diff).
+/// `None` when `path` holds exactly `content`; otherwise a description of the difference
+/// (a missing file, or a unified diff from the file to what generation would write).
 pub fn stale(path: &Path, content: &str) -> Option<String> {
     let old = match std::fs::read_to_string(path) {
         Ok(old) => old,
@@ -40,25 +40,27 @@ pub fn stale(path: &Path, content: &str) -> Option<String> {
     if old == content {
         return None;
     }
-    Some(format!("{} is stale:\n{}", path.display(), short_diff(&old, content, 12)))
+    let shown = path.display().to_string();
+    Some(format!("{shown} is stale:\n{}", unified_diff(&old, content, &shown, DIFF_LINES)))
 }
 
-/// The changed middle of two texts (after their common first and last lines), at most
-/// `limit` lines each side, in unified-diff style.
-pub fn short_diff(old: &str, new: &str, limit: usize) -> String {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
-    let (removed, added) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let mut out = format!("@@ line {} @@\n", prefix + 1);
-    for (sign, lines) in [('-', removed), ('+', added)] {
-        for l in lines.iter().take(limit) {
-            out.push_str(&format!("{sign}{l}\n"));
-        }
-        if lines.len() > limit {
-            out.push_str(&format!("{sign}... ({} more lines)\n", lines.len() - limit));
-        }
+/// How many lines of diff `--check` shows before counting the rest.
+pub const DIFF_LINES: usize = 40;
+
+/// A unified diff (3 lines of context) from `old` (the file) to `new` (what generation
+/// writes), headed `NAME (committed)` and `NAME (generated)`,
+/// cut after `limit` lines with a count of the lines left out.
+pub fn unified_diff(old: &str, new: &str, name: &str, limit: usize) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let full = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{name} (committed)"), &format!("{name} (generated)"))
+        .to_string();
+    let lines: Vec<&str> = full.lines().collect();
+    let mut out: String = lines.iter().take(limit).flat_map(|l| [*l, "\n"]).collect();
+    if lines.len() > limit {
+        out.push_str(&format!("... {} more lines of diff\n", lines.len() - limit));
     }
     out
 }
@@ -68,8 +70,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn diff_shows_the_changed_middle() {
-        let d = short_diff("a\nb\nc\nd\n", "a\nB\nc\nd\n", 5);
-        assert_eq!(d, "@@ line 2 @@\n-b\n+B\n");
+    fn diff_is_unified_with_context() {
+        let old: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        let new = old.replace("line 10\n", "line 10\nadded\n");
+        let d = unified_diff(&old, &new, "x.rs", 40);
+        assert_eq!(
+            d,
+            "--- x.rs (committed)\n+++ x.rs (generated)\n@@ -8,6 +8,7 @@\n line 8\n line 9\n line 10\n+added\n line 11\n line 12\n line 13\n"
+        );
+    }
+
+    #[test]
+    fn a_long_diff_is_cut_with_a_count() {
+        let old: String = (0..100).map(|i| format!("{i}\n")).collect();
+        let new: String = (0..100).map(|i| format!("{}\n", i * 7)).collect();
+        let d = unified_diff(&old, &new, "x.rs", 40);
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(lines.len(), 41, "{d}");
+        assert!(lines[40].starts_with("... ") && lines[40].ends_with(" more lines of diff"), "{d}");
     }
 }
