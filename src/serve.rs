@@ -87,13 +87,76 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// `chanspec token`: the token alone.
-pub fn token(secret_env: &str, channel: &str, topics: &str, ttl: &str) -> Result<String, String> {
-    let secret = env(secret_env)?;
-    let ttl = chanspec_runtime::token::parse_ttl(ttl).map_err(|e| format!("error: --ttl {e}"))?;
-    let topics: Vec<&str> = topics.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+/// What `chanspec token` needs.
+pub struct TokenOptions<'a> {
+    pub secret_env: &'a str,
+    pub channel: &'a str,
+    pub topics: &'a str,
+    pub ttl: &'a str,
+    /// The longest lifetime accepted (`--max-ttl`).
+    pub max_ttl: &'a str,
+    /// Definition files to check the channel and topics against (`--definitions`).
+    pub definitions: &'a [PathBuf],
+}
+
+/// `chanspec token`: the token alone. Refuses a lifetime that is not positive or is over the
+/// maximum, and, given definitions, a channel no template produces and topics it lacks.
+pub fn token(o: &TokenOptions<'_>) -> Result<String, String> {
+    let ttl = chanspec_runtime::token::parse_ttl(o.ttl).map_err(|e| format!("error: --ttl {e}"))?;
+    let max = chanspec_runtime::token::parse_ttl(o.max_ttl).map_err(|e| format!("error: --max-ttl {e}"))?;
+    if ttl.is_zero() {
+        return Err("error: --ttl must be positive: a token with no lifetime is expired when it is made".into());
+    }
+    if ttl > max {
+        return Err(format!(
+            "error: --ttl {} is longer than the maximum of {} (raise it with --max-ttl)",
+            o.ttl, o.max_ttl
+        ));
+    }
+    let topics: Vec<&str> = o.topics.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
     if topics.is_empty() {
         return Err("error: --topics needs at least one topic".into());
     }
-    Ok(TokenIssuer::new(secret.as_bytes()).mint(channel, &topics, ttl))
+    if !o.definitions.is_empty() {
+        let definitions = crate::definitions::from_files(o.definitions)?;
+        check_token_scope(&definitions, o.channel, &topics)?;
+    }
+    let secret = env(o.secret_env)?;
+    Ok(TokenIssuer::new(secret.as_bytes()).mint(o.channel, &topics, ttl))
+}
+
+/// The channel must come from a template of the definitions, with acceptable params, and
+/// every topic must be one of its topics; errors say what is close.
+fn check_token_scope(
+    definitions: &chanspec_runtime::Definitions,
+    channel: &str,
+    topics: &[&str],
+) -> Result<(), String> {
+    let Some(def) = definitions.find(channel) else {
+        if definitions.channels.iter().any(|c| c.refusal(channel).is_some()) {
+            return Err(format!("error: --channel {}", definitions.no_channel(channel)));
+        }
+        let templates: Vec<&str> = definitions.channels.iter().map(|c| c.template.as_str()).collect();
+        let close = crate::diagnostic::did_you_mean(channel, templates.iter().copied())
+            .map(|t| format!(" (did you mean a name of `{t}`?)"))
+            .unwrap_or_default();
+        return Err(format!(
+            "error: --channel `{channel}` is not a name of any channel{close}; the templates are: {}",
+            templates.join(", ")
+        ));
+    };
+    for topic in topics {
+        if def.topic(topic).is_none() {
+            let names: Vec<&str> = def.topics.iter().map(|t| t.name.as_str()).collect();
+            let close = crate::diagnostic::did_you_mean(topic, names.iter().copied())
+                .map(|t| format!(" (did you mean `{t}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "error: --topics: channel `{}` has no topic `{topic}`{close}; its topics are: {}",
+                def.id,
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }

@@ -5,7 +5,8 @@
 //!
 //! The schemas are the bundled schemas chanspec generated the types from (keywords of JSON
 //! Schema 2020-12, `$ref`s written `#/definitions/Name`). Every keyword chanspec accepts is
-//! checked, except `pattern`, `propertyNames` and `format`, which a type cannot hold anyway.
+//! checked, except `format` (not asserted, as 2020-12 says by default);
+//! `pattern` is read as ECMA-262 by [`crate::pattern`].
 
 use serde_json::{Map, Value};
 
@@ -18,6 +19,11 @@ impl Schemas {
     /// Parse the bundled definitions generated code embeds.
     pub fn parse(json: &str) -> Self {
         let definitions = serde_json::from_str(json).unwrap_or_default();
+        Schemas { definitions }
+    }
+
+    /// The named schemas of a [`crate::Definitions`].
+    pub fn from_map(definitions: Map<String, Value>) -> Self {
         Schemas { definitions }
     }
 
@@ -68,7 +74,7 @@ impl Schemas {
         if let Some(c) = obj.get("const")
             && !equal(c, v)
         {
-            return fail(format!("expected {c}"));
+            return fail(format!("{v} is not the const {c}"));
         }
         if let Some(Value::Array(values)) = obj.get("enum")
             && !values.iter().any(|e| equal(e, v))
@@ -77,7 +83,8 @@ impl Schemas {
         }
         for key in ["allOf", "anyOf", "oneOf"] {
             let Some(Value::Array(list)) = obj.get(key) else { continue };
-            let passing = list.iter().filter(|s| self.node(s, v, at, depth + 1).is_ok()).count();
+            let results: Vec<Result<(), String>> = list.iter().map(|s| self.node(s, v, at, depth + 1)).collect();
+            let passing = results.iter().filter(|r| r.is_ok()).count();
             let ok = match key {
                 "allOf" => passing == list.len(),
                 "anyOf" => passing >= 1,
@@ -85,19 +92,97 @@ impl Schemas {
             };
             if !ok {
                 return match key {
-                    "allOf" => list.iter().try_for_each(|s| self.node(s, v, at, depth + 1)),
+                    "allOf" => results.into_iter().collect(),
                     "oneOf" if passing > 1 => fail(format!("matches {passing} variants of `oneOf`, not exactly one")),
-                    _ => fail(format!("matches none of the variants of `{key}`")),
+                    _ => Err(self.no_variant(key, list, results, v, at)),
                 };
             }
         }
         match v {
             Value::Object(map) => self.object(obj, map, at, depth),
             Value::Array(items) => self.array(obj, items, at, depth),
-            Value::String(s) => bounds(obj, s.chars().count() as f64, "minLength", "maxLength", "characters", at),
-            Value::Number(n) => number(obj, n.as_f64().unwrap_or(0.0), at),
+            Value::String(s) => {
+                bounds(obj, s.chars().count() as f64, "minLength", "maxLength", "characters", at)?;
+                match obj.get("pattern").and_then(Value::as_str) {
+                    // A pattern the regex engine cannot run (lookaround) is not checked here;
+                    // `chanspec check` warns about it.
+                    Some(p) if crate::pattern::matches(p, s) == Some(false) => {
+                        fail(format!("{} does not match the pattern `{p}`", Value::String(s.clone())))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Value::Number(n) => number(obj, n, at),
             _ => Ok(()),
         }
+    }
+
+    /// Why `v` matched no variant of a `oneOf`/`anyOf`, said about one variant: the one its
+    /// tag selects when every variant is an object tagged by a required `const` property
+    /// (or that its tag selects none), otherwise the closest one, whose failure lies deepest.
+    fn no_variant(&self, key: &str, list: &[Value], results: Vec<Result<(), String>>, v: &Value, at: &str) -> String {
+        let shown = if at.is_empty() { "/" } else { at };
+        if let Some(tag) = self.union_tag(list) {
+            let values: Vec<&Value> = list.iter().filter_map(|s| self.tag_value(s, tag)).collect();
+            let Some(found) = v.as_object().and_then(|o| o.get(tag)) else {
+                return format!("{shown}: missing the tag property `{tag}` that selects a variant of `{key}`");
+            };
+            return match values.iter().position(|t| equal(t, found)) {
+                Some(i) => results.into_iter().nth(i).and_then(Result::err).unwrap_or_default(),
+                None => format!(
+                    "{at}/{}: {found} is not one of the tags of `{key}`: {}",
+                    escape(tag),
+                    Value::Array(values.into_iter().cloned().collect())
+                ),
+            };
+        }
+        let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+        // Errors read `POINTER: why`; the root's pointer is shown as `/`.
+        let segments = |p: &str| if p == "/" { 0 } else { p.matches('/').count() };
+        let depth = |e: &String| e.split(": ").next().map_or(0, segments);
+        let deepest = errors.iter().map(depth).max().unwrap_or(0);
+        match errors.iter().position(|e| depth(e) == deepest) {
+            Some(i) if deepest > segments(shown) => {
+                format!(
+                    "{shown}: matches none of the variants of `{key}`; the closest, variant {}, fails at {}",
+                    i + 1,
+                    errors[i]
+                )
+            }
+            _ => format!(
+                "{shown}: matches none of the variants of `{key}` ({})",
+                errors.iter().map(|e| e.split_once(": ").map_or(e.as_str(), |(_, m)| m)).collect::<Vec<_>>().join("; ")
+            ),
+        }
+    }
+
+    /// The property every variant requires with a distinct `const`, if there is one.
+    fn union_tag<'a>(&'a self, list: &'a [Value]) -> Option<&'a str> {
+        let first = self.object_schema(list.first()?)?;
+        let candidates = first.get("properties")?.as_object()?.keys();
+        candidates.map(String::as_str).find(|tag| {
+            let values: Vec<&Value> = list.iter().filter_map(|s| self.tag_value(s, tag)).collect();
+            values.len() == list.len()
+                && values.iter().enumerate().all(|(i, a)| values[..i].iter().all(|b| !equal(a, b)))
+        })
+    }
+
+    /// The `const` a variant requires for property `tag`.
+    fn tag_value<'a>(&'a self, variant: &'a Value, tag: &str) -> Option<&'a Value> {
+        let o = self.object_schema(variant)?;
+        let required = o.get("required")?.as_array()?.iter().any(|r| r.as_str() == Some(tag));
+        o.get("properties")?.get(tag)?.get("const").filter(|_| required)
+    }
+
+    /// A schema with its `$ref`s followed (a few steps), as an object.
+    fn object_schema<'a>(&'a self, mut schema: &'a Value) -> Option<&'a Map<String, Value>> {
+        for _ in 0..8 {
+            match schema.get("$ref").and_then(Value::as_str) {
+                Some(r) => schema = self.resolve(r)?,
+                None => return schema.as_object(),
+            }
+        }
+        None
     }
 
     fn object(&self, obj: &Map<String, Value>, map: &Map<String, Value>, at: &str, depth: usize) -> Result<(), String> {
@@ -110,14 +195,22 @@ impl Schemas {
         }
         let properties = obj.get("properties").and_then(Value::as_object);
         for (k, value) in map {
-            let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+            let here = format!("{at}/{}", escape(k));
             match properties.and_then(|p| p.get(k)) {
                 Some(s) => self.node(s, value, &here, depth + 1)?,
-                None => {
-                    if let Some(extra) = obj.get("additionalProperties") {
-                        self.node(extra, value, &here, depth + 1)?;
+                None => match obj.get("additionalProperties") {
+                    Some(Value::Bool(false)) => {
+                        return Err(format!("{here}: property `{k}` is not allowed (additionalProperties is false)"));
                     }
-                }
+                    Some(extra) => self.node(extra, value, &here, depth + 1)?,
+                    None => {}
+                },
+            }
+        }
+        if let Some(names) = obj.get("propertyNames") {
+            for k in map.keys() {
+                self.node(names, &Value::String(k.clone()), &format!("{at}/{}", escape(k)), depth + 1)
+                    .map_err(|e| format!("{e} (propertyNames)"))?;
             }
         }
         if let Some(Value::Object(deps)) = obj.get("dependentRequired") {
@@ -166,35 +259,48 @@ impl Schemas {
     }
 }
 
+/// A JSON pointer token: `~` and `/` escaped.
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// `minLength`/`maxLength` (and the item and property counts): `n` of `what` in the value.
 fn bounds(obj: &Map<String, Value>, n: f64, min: &str, max: &str, what: &str, at: &str) -> Result<(), String> {
     let at = if at.is_empty() { "/" } else { at };
     if let Some(m) = obj.get(min).and_then(Value::as_f64)
         && n < m
     {
-        return Err(format!("{at}: fewer than {m} {what}"));
+        return Err(format!("{at}: has {n} {what}, fewer than the {min} of {m}"));
     }
     if let Some(m) = obj.get(max).and_then(Value::as_f64)
         && n > m
     {
-        return Err(format!("{at}: more than {m} {what}"));
+        return Err(format!("{at}: has {n} {what}, more than the {max} of {m}"));
     }
     Ok(())
 }
 
-fn number(obj: &Map<String, Value>, x: f64, at: &str) -> Result<(), String> {
+fn number(obj: &Map<String, Value>, n: &serde_json::Number, at: &str) -> Result<(), String> {
     let at = if at.is_empty() { "/" } else { at };
-    let get = |k: &str| obj.get(k).and_then(Value::as_f64);
-    let out = get("minimum").is_some_and(|m| x < m)
-        || get("maximum").is_some_and(|m| x > m)
-        || get("exclusiveMinimum").is_some_and(|m| x <= m)
-        || get("exclusiveMaximum").is_some_and(|m| x >= m);
-    if out {
-        return Err(format!("{at}: {x} is out of bounds"));
+    let x = n.as_f64().unwrap_or(0.0);
+    let get = |k: &str| obj.get(k).and_then(|v| v.as_number().map(|m| (m, m.as_f64().unwrap_or(0.0))));
+    let broken = [
+        ("minimum", "less than the minimum of", get("minimum").filter(|(_, m)| x < *m)),
+        ("maximum", "greater than the maximum of", get("maximum").filter(|(_, m)| x > *m)),
+        (
+            "exclusiveMinimum",
+            "not greater than the exclusiveMinimum of",
+            get("exclusiveMinimum").filter(|(_, m)| x <= *m),
+        ),
+        ("exclusiveMaximum", "not less than the exclusiveMaximum of", get("exclusiveMaximum").filter(|(_, m)| x >= *m)),
+    ];
+    if let Some((_, why, Some((m, _)))) = broken.into_iter().find(|(_, _, b)| b.is_some()) {
+        return Err(format!("{at}: {n} is {why} {m}"));
     }
-    if let Some(m) = get("multipleOf").filter(|m| *m > 0.0) {
-        let q = x / m;
+    if let Some((m, mf)) = get("multipleOf").filter(|(_, m)| *m > 0.0) {
+        let q = x / mf;
         if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
-            return Err(format!("{at}: {x} is not a multiple of {m}"));
+            return Err(format!("{at}: {n} is not a multiple of {m} (multipleOf)"));
         }
     }
     Ok(())
@@ -290,6 +396,55 @@ mod tests {
             })
             .to_string(),
         )
+    }
+
+    #[test]
+    fn a_union_failure_is_told_about_the_variant_that_matters() {
+        let s = schemas();
+        // Tagged: the variant the tag selects, and its own failure.
+        let e = s.check("Shape", &json!({ "kind": "circle", "r": -1 })).unwrap_err();
+        assert_eq!(e, "/r: -1 is less than the minimum of 0");
+        let e = s.check("Shape", &json!({ "kind": "triangle" })).unwrap_err();
+        assert_eq!(e, r#"/kind: "triangle" is not one of the tags of `oneOf`: ["circle","square"]"#);
+        let e = s.check("Shape", &json!({ "r": 1 })).unwrap_err();
+        assert_eq!(e, "/: missing the tag property `kind` that selects a variant of `oneOf`");
+        // Untagged: the closest variant, whose failure lies deepest.
+        let untagged = Schemas::parse(
+            &json!({ "U": { "anyOf": [
+                { "type": "string" },
+                { "type": "object", "properties": { "a": { "type": "object", "properties": { "b": { "maximum": 3 } } } } }
+            ] } })
+            .to_string(),
+        );
+        let e = untagged.check("U", &json!({ "a": { "b": 4 } })).unwrap_err();
+        assert_eq!(
+            e,
+            "/: matches none of the variants of `anyOf`; the closest, variant 2, fails at /a/b: 4 is greater than the maximum of 3"
+        );
+        let e = untagged.check("U", &json!(5)).unwrap_err();
+        assert_eq!(
+            e,
+            "/: matches none of the variants of `anyOf` (expected string, found integer; expected object, found integer)"
+        );
+    }
+
+    #[test]
+    fn narrowing_failures_name_the_keyword() {
+        let s = Schemas::parse(
+            &json!({ "N": { "type": "object", "additionalProperties": false, "properties": {
+                "w": { "type": "integer", "minimum": 1, "multipleOf": 2 },
+                "s": { "type": "string", "pattern": "^[a-z]+$", "maxLength": 3 },
+                "l": { "type": "array", "minItems": 1 }
+            } } })
+            .to_string(),
+        );
+        let e = |v: Value| s.check("N", &v).unwrap_err();
+        assert_eq!(e(json!({ "w": 0 })), "/w: 0 is less than the minimum of 1");
+        assert_eq!(e(json!({ "w": 3 })), "/w: 3 is not a multiple of 2 (multipleOf)");
+        assert_eq!(e(json!({ "s": "abcd" })), "/s: has 4 characters, more than the maxLength of 3");
+        assert_eq!(e(json!({ "s": "ab1" })), r#"/s: "ab1" does not match the pattern `^[a-z]+$`"#);
+        assert_eq!(e(json!({ "l": [] })), "/l: has 0 items, fewer than the minItems of 1");
+        assert_eq!(e(json!({ "x": 1 })), "/x: property `x` is not allowed (additionalProperties is false)");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! `chanspec` crate.
 //!
 //! This is plain data (serde only). Matching a runtime name such as `pipeline:7` to its
-//! channel is here too, with a hook for `pattern`s, which need a regex engine the core does
-//! not carry.
+//! channel is here too, with the params checked as generated constructors check them
+//! (`pattern`s read as ECMA-262 by `crate::pattern`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -103,12 +103,23 @@ impl Definitions {
     }
 
     /// The channel whose template produces `name`, with its params' values checked (kinds,
-    /// enums, UUIDs, integer bounds, and `pattern` through `pattern_ok`).
-    pub fn find(&self, name: &str, pattern_ok: &dyn Fn(&str, &str) -> bool) -> Option<&ChannelDef> {
+    /// enums, UUIDs, integer bounds, `pattern`s): the same rules as generated constructors.
+    pub fn find(&self, name: &str) -> Option<&ChannelDef> {
         if name.len() > MAX_NAME_LEN {
             return None;
         }
-        self.channels.iter().find(|ch| ch.matches(name, pattern_ok))
+        self.channels.iter().find(|ch| ch.matches(name))
+    }
+
+    /// Why no channel matches `name`: the channel it has the shape of and the param value
+    /// refused, when there is one (`` `room:ab` has the shape of `room:{roomId}` but param
+    /// `roomId` = "ab": it does not match the pattern `^[a-z]{3,}$` ``), or that no
+    /// template has its shape.
+    pub fn no_channel(&self, name: &str) -> String {
+        let refused = self.channels.iter().find_map(|ch| {
+            ch.refusal(name).map(|why| format!("`{name}` has the shape of `{}` but {why}", ch.template))
+        });
+        refused.unwrap_or_else(|| format!("no channel matches `{name}`"))
     }
 }
 
@@ -118,25 +129,56 @@ impl ChannelDef {
     }
 
     /// Does `name` come from this channel's template with acceptable param values?
-    pub fn matches(&self, name: &str, pattern_ok: &dyn Fn(&str, &str) -> bool) -> bool {
+    pub fn matches(&self, name: &str) -> bool {
         let parts = parts(&self.template);
-        self.match_from(&parts, name, pattern_ok)
+        self.match_from(&parts, name, &mut |param, value| param.accepts(value), &mut Vec::new())
     }
 
-    fn match_from(&self, parts: &[Part<'_>], rest: &str, pattern_ok: &dyn Fn(&str, &str) -> bool) -> bool {
+    /// When `name` has this channel's shape but a param value is refused: which param, which
+    /// value and why (`param `roomId` = "ab": it does not match the pattern `^[a-z]{3,}$``).
+    pub fn refusal(&self, name: &str) -> Option<String> {
+        let parts = parts(&self.template);
+        let mut values = Vec::new();
+        let mut shaped = |param: &ParamDef, value: &str| match param.kind {
+            ParamKind::Integer => value.parse::<i64>().is_ok(),
+            ParamKind::String => true,
+        };
+        if !self.match_from(&parts, name, &mut shaped, &mut values) {
+            return None;
+        }
+        values.into_iter().find_map(|(param, value)| {
+            param.refusal(value).map(|why| format!("param `{}` = {value:?}: {why}", param.name))
+        })
+    }
+
+    /// Match `rest` against the template's `parts`, each param value accepted by `accept`;
+    /// on success `values` holds each param with its value.
+    fn match_from<'a, 'n>(
+        &'a self,
+        parts: &[Part<'_>],
+        rest: &'n str,
+        accept: &mut dyn FnMut(&ParamDef, &str) -> bool,
+        values: &mut Vec<(&'a ParamDef, &'n str)>,
+    ) -> bool {
         match parts.split_first() {
             None => rest.is_empty(),
             Some((Part::Literal(l), tail)) => {
-                rest.strip_prefix(l).is_some_and(|r| self.match_from(tail, r, pattern_ok))
+                rest.strip_prefix(l).is_some_and(|r| self.match_from(tail, r, accept, values))
             }
             Some((Part::Param(p), tail)) => {
                 let Some(param) = self.params.iter().find(|x| x.name == *p) else { return false };
                 // A value is one or more characters up to the next separator; try each length.
                 let limit = rest.find(SEPARATOR).unwrap_or(rest.len());
                 (1..=limit).rev().any(|n| {
-                    rest.is_char_boundary(n)
-                        && param.accepts(&rest[..n], pattern_ok)
-                        && self.match_from(tail, &rest[n..], pattern_ok)
+                    if !rest.is_char_boundary(n) || !accept(param, &rest[..n]) {
+                        return false;
+                    }
+                    values.push((param, &rest[..n]));
+                    let matched = self.match_from(tail, &rest[n..], accept, values);
+                    if !matched {
+                        values.pop();
+                    }
+                    matched
                 })
             }
         }
@@ -145,19 +187,26 @@ impl ChannelDef {
 
 impl ParamDef {
     /// Is `value` an acceptable value of this param?
-    pub fn accepts(&self, value: &str, pattern_ok: &dyn Fn(&str, &str) -> bool) -> bool {
+    pub fn accepts(&self, value: &str) -> bool {
+        self.refusal(value).is_none()
+    }
+
+    /// Why `value` is not an acceptable value of this param, if it is not: the rules of
+    /// generated constructors, [`crate::check_param`] and [`crate::check_int_param`].
+    pub fn refusal(&self, value: &str) -> Option<String> {
         match self.kind {
             ParamKind::Integer => {
                 // Canonical decimal only, as generated code writes it.
-                let Ok(n) = value.parse::<i64>() else { return false };
-                n.to_string() == value && self.minimum.is_none_or(|m| n >= m) && self.maximum.is_none_or(|m| n <= m)
+                let n = match value.parse::<i64>() {
+                    Ok(n) if n.to_string() == value => n,
+                    _ => return Some("it is not an integer in canonical decimal form".into()),
+                };
+                crate::check_int_param("", n, self.minimum, self.maximum).err().map(|e| e.reason)
             }
             ParamKind::String => {
-                crate::check_param("", value, &self.values.iter().map(String::as_str).collect::<Vec<_>>(), {
-                    self.format.as_deref() == Some("uuid")
-                })
-                .is_ok()
-                    && self.pattern.as_deref().is_none_or(|p| pattern_ok(p, value))
+                let allowed: Vec<&str> = self.values.iter().map(String::as_str).collect();
+                let uuid = self.format.as_deref() == Some("uuid");
+                crate::check_param("", value, &allowed, uuid, self.pattern.as_deref()).err().map(|e| e.reason)
             }
         }
     }
@@ -183,8 +232,7 @@ mod tests {
     #[test]
     fn names_match_their_channel() {
         let d = defs();
-        let yes = |_: &str, _: &str| true;
-        let id = |n: &str| d.find(n, &yes).map(|c| c.id.as_str());
+        let id = |n: &str| d.find(n).map(|c| c.id.as_str());
         assert_eq!(id("pipeline:7"), Some("pipeline"));
         assert_eq!(id("pipeline:"), None);
         assert_eq!(id("pipeline:7:8"), None);

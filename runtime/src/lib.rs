@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 pub mod check;
 pub mod definitions;
+pub mod pattern;
 pub mod protocol;
 
 #[cfg(feature = "hub")]
@@ -54,17 +55,34 @@ where
 /// contain it, so a runtime name always maps back to one channel and one set of params.
 pub const SEPARATOR: char = ':';
 
+/// Checks an encoded payload against its topic's schema: `Err` says where and why
+/// (`/attachments/0/width: 0 is less than the minimum of 1`).
+pub type PayloadCheck = fn(&serde_json::Value) -> Result<(), String>;
+
 /// One topic of one runtime channel (e.g. `status` on `pipeline:7`), typed by its payload.
 pub struct Topic<T> {
     channel: String,
     topic: &'static str,
+    check: Option<PayloadCheck>,
     payload: PhantomData<fn(T) -> T>,
 }
 
 impl<T> Topic<T> {
-    /// Used by generated code; a topic is normally obtained from a generated channel.
+    /// A topic whose payloads are published without a schema check (the hub still checks
+    /// them); generated channels use [`Topic::checked`].
     pub fn new(channel: impl Into<String>, topic: &'static str) -> Self {
-        Topic { channel: channel.into(), topic, payload: PhantomData }
+        Topic { channel: channel.into(), topic, check: None, payload: PhantomData }
+    }
+
+    /// A topic whose payloads are checked against the topic's schema before every publish,
+    /// as generated channels make them.
+    pub fn checked(channel: impl Into<String>, topic: &'static str, check: PayloadCheck) -> Self {
+        Topic { channel: channel.into(), topic, check: Some(check), payload: PhantomData }
+    }
+
+    /// Check an encoded payload against this topic's schema (`Ok` for a topic made without one).
+    pub fn check(&self, data: &serde_json::Value) -> Result<(), String> {
+        self.check.map_or(Ok(()), |check| check(data))
     }
 
     /// The runtime channel name, e.g. `pipeline:7`.
@@ -80,7 +98,7 @@ impl<T> Topic<T> {
 
 impl<T> Clone for Topic<T> {
     fn clone(&self) -> Self {
-        Topic { channel: self.channel.clone(), topic: self.topic, payload: PhantomData }
+        Topic { channel: self.channel.clone(), topic: self.topic, check: self.check, payload: PhantomData }
     }
 }
 
@@ -152,19 +170,45 @@ pub trait Publish {
     {
         publish_typed(self, topic, payload, Some(key.to_string()))
     }
+
+    /// Publish without checking the payload against its schema first.
+    ///
+    /// **Unsafe for subscribers**: the generated types allow values the schema refuses
+    /// (`minimum`, `maxLength`, …), and every subscriber drops a message that breaks its
+    /// schema. A hub still refuses it; [`MemoryPublisher`] stores it as given. For payloads
+    /// already checked, when the check's cost has been measured to matter.
+    fn publish_unchecked<T: Serialize + Sync>(
+        &self,
+        topic: &Topic<T>,
+        payload: &T,
+    ) -> impl Future<Output = Result<u64, PublishError<Self::Error>>> + Send
+    where
+        Self: Sync,
+    {
+        let unchecked = Topic::new(topic.channel.clone(), topic.topic);
+        async move { publish_typed(self, &unchecked, payload, None).await }
+    }
 }
 
-/// Encode a typed payload and publish it, with or without an idempotency key.
+/// Encode a typed payload, check it against the topic's schema, and publish it, with or
+/// without an idempotency key. Nothing is sent when the check fails.
 fn publish_typed<P: Publish + Sync + ?Sized, T: Serialize>(
     publisher: &P,
     topic: &Topic<T>,
     payload: &T,
     idempotency_key: Option<String>,
 ) -> impl Future<Output = Result<u64, PublishError<P::Error>>> + Send {
-    let encoded = topic.encode(payload);
+    let encoded = topic.encode(payload).map_err(PublishError::Encode).and_then(|data| {
+        topic.check(&data).map_err(|reason| PublishError::Invalid {
+            channel: topic.channel().to_string(),
+            topic: topic.name(),
+            reason,
+        })?;
+        Ok(data)
+    });
     let (channel, name) = (topic.channel().to_string(), topic.name().to_string());
     async move {
-        let data = encoded.map_err(PublishError::Encode)?;
+        let data = encoded?;
         publisher
             .publish_raw(Outgoing { channel, topic: name, data, idempotency_key })
             .await
@@ -177,6 +221,9 @@ fn publish_typed<P: Publish + Sync + ?Sized, T: Serialize>(
 pub enum PublishError<E> {
     /// The payload could not be serialized.
     Encode(serde_json::Error),
+    /// The payload breaks its topic's schema, so every subscriber would drop it: nothing was
+    /// sent. `reason` names the JSON pointer and the keyword.
+    Invalid { channel: String, topic: &'static str, reason: String },
     /// The publisher refused or failed.
     Publish(E),
 }
@@ -185,6 +232,9 @@ impl<E: fmt::Display> fmt::Display for PublishError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PublishError::Encode(e) => write!(f, "cannot encode the payload: {e}"),
+            PublishError::Invalid { channel, topic, reason } => {
+                write!(f, "refused to publish on `{channel}` topic `{topic}`: the payload breaks its schema: {reason}")
+            }
             PublishError::Publish(e) => write!(f, "publish failed: {e}"),
         }
     }
@@ -194,6 +244,7 @@ impl<E: std::error::Error + 'static> std::error::Error for PublishError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             PublishError::Encode(e) => Some(e),
+            PublishError::Invalid { .. } => None,
             PublishError::Publish(e) => Some(e),
         }
     }
@@ -301,12 +352,12 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Why a value was refused as a channel parameter.
+/// Why a value was refused as a channel parameter: the param and the rule it breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParamError {
     pub param: &'static str,
     pub value: String,
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 impl fmt::Display for ParamError {
@@ -318,37 +369,58 @@ impl fmt::Display for ParamError {
 impl std::error::Error for ParamError {}
 
 /// Check a string parameter: non-empty, without the separator, one of `allowed` when given,
-/// and a UUID when `uuid` is set. Used by generated channel constructors.
-pub fn check_param(param: &'static str, value: &str, allowed: &[&str], uuid: bool) -> Result<(), ParamError> {
-    let fail = |reason| Err(ParamError { param, value: value.to_string(), reason });
+/// a canonical (lower-case) UUID when `uuid` is set, and matching `pattern` (ECMA-262, see
+/// [`pattern`]). Used by generated channel constructors and by the hub, so both refuse the
+/// same values. Upper-case UUIDs are refused, not folded: `A1…` and `a1…` would otherwise
+/// name two channels.
+pub fn check_param(
+    param: &'static str,
+    value: &str,
+    allowed: &[&str],
+    uuid: bool,
+    pattern: Option<&str>,
+) -> Result<(), ParamError> {
+    let fail = |reason: String| Err(ParamError { param, value: value.to_string(), reason });
     if value.is_empty() {
-        return fail("it is empty");
+        return fail("it is empty".into());
     }
     if value.contains(SEPARATOR) {
-        return fail("it contains `:`, which separates the parts of a channel name");
+        return fail("it contains `:`, which separates the parts of a channel name".into());
     }
     if !allowed.is_empty() && !allowed.contains(&value) {
-        return fail("it is not one of the allowed values");
+        return fail(format!("it is not one of {}", allowed.join(", ")));
     }
     if uuid && !is_uuid(value) {
-        return fail("it is not a UUID (8-4-4-4-12 hex digits)");
+        return fail("it is not a UUID in canonical form (8-4-4-4-12 hex digits, lower case)".into());
+    }
+    if let Some(p) = pattern {
+        match pattern::matches(p, value) {
+            Some(true) => {}
+            Some(false) => return fail(format!("it does not match the pattern `{p}`")),
+            None => return fail(format!("its pattern `{p}` cannot be checked (lookaround or backreference)")),
+        }
     }
     Ok(())
 }
 
-fn is_uuid(s: &str) -> bool {
+/// A UUID in canonical form: 8-4-4-4-12 lower-case hex digits.
+pub fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
+            _ => matches!(c, b'0'..=b'9' | b'a'..=b'f'),
         })
 }
 
 /// Check an integer parameter against its bounds.
 pub fn check_int_param(param: &'static str, value: i64, min: Option<i64>, max: Option<i64>) -> Result<(), ParamError> {
-    let out = min.is_some_and(|m| value < m) || max.is_some_and(|m| value > m);
-    if out { Err(ParamError { param, value: value.to_string(), reason: "it is out of bounds" }) } else { Ok(()) }
+    let fail = |reason: String| Err(ParamError { param, value: value.to_string(), reason });
+    match (min, max) {
+        (Some(m), _) if value < m => fail(format!("it is less than the minimum of {m}")),
+        (_, Some(m)) if value > m => fail(format!("it is greater than the maximum of {m}")),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -357,13 +429,17 @@ mod tests {
 
     #[test]
     fn params_are_checked() {
-        assert!(check_param("id", "abc", &[], false).is_ok());
-        assert_eq!(check_param("id", "a:b", &[], false).unwrap_err().param, "id");
-        assert!(check_param("id", "", &[], false).is_err());
-        assert!(check_param("env", "prod", &["prod", "dev"], false).is_ok());
-        assert!(check_param("env", "qa", &["prod", "dev"], false).is_err());
-        assert!(check_param("run", "6f1c1a2e-1b2c-4d5e-8f90-a1b2c3d4e5f6", &[], true).is_ok());
-        assert!(check_param("run", "6f1c1a2e", &[], true).is_err());
+        assert!(check_param("id", "abc", &[], false, None).is_ok());
+        assert_eq!(check_param("id", "a:b", &[], false, None).unwrap_err().param, "id");
+        assert!(check_param("id", "", &[], false, None).is_err());
+        assert!(check_param("env", "prod", &["prod", "dev"], false, None).is_ok());
+        assert!(check_param("env", "qa", &["prod", "dev"], false, None).is_err());
+        assert!(check_param("run", "6f1c1a2e-1b2c-4d5e-8f90-a1b2c3d4e5f6", &[], true, None).is_ok());
+        assert!(check_param("run", "6F1C1A2E-1B2C-4D5E-8F90-A1B2C3D4E5F6", &[], true, None).is_err());
+        assert!(check_param("run", "6f1c1a2e", &[], true, None).is_err());
+        assert!(check_param("room", "abc", &[], false, Some("^[a-z]{3,}$")).is_ok());
+        let e = check_param("room", "ab", &[], false, Some("^[a-z]{3,}$")).unwrap_err();
+        assert_eq!(e.reason, "it does not match the pattern `^[a-z]{3,}$`");
         assert!(check_int_param("n", 5, Some(0), Some(3)).is_err());
         assert!(check_int_param("n", 2, Some(0), Some(3)).is_ok());
     }

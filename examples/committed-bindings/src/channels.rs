@@ -101,7 +101,7 @@ pub mod error {
 }
 /// The JSON Schemas of the payload types (bundled; `$ref`s are `#/definitions/Name`).
 /// Received messages are checked against them before they are decoded.
-pub const CHANSPEC_SCHEMAS: &str = "{\"Token\":{\"description\":\"One token of output.\",\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"token\"],\"properties\":{\"token\":{\"type\":\"string\"}}},\"PipelineStatus\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"step\",\"state\"],\"properties\":{\"step\":{\"type\":\"string\",\"description\":\"The step's name.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\",\"failed\"]},\"message\":{\"type\":\"string\",\"description\":\"What happened.\"}},\"description\":\"Human-readable progress, one message per step.\"},\"AnnouncementsPosted\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"},\"postedAt\":{\"type\":\"string\",\"format\":\"date-time\"}}}}";
+pub const CHANSPEC_SCHEMAS: &str = "{\"Token\":{\"description\":\"One token of output.\",\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"token\"],\"x-chanspec-allow\":[\"narrowing-keyword\"],\"properties\":{\"token\":{\"type\":\"string\",\"minLength\":1}}},\"PipelineStatus\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"step\",\"state\"],\"properties\":{\"step\":{\"type\":\"string\",\"description\":\"The step's name.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\",\"failed\"]},\"message\":{\"type\":\"string\",\"description\":\"What happened.\"}},\"description\":\"Human-readable progress, one message per step.\"},\"AnnouncementsPosted\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"},\"postedAt\":{\"type\":\"string\",\"format\":\"date-time\"}}}}";
 fn chanspec_schemas() -> &'static ::chanspec_runtime::check::Schemas {
     static SCHEMAS: ::std::sync::OnceLock<::chanspec_runtime::check::Schemas> = ::std::sync::OnceLock::new();
     SCHEMAS.get_or_init(|| ::chanspec_runtime::check::Schemas::parse(CHANSPEC_SCHEMAS))
@@ -135,13 +135,15 @@ impl PipelineChannel {
     ///
     /// Human-readable progress, one message per step.
     pub fn status(&self) -> ::chanspec_runtime::Topic<PipelineStatus> {
-        ::chanspec_runtime::Topic::new(self.name.clone(), "status")
+        ::chanspec_runtime::Topic::checked(self.name.clone(), "status", |data| {
+            chanspec_schemas().check("PipelineStatus", data)
+        })
     }
     /// The `tokens` topic.
     ///
     /// The log output, streamed token by token.
     pub fn tokens(&self) -> ::chanspec_runtime::Topic<Token> {
-        ::chanspec_runtime::Topic::new(self.name.clone(), "tokens")
+        ::chanspec_runtime::Topic::checked(self.name.clone(), "tokens", |data| chanspec_schemas().check("Token", data))
     }
 }
 /// The `pipeline` channel: `pipeline:{runId}`.
@@ -150,10 +152,10 @@ impl PipelineChannel {
 ///
 /// # Errors
 ///
-/// A string parameter that is empty, contains `:`, or is not one of its allowed values (or not a UUID, for `format: uuid`) is refused.
+/// A string parameter that is empty, contains `:`, is not one of its allowed values, is not a lower-case UUID (for `format: uuid`) or does not match its `pattern` is refused.
 #[allow(deprecated)]
 pub fn pipeline(run_id: &str) -> ::std::result::Result<PipelineChannel, ::chanspec_runtime::ParamError> {
-    ::chanspec_runtime::check_param("runId", run_id, &[], true)?;
+    ::chanspec_runtime::check_param("runId", run_id, &[], true, ::std::option::Option::None)?;
     ::std::result::Result::Ok(PipelineChannel { name: ["pipeline:", run_id].concat() })
 }
 /// A message received on the `pipeline` channel, by topic.
@@ -212,7 +214,9 @@ impl AnnouncementsChannel {
     }
     /// The `posted` topic.
     pub fn posted(&self) -> ::chanspec_runtime::Topic<AnnouncementsPosted> {
-        ::chanspec_runtime::Topic::new(self.name.clone(), "posted")
+        ::chanspec_runtime::Topic::checked(self.name.clone(), "posted", |data| {
+            chanspec_schemas().check("AnnouncementsPosted", data)
+        })
     }
 }
 /// The `announcements` channel: `announcements`.

@@ -1,5 +1,5 @@
-//! Definitions compiled for the hub: param patterns as regexes, payload schemas as
-//! validators. Finds the channel of a runtime name and checks published payloads.
+//! Definitions compiled for the hub: payload schemas as validators (param patterns are
+//! compiled once, by `crate::pattern`, when first used). Finds the channel of a runtime name and checks published payloads.
 
 use std::collections::HashMap;
 
@@ -9,21 +9,15 @@ use crate::definitions::{ChannelDef, Definitions};
 
 pub struct Catalog {
     definitions: Definitions,
-    patterns: HashMap<String, Option<regex::Regex>>,
     validators: HashMap<String, jsonschema::Validator>,
+    /// The same schemas for chanspec's own check, which explains a refusal better than the
+    /// validator's errors (the variant a `oneOf`'s tag selects, the keyword broken).
+    explain: crate::check::Schemas,
 }
 
 impl Catalog {
-    /// Compile every pattern and payload schema; an error names the one that does not compile.
+    /// Compile every payload schema; an error names the one that does not compile.
     pub fn new(definitions: Definitions) -> Result<Self, String> {
-        let mut patterns = HashMap::new();
-        for p in definitions.channels.iter().flat_map(|c| &c.params) {
-            if let Some(pattern) = &p.pattern {
-                // A pattern regex cannot compile (lookaround) is checked by nothing: `check`
-                // warns about it already; names with such params are refused.
-                patterns.entry(pattern.clone()).or_insert_with(|| regex::Regex::new(pattern).ok());
-            }
-        }
         let mut validators = HashMap::new();
         let bundle = Value::Object(definitions.schemas.clone());
         for t in definitions.channels.iter().flat_map(|c| &c.topics) {
@@ -37,7 +31,8 @@ impl Catalog {
                 .map_err(|e| format!("the schema of `{}` does not compile: {e}", t.payload))?;
             validators.insert(t.payload.clone(), validator);
         }
-        Ok(Catalog { definitions, patterns, validators })
+        let explain = crate::check::Schemas::from_map(definitions.schemas.clone());
+        Ok(Catalog { definitions, validators, explain })
     }
 
     pub fn definitions(&self) -> &Definitions {
@@ -46,15 +41,23 @@ impl Catalog {
 
     /// The channel a runtime name belongs to.
     pub fn channel(&self, name: &str) -> Option<&ChannelDef> {
-        let pattern_ok = |pattern: &str, value: &str| {
-            self.patterns.get(pattern).and_then(Option::as_ref).is_some_and(|r| r.is_match(value))
-        };
-        self.definitions.find(name, &pattern_ok)
+        self.definitions.find(name)
     }
 
-    /// Check a payload against its schema; the error says where and why.
+    /// Why no channel matches `name` ([`Definitions::no_channel`]).
+    pub fn no_channel(&self, name: &str) -> String {
+        self.definitions.no_channel(name)
+    }
+
+    /// Check a payload against its schema; the error says where and why. The validator
+    /// decides; chanspec's own check explains, except for what it does not check (`pattern`,
+    /// `format`), where the validator's first errors are given.
     pub fn validate(&self, payload: &str, data: &Value) -> Result<(), String> {
         let Some(validator) = self.validators.get(payload) else { return Ok(()) };
+        if validator.is_valid(data) {
+            return Ok(());
+        }
+        self.explain.check(payload, data)?;
         let errors: Vec<String> = validator
             .iter_errors(data)
             .take(5)
@@ -63,6 +66,6 @@ impl Catalog {
                 format!("{}: {e}", if at.is_empty() { "/" } else { &at })
             })
             .collect();
-        if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+        Err(errors.join("; "))
     }
 }

@@ -422,7 +422,7 @@ impl Hub {
     }
 
     /// Publish after checking size, channel, topic and (when `validate`) the payload schema.
-    pub async fn publish_checked(&self, request: PublishRequest, validate: bool) -> Result<PublishResponse, HubError> {
+    pub async fn publish_checked(&self, request: PublishRequest) -> Result<PublishResponse, HubError> {
         let data =
             serde_json::to_string(&request.data).map_err(|e| HubError::new(ErrorCode::InvalidFrame, e.to_string()))?;
         if data.len() > self.inner.config.max_message_bytes {
@@ -431,19 +431,18 @@ impl Hub {
                 format!("the payload is {} bytes; the limit is {}", data.len(), self.inner.config.max_message_bytes),
             ));
         }
-        let channel =
-            self.inner.catalog.channel(&request.channel).ok_or_else(|| {
-                HubError::new(ErrorCode::NotFound, format!("no channel matches `{}`", request.channel))
-            })?;
+        let channel = self
+            .inner
+            .catalog
+            .channel(&request.channel)
+            .ok_or_else(|| HubError::new(ErrorCode::NotFound, self.inner.catalog.no_channel(&request.channel)))?;
         let topic = channel.topic(&request.topic).ok_or_else(|| {
             HubError::new(ErrorCode::NotFound, format!("channel `{}` has no topic `{}`", channel.id, request.topic))
         })?;
-        if validate {
-            self.inner
-                .catalog
-                .validate(&topic.payload, &request.data)
-                .map_err(|e| HubError::new(ErrorCode::InvalidPayload, e))?;
-        }
+        self.inner
+            .catalog
+            .validate(&topic.payload, &request.data)
+            .map_err(|e| HubError::new(ErrorCode::InvalidPayload, e))?;
         let published = self
             .inner
             .broker
@@ -498,7 +497,7 @@ impl Hub {
             .inner
             .catalog
             .channel(&claims.chan)
-            .ok_or_else(|| HubError::new(ErrorCode::NotFound, format!("no channel matches `{}`", claims.chan)))?;
+            .ok_or_else(|| HubError::new(ErrorCode::NotFound, self.inner.catalog.no_channel(&claims.chan)))?;
         if let Some(t) = claims.topics.iter().find(|t| channel.topic(t).is_none()) {
             return Err(HubError::new(ErrorCode::NotFound, format!("channel `{}` has no topic `{t}`", channel.id)));
         }
@@ -583,8 +582,9 @@ impl Hub {
 impl Publish for Hub {
     type Error = HubError;
 
-    /// In-process publish: size, channel and topic are checked; typed payloads are valid by
-    /// construction, so the schema is not checked again.
+    /// In-process publish: size, channel, topic and the payload's schema are checked, as for
+    /// an HTTP publish (the generated types allow values the schema refuses, such as a
+    /// `minimum`, so a typed payload is not valid by construction).
     fn publish_raw(&self, message: Outgoing) -> impl Future<Output = Result<u64, HubError>> + Send {
         let hub = self.clone();
         async move {
@@ -594,7 +594,7 @@ impl Publish for Hub {
                 data: message.data,
                 idempotency_key: message.idempotency_key,
             };
-            hub.publish_checked(request, false).await.map(|r| r.offset)
+            hub.publish_checked(request).await.map(|r| r.offset)
         }
     }
 }

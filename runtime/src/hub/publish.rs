@@ -39,7 +39,7 @@ async fn publish(hub: &Hub, headers: &HeaderMap, body: Body) -> Result<crate::pr
     let bytes = axum::body::to_bytes(body, max).await.map_err(|_| too_large())?;
     let request: PublishRequest = serde_json::from_slice(&bytes)
         .map_err(|e| HubError::new(ErrorCode::InvalidFrame, format!("the body is not a publish request: {e}")))?;
-    hub.publish_checked(request, true).await
+    hub.publish_checked(request).await
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

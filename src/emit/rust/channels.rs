@@ -45,6 +45,7 @@ pub fn channel(ch: &Channel) -> TokenStream {
     let accessors = ch.topics.iter().map(|t| {
         let method = ident(&t.rust_method);
         let payload = ident(&t.payload);
+        let payload_name = &t.payload;
         let name = &t.name;
         let doc = docs(Some(&format!(
             "The `{name}` topic.{}",
@@ -55,7 +56,7 @@ pub fn channel(ch: &Channel) -> TokenStream {
             #doc
             #dep
             pub fn #method(&self) -> ::chanspec_runtime::Topic<#payload> {
-                ::chanspec_runtime::Topic::new(self.name.clone(), #name)
+                ::chanspec_runtime::Topic::checked(self.name.clone(), #name, |data| chanspec_schemas().check(#payload_name, data))
             }
         }
     });
@@ -203,11 +204,11 @@ fn param_docs(params: &[Param]) -> String {
             out.push_str(&format!(" (format `{f}`)"));
         }
         if let Some(pattern) = &p.pattern {
-            out.push_str(&format!(" (pattern `{pattern}`, checked by the hub)"));
+            out.push_str(&format!(" (pattern `{pattern}`)"));
         }
     }
     if params.iter().any(|p| p.ty == ParamType::String) {
-        out.push_str("\n\n# Errors\n\nA string parameter that is empty, contains `:`, or is not one of its allowed values (or not a UUID, for `format: uuid`) is refused.");
+        out.push_str("\n\n# Errors\n\nA string parameter that is empty, contains `:`, is not one of its allowed values, is not a lower-case UUID (for `format: uuid`) or does not match its `pattern` is refused.");
     }
     out
 }
@@ -219,7 +220,11 @@ fn param_check(p: &Param) -> TokenStream {
         ParamType::String => {
             let values = &p.values;
             let uuid = p.format.as_deref() == Some("uuid");
-            quote! { ::chanspec_runtime::check_param(#wire, #name, &[#(#values),*], #uuid)?; }
+            let pattern = match &p.pattern {
+                Some(p) => quote! { ::std::option::Option::Some(#p) },
+                None => quote! { ::std::option::Option::None },
+            };
+            quote! { ::chanspec_runtime::check_param(#wire, #name, &[#(#values),*], #uuid, #pattern)?; }
         }
         ParamType::Integer if p.minimum.is_some() || p.maximum.is_some() => {
             let min = opt(p.minimum);

@@ -228,7 +228,9 @@ fn channel(ch: &Channel, builder: &mut guards::Guards) -> ChannelCtx {
                         let allowed: Vec<String> = p.values.iter().map(|v| string_literal(v)).collect();
                         let uuid = p.format.as_deref() == Some("uuid");
                         name_type.push_str("${string}");
-                        format!("$param({name_lit}, {access}, [{}], {uuid})", allowed.join(", "))
+                        let pattern =
+                            p.pattern.as_deref().map(|p| format!(", {}", string_literal(p))).unwrap_or_default();
+                        format!("$param({name_lit}, {access}, [{}], {uuid}{pattern})", allowed.join(", "))
                     }
                 };
                 name_expr.push_str(&format!("${{{call}}}"));

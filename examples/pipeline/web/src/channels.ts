@@ -124,7 +124,7 @@ const $Token: $Check = $all([
   $type(["object"]),
   $object({
     required: ["token"],
-    properties: [["token", $type(["string"])]],
+    properties: [["token", $all([$type(["string"]), $string({ minLength: 1 })])]],
     additionalProperties: $false,
   }),
 ]);
@@ -204,6 +204,29 @@ function $all(checks: readonly $Check[]): $Check {
   return (x) => checks.every((c) => c(x));
 }
 
+/** What a compiled pattern offers. */
+interface $Pattern {
+  test(s: string): boolean;
+}
+interface $StringRules {
+  minLength?: number;
+  maxLength?: number;
+  pattern?: $Pattern | undefined;
+}
+/** String keywords; other values pass. Lengths count code points, as JSON Schema does. */
+function $string(r: $StringRules): $Check {
+  return (x) => {
+    if (typeof x !== "string") return true;
+    if (r.minLength !== undefined || r.maxLength !== undefined) {
+      let n = 0;
+      for (const _ of x) n++;
+      if (r.minLength !== undefined && n < r.minLength) return false;
+      if (r.maxLength !== undefined && n > r.maxLength) return false;
+    }
+    return r.pattern === undefined || r.pattern.test(x);
+  };
+}
+
 interface $ObjectRules {
   properties?: readonly (readonly [string, $Check])[];
   required?: readonly string[];
@@ -235,16 +258,40 @@ function $object(r: $ObjectRules): $Check {
   };
 }
 
-/** A string channel param, checked as the Rust side checks it; the value itself if it passes. */
-function $param(name: string, value: string, allowed: readonly string[], uuid: boolean): string {
+/** What a compiled param pattern offers (global names such as `Map` may be payload types here). */
+interface $ParamPattern {
+  test(s: string): boolean;
+}
+/** Compiled param patterns (ECMA-262, Unicode mode), one per distinct source; null if invalid. */
+const $paramPatterns: { [source: string]: $ParamPattern | null } = Object.create(null);
+/** A string channel param, checked as the Rust side and the hub check it; the value itself if it passes. */
+function $param(name: string, value: string, allowed: readonly string[], uuid: boolean, pattern?: string): string {
   const fail = (why: string): never => {
     throw new RangeError(`channel param \`${name}\` = ${JSON.stringify(value)} is refused: ${why}`);
   };
   if (typeof value !== "string" || value === "") fail("it is empty");
   if (value.includes(":")) fail("it contains `:`, which separates the parts of a channel name");
-  if (allowed.length > 0 && !allowed.includes(value)) fail("it is not one of the allowed values");
-  if (uuid && !/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(value)) {
-    fail("it is not a UUID (8-4-4-4-12 hex digits)");
+  if (allowed.length > 0 && !allowed.includes(value)) fail(`it is not one of ${allowed.join(", ")}`);
+  if (uuid && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value)) {
+    fail("it is not a UUID in canonical form (8-4-4-4-12 hex digits, lower case)");
+  }
+  if (pattern !== undefined) {
+    const compiled = $paramPattern(pattern);
+    if (compiled === undefined) fail(`its pattern \`${pattern}\` is not a valid ECMA-262 Unicode pattern`);
+    else if (!compiled.test(value)) fail(`it does not match the pattern \`${pattern}\``);
   }
   return value;
+}
+/** A param pattern compiled once, in Unicode mode as JSON Schema reads it; undefined if invalid. */
+function $paramPattern(source: string): $ParamPattern | undefined {
+  let compiled = $paramPatterns[source];
+  if (compiled === undefined) {
+    try {
+      compiled = new RegExp(source, "u");
+    } catch {
+      compiled = null;
+    }
+    $paramPatterns[source] = compiled;
+  }
+  return compiled ?? undefined;
 }
