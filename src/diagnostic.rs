@@ -33,6 +33,12 @@ pub enum Anchor {
     None,
 }
 
+/// The codes of every warning, each of which `x-chanspec-allow: [code, …]` can acknowledge
+/// (on the definition, a channel, a topic or a schema: there and below) and `--deny
+/// warnings` makes an error.
+pub const WARNING_CODES: &[&str] =
+    &["narrowing-keyword", "unknown-keyword", "untagged-union", "possibly-overlapping-channels", "schema-dialect"];
+
 /// One problem found in the definitions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {

@@ -43,7 +43,11 @@ enum Command {
         /// How to print diagnostics.
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
-        /// Treat warnings as errors (exit 1 when there are any).
+        /// `--deny warnings`: treat warnings as errors (exit 1 when any is left after
+        /// `x-chanspec-allow`), for CI.
+        #[arg(long, value_enum, value_name = "LINT")]
+        deny: Option<Deny>,
+        /// The same as `--deny warnings`.
         #[arg(long)]
         deny_warnings: bool,
         /// When to color human output.
@@ -68,6 +72,13 @@ enum Command {
         /// Do not pass the Rust output through rustfmt (prettyplease formatting only).
         #[arg(long)]
         no_rustfmt: bool,
+    },
+    /// Start a definition: write a commented chanspec.yaml (and the format's schema for
+    /// editors) into DIR, and print the lines that wire it into a Rust crate and a web app.
+    Init {
+        /// Where to write (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
     },
     /// Print the JSON Schema of the definition format (for editors and yaml-language-server).
     Schema,
@@ -112,9 +123,16 @@ enum Command {
         /// Comma-separated topics the token allows.
         #[arg(long)]
         topics: String,
-        /// Lifetime, e.g. 60s, 15m, 1h.
+        /// Lifetime, e.g. 60s, 15m, 1h: positive, and at most --max-ttl.
         #[arg(long, default_value = "60s")]
         ttl: String,
+        /// The longest --ttl accepted.
+        #[arg(long, default_value = "24h")]
+        max_ttl: String,
+        /// Definition files (recommended): the channel must be a name of one of their channels
+        /// and every topic one of its topics, or no token is minted.
+        #[arg(long, value_name = "FILE", num_args = 1..)]
+        definitions: Vec<PathBuf>,
     },
 }
 
@@ -123,6 +141,11 @@ enum OutputFormat {
     Human,
     Json,
     Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Deny {
+    Warnings,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -135,7 +158,8 @@ enum Color {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files, format, deny_warnings, color } => {
+        Command::Check { files, format, deny, deny_warnings, color } => {
+            let deny_warnings = deny_warnings || matches!(deny, Some(Deny::Warnings));
             keep_freed_memory();
             let checked = chanspec::check_files(&files);
             let diags = checked.diagnostics.iter().cloned().collect::<Vec<_>>();
@@ -189,6 +213,24 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Init { dir } => match chanspec::init::init(&dir) {
+            Ok(written) => {
+                for path in &written {
+                    eprintln!("wrote: {}", path.display());
+                }
+                let def = if dir == std::path::Path::new(".") {
+                    "chanspec.yaml".into()
+                } else {
+                    written[0].display().to_string()
+                };
+                println!("{}", chanspec::init::next_steps(&def));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Schema => {
             let schema = chanspec::model::format_schema();
             println!("{}", serde_json::to_string_pretty(&schema).expect("schemas serialize"));
@@ -226,8 +268,16 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Token { secret_env, channel, topics, ttl } => {
-            match chanspec::serve::token(&secret_env, &channel, &topics, &ttl) {
+        Command::Token { secret_env, channel, topics, ttl, max_ttl, definitions } => {
+            let options = chanspec::serve::TokenOptions {
+                secret_env: &secret_env,
+                channel: &channel,
+                topics: &topics,
+                ttl: &ttl,
+                max_ttl: &max_ttl,
+                definitions: &definitions,
+            };
+            match chanspec::serve::token(&options) {
                 Ok(token) => {
                     println!("{token}");
                     ExitCode::SUCCESS

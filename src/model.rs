@@ -42,6 +42,10 @@ pub struct Definition {
     #[serde(rename = "$defs", default, skip_serializing_if = "IndexMap::is_empty")]
     #[cfg_attr(feature = "schema", schemars(schema_with = "schema::defs"))]
     pub defs: IndexMap<String, Value>,
+    /// Warning codes acknowledged here and below (`narrowing-keyword`, …): not reported.
+    #[serde(rename = "x-chanspec-allow", default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::allow"))]
+    pub allow: Vec<String>,
 }
 
 /// A channel: a runtime name (static, or a template with `{param}` placeholders) and the
@@ -68,6 +72,10 @@ pub struct Channel {
     /// The typed message streams of this channel, keyed by topic name.
     #[cfg_attr(feature = "schema", schemars(schema_with = "schema::topics"))]
     pub topics: IndexMap<String, Topic>,
+    /// Warning codes acknowledged here and below (`narrowing-keyword`, …): not reported.
+    #[serde(rename = "x-chanspec-allow", default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::allow"))]
+    pub allow: Vec<String>,
 }
 
 /// A parameter of a channel name.
@@ -126,6 +134,10 @@ pub struct Topic {
     #[cfg_attr(feature = "schema", schemars(schema_with = "schema::json_schema"))]
     #[serde(deserialize_with = "skip_schema")]
     pub schema: Value,
+    /// Warning codes acknowledged here and below (`narrowing-keyword`, …): not reported.
+    #[serde(rename = "x-chanspec-allow", default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::allow"))]
+    pub allow: Vec<String>,
 }
 
 fn skip_schema<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
@@ -187,6 +199,14 @@ mod schema {
     pub fn defs(g: &mut SchemaGenerator) -> Schema {
         let v = json_schema(g);
         map_of(g, v, IDENTIFIER_PATTERN, None)
+    }
+
+    pub fn allow(_: &mut SchemaGenerator) -> Schema {
+        from(json!({
+            "type": "array",
+            "items": { "enum": crate::diagnostic::WARNING_CODES },
+            "uniqueItems": true,
+        }))
     }
 
     pub fn param_enum(_: &mut SchemaGenerator) -> Schema {

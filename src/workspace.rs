@@ -84,10 +84,11 @@ impl Workspace {
             let path = normalize(&base.join(percent_decode(path_part)));
             match self.sources.find_path(&path) {
                 Some(id) if self.docs.contains_key(&id) => id,
+                // A file that failed to load reported why once, at the file.
                 _ if self.failed.contains(&path) => return None,
                 _ => {
+                    // A missing file is reported at every reference to it.
                     if !path.is_file() {
-                        self.failed.insert(path.clone());
                         diags.push(
                             Diagnostic::error(
                                 "unresolved-ref",

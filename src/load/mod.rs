@@ -115,7 +115,17 @@ pub fn load_text(sources: &mut Sources, path: PathBuf, text: String, syntax: Syn
     };
     match parsed {
         Ok(value) => Ok(Document { file: id, value }),
-        Err(e) => Err(Diagnostic::error(e.code, e.message).at_span(id, Span::new(e.offset, e.offset + 1))),
+        Err(e) => {
+            let hint = match syntax {
+                Syntax::Yaml if e.code == "syntax" => yaml::hint(&file.text, e.offset, &e.message),
+                _ => None,
+            };
+            let d = Diagnostic::error(e.code, e.message).at_span(id, Span::new(e.offset, e.offset + 1));
+            Err(match hint {
+                Some(h) => d.hint(h),
+                None => d,
+            })
+        }
     }
 }
 

@@ -161,6 +161,29 @@ fn in_payload_schema(pointer: &str) -> bool {
 fn convert(e: ValidationError<'_>, file: FileId, ctx: Context, doc: &Value) -> Diagnostic {
     let schema_error = ctx == Context::SchemaFile || in_payload_schema(e.instance_path().as_str());
     let d = diagnostic(&e, file, schema_error, doc);
+    let path = e.instance_path().as_str();
+    if !schema_error
+        && matches!(path.split('/').collect::<Vec<_>>().as_slice(), ["", "channels", _, "params", _, "type"])
+        && let Some(found) = doc.pointer(path).and_then(Value::as_str)
+    {
+        let close = type_alias(found).filter(|a| a.contains("string") || a.contains("integer"));
+        let d = Diagnostic { message: format!("`{found}` is not a param type"), ..d };
+        return match close {
+            Some(close) => d.hint(format!("did you mean {close}? A param's `type` is `string` or `integer`")),
+            None => d.hint("a param's `type` is `string` or `integer`"),
+        };
+    }
+    if !schema_error
+        && path.rsplit('/').nth(1) == Some("x-chanspec-allow")
+        && let Some(found) = doc.pointer(path)
+    {
+        let codes = crate::diagnostic::WARNING_CODES;
+        let d = Diagnostic { code: "invalid-allow", message: format!("{found} is not a warning code"), ..d };
+        return match found.as_str().and_then(|f| did_you_mean(f, codes.iter().copied())) {
+            Some(close) => d.hint(format!("did you mean `{close}`?")),
+            None => d.hint(format!("the codes are: {}", codes.join(", "))),
+        };
+    }
     if d.hint.is_some() || !schema_error {
         return d;
     }
@@ -168,8 +191,11 @@ fn convert(e: ValidationError<'_>, file: FileId, ctx: Context, doc: &Value) -> D
         "type" => match doc.pointer(e.instance_path().as_str()).and_then(Value::as_str) {
             Some(found) => {
                 let d = Diagnostic { message: format!("`{found}` is not a JSON Schema type"), ..d };
-                match did_you_mean(found, JSON_TYPES.iter().copied()) {
-                    Some(close) => d.hint(format!("did you mean `{close}`?")),
+                match type_alias(found)
+                    .map(String::from)
+                    .or_else(|| did_you_mean(found, JSON_TYPES.iter().copied()).map(|c| format!("`type: {c}`")))
+                {
+                    Some(close) => d.hint(format!("did you mean {close}?")),
                     None => d.hint(format!("`type` is one of {}", JSON_TYPES.join(", "))),
                 }
             }
@@ -180,6 +206,30 @@ fn convert(e: ValidationError<'_>, file: FileId, ctx: Context, doc: &Value) -> D
         "required" => d.hint("`required` is an array of property names"),
         _ => d,
     }
+}
+
+/// What a type name from another language or format means in JSON Schema (`bool` →
+/// `type: boolean`, `uuid` → `type: string, format: uuid`), for "did you mean".
+pub fn type_alias(found: &str) -> Option<&'static str> {
+    let lower = found.trim_end_matches('?').to_ascii_lowercase();
+    Some(match lower.as_str() {
+        "bool" | "boolean" => "`type: boolean`",
+        "int" | "integer" | "long" | "int32" | "int64" | "i32" | "i64" | "u32" | "u64" | "uint" | "short" => {
+            "`type: integer`"
+        }
+        "float" | "double" | "decimal" | "number" | "f32" | "f64" | "float32" | "float64" | "real" => "`type: number`",
+        "str" | "string" | "text" | "char" => "`type: string`",
+        "uuid" | "guid" => "`type: string, format: uuid`",
+        "date" => "`type: string, format: date`",
+        "time" => "`type: string, format: time`",
+        "datetime" | "date-time" | "timestamp" | "instant" => "`type: string, format: date-time`",
+        "email" => "`type: string, format: email`",
+        "uri" | "url" => "`type: string, format: uri`",
+        "map" | "dict" | "record" | "hash" | "struct" => "`type: object`",
+        "list" | "vec" | "tuple" | "set" | "sequence" => "`type: array`",
+        "nil" | "none" | "void" => "`type: \"null\"`",
+        _ => return None,
+    })
 }
 
 fn diagnostic(e: &ValidationError<'_>, file: FileId, schema_error: bool, doc: &Value) -> Diagnostic {
@@ -248,12 +298,12 @@ fn diagnostic(e: &ValidationError<'_>, file: FileId, schema_error: bool, doc: &V
 fn known_fields(pointer: &str) -> Vec<&'static str> {
     let parts: Vec<&str> = pointer.split('/').collect();
     match parts.as_slice() {
-        [""] => vec!["$schema", "chanspec", "description", "channels", "$defs"],
-        ["", "channels", _] => vec!["name", "description", "deprecated", "params", "topics"],
+        [""] => vec!["$schema", "chanspec", "description", "channels", "$defs", "x-chanspec-allow"],
+        ["", "channels", _] => vec!["name", "description", "deprecated", "params", "topics", "x-chanspec-allow"],
         ["", "channels", _, "params", _] => {
             vec!["type", "description", "format", "pattern", "enum", "minimum", "maximum"]
         }
-        ["", "channels", _, "topics", _] => vec!["description", "deprecated", "schema"],
+        ["", "channels", _, "topics", _] => vec!["description", "deprecated", "schema", "x-chanspec-allow"],
         _ => vec![],
     }
 }

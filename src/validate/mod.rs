@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Anchor, Diagnostic, Diagnostics};
 use crate::model::Channel;
 use crate::source::{FileId, Location, Target};
 use crate::template::Template;
@@ -121,6 +121,8 @@ fn check_loaded(mut c: Checked) -> Checked {
     let diags = &mut semantic;
     let mut first_channel: HashMap<String, Location> = HashMap::new();
     let mut first_def: HashMap<String, Location> = HashMap::new();
+    // The topic schemas of channels that do not deserialize.
+    let mut loose_roots: Vec<Location> = Vec::new();
     for &file in &c.inputs {
         let doc = c.workspace.doc(file);
         let root = Location::new(file, "");
@@ -133,8 +135,14 @@ fn check_loaded(mut c: Checked) -> Checked {
                 }
                 first_channel.insert(id.clone(), at.clone());
                 // Shape errors were reported above; a channel that does not deserialize is
-                // left out of the semantic rules.
-                if let Ok(channel) = Channel::deserialize(value) {
+                // left out of the channel rules, but its topics' schemas are still checked.
+                let Ok(channel) = Channel::deserialize(value) else {
+                    let topics = value.get("topics").and_then(Value::as_object).into_iter().flatten();
+                    let schemas = topics.filter(|(_, t)| t.get("schema").is_some());
+                    loose_roots.extend(schemas.map(|(name, _)| at.child("topics").child(name).child("schema")));
+                    continue;
+                };
+                {
                     let bare_refs = value
                         .get("topics")
                         .and_then(Value::as_object)
@@ -163,6 +171,7 @@ fn check_loaded(mut c: Checked) -> Checked {
     for ch in &c.channels {
         roots.extend(ch.channel.topics.keys().map(|t| ch.at.child("topics").child(t).child("schema")));
     }
+    roots.extend(loose_roots);
     roots.extend(c.defs.iter().map(|d| d.at.clone()));
     // Channel rules and schema rules read disjoint parts: run them side by side, the keyword
     // rules of the roots' schemas on a third thread while the references are followed here.
@@ -188,7 +197,39 @@ fn check_loaded(mut c: Checked) -> Checked {
     diags.extend(channel_diags);
     c.diagnostics.extend(shape.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
     c.diagnostics.extend(semantic);
+    drop_allowed_warnings(&mut c);
     c
+}
+
+/// Drop the warnings acknowledged by an `x-chanspec-allow` listing their code on their node
+/// or on any node above it (a schema, a topic, a channel, the definition).
+fn drop_allowed_warnings(c: &mut Checked) {
+    if c.diagnostics.iter().all(Diagnostic::is_error) {
+        return;
+    }
+    let all = std::mem::take(&mut c.diagnostics).into_vec();
+    for d in all {
+        if d.is_error() || !allowed(&c.workspace, &d) {
+            c.diagnostics.push(d);
+        }
+    }
+}
+
+fn allowed(ws: &Workspace, d: &Diagnostic) -> bool {
+    let Anchor::Node { location, .. } = &d.anchor else { return false };
+    let doc = ws.doc(location.file);
+    let mut pointer = location.pointer.as_str();
+    loop {
+        let list =
+            crate::source::lookup(doc, pointer).and_then(|n| n.get("x-chanspec-allow")).and_then(Value::as_array);
+        if list.is_some_and(|codes| codes.iter().any(|code| code.as_str() == Some(d.code))) {
+            return true;
+        }
+        match pointer.rfind('/') {
+            Some(i) => pointer = &pointer[..i],
+            None => return false,
+        }
+    }
 }
 
 fn duplicate(

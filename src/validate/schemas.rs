@@ -259,16 +259,25 @@ impl Walked {
 fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, prints: &mut Vec<u64>, diags: &mut Diagnostics) {
     // The keywords read below, found in one pass (cheaper than hashing each name).
     let (mut props, mut required, mut dialect, mut tuple) = (None, None, None, None);
+    let (mut closed, mut unions) = (false, false);
     for (keyword, value) in obj {
         match keyword.as_str() {
             "properties" => props = value.as_object(),
             "required" => required = value.as_array(),
             "$schema" => dialect = value.as_str(),
             "prefixItems" => tuple = value.as_array().map(Vec::len),
+            "additionalProperties" => closed = *value == Value::Bool(false),
+            "oneOf" | "anyOf" => unions = true,
             _ => {}
         }
     }
     check_property_names(props, required, at, prints, diags);
+    if let Some(required) = required {
+        check_required_satisfiable(obj, props, required, closed, at, diags);
+    }
+    if unions {
+        check_union_tags(obj, at, diags);
+    }
     if let Some(dialect) = dialect {
         check_dialect(dialect, &at.child("$schema"), diags);
     }
@@ -295,17 +304,22 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, prints: &
             Some(Support::Narrowing) => diags.push(
                 Diagnostic::warning("narrowing-keyword", format!("`{keyword}` is not enforced by the generated types"))
                     .at_key(&here())
-                    .hint("generated types accept a superset of the valid values; the hub still validates HTTP publishes against the full schema"),
+                    .hint("generated types accept a superset of the valid values; every publish and every decode checks the full schema, so this is safe (acknowledge it with `x-chanspec-allow: [narrowing-keyword]`)"),
             ),
             Some(Support::Unsupported) => diags.push(
                 Diagnostic::error("unsupported-keyword", format!("`{keyword}` cannot be represented by the generated types"))
                     .at_key(&here())
                     .hint(keywords::unsupported_hint(keyword)),
             ),
+            None if keyword == "x-chanspec-allow" => check_allow(value, &here(), diags),
             None if keyword.starts_with("x-") => {}
             None => {
                 let d = Diagnostic::warning("unknown-keyword", format!("`{keyword}` is not a JSON Schema 2020-12 keyword and is ignored")).at_key(&here());
                 diags.push(match keyword.as_str() {
+                    _ if looks_like_property(value, props.is_some()) => d.hint(format!(
+                        "this looks like a property: is it indented one level too little? As a property it goes under `properties`{}",
+                        if props.is_some() { " beside the others" } else { "" }
+                    )),
                     "nullable" => d.hint("`nullable` is OpenAPI 3.0; in JSON Schema write `type: [<type>, \"null\"]`"),
                     "discriminator" => d.hint("`discriminator` is OpenAPI; chanspec finds the tag of a `oneOf` from a `const` property shared by every variant"),
                     _ => match did_you_mean(keyword, keywords::ALL.iter().copied()) {
@@ -323,6 +337,121 @@ fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, prints: &
                 Diagnostic::error("invalid-pattern", format!("`{p}` is not a valid regular expression: {e}"))
                     .at(&here()),
             );
+        }
+    }
+}
+
+/// `x-chanspec-allow` in a schema: a list of warning codes (in the format's own places the
+/// format schema checks it).
+fn check_allow(value: &Value, at: &Location, diags: &mut Diagnostics) {
+    let codes = crate::diagnostic::WARNING_CODES;
+    let Some(list) = value.as_array() else {
+        diags.push(
+            Diagnostic::error("invalid-allow", "`x-chanspec-allow` is a list of warning codes")
+                .at(at)
+                .hint(format!("the codes are: {}", codes.join(", "))),
+        );
+        return;
+    };
+    for (i, item) in list.iter().enumerate() {
+        let code = item.as_str().unwrap_or_default();
+        if !codes.contains(&code) {
+            let d = Diagnostic::error("invalid-allow", format!("{item} is not a warning code"))
+                .at(&at.child(&i.to_string()));
+            diags.push(match did_you_mean(code, codes.iter().copied()) {
+                Some(close) => d.hint(format!("did you mean `{close}`?")),
+                None => d.hint(format!("the codes are: {}", codes.join(", "))),
+            });
+        }
+    }
+}
+
+/// An unknown keyword whose value is a schema of its own (`{ type: … }`), or any object or
+/// boolean beside a `properties` map: most likely a property dedented by one level.
+fn looks_like_property(value: &Value, has_properties: bool) -> bool {
+    match value {
+        Value::Object(o) => {
+            has_properties
+                || o.keys().any(|k| {
+                    matches!(
+                        k.as_str(),
+                        "type" | "$ref" | "properties" | "enum" | "const" | "items" | "oneOf" | "anyOf"
+                    )
+                })
+        }
+        Value::Bool(_) => has_properties,
+        _ => false,
+    }
+}
+
+/// `required` names a property no valid object can have: one `additionalProperties: false`
+/// forbids (not under `properties`), or whose schema is `false`. No payload could be valid.
+fn check_required_satisfiable(
+    obj: &serde_json::Map<String, Value>,
+    props: Option<&serde_json::Map<String, Value>>,
+    required: &[Value],
+    closed: bool,
+    at: &Location,
+    diags: &mut Diagnostics,
+) {
+    for (i, name) in required.iter().enumerate() {
+        let Some(name) = name.as_str() else { continue };
+        let schema = props.and_then(|p| p.get(name));
+        let why = match schema {
+            Some(Value::Bool(false)) => "its schema under `properties` is `false`",
+            None if closed => "it is not under `properties` and `additionalProperties` is `false`",
+            _ => continue,
+        };
+        let mut d = Diagnostic::error(
+            "unsatisfiable-required",
+            format!("`{name}` is required, but no valid object can have it: {why}, so no payload is valid"),
+        )
+        .at(&at.child("required").child(&i.to_string()));
+        d = if obj.contains_key(name) {
+            d.hint(format!("`{name}` sits beside `properties`, not under it: indent it one level more"))
+        } else if schema.is_none() {
+            d.hint(format!("declare `{name}` under `properties`, or remove it from `required`"))
+        } else {
+            d.hint(format!("give `{name}` a schema other than `false`, or remove it from `required`"))
+        };
+        diags.push(d);
+    }
+}
+
+/// A `oneOf`/`anyOf` of inline object variants that share a property with a `const` in each
+/// (a tag), where some variant does not require it: the union cannot be tagged, so the
+/// types lose the tag (an optional `kind` in every variant). Variants given by `$ref` are
+/// not looked into here.
+fn check_union_tags(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
+    for key in ["oneOf", "anyOf"] {
+        let Some(Value::Array(variants)) = obj.get(key) else { continue };
+        if variants.len() < 2 {
+            continue;
+        }
+        let Some(first) = variants[0].get("properties").and_then(Value::as_object) else { continue };
+        let const_of =
+            |v: &Value, p: &str| v.get("properties").and_then(|ps| ps.get(p)).and_then(|s| s.get("const")).cloned();
+        let requires = |v: &Value, p: &str| {
+            v.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x.as_str() == Some(p)))
+        };
+        for tag in first.keys() {
+            if !variants.iter().all(|v| const_of(v, tag).is_some()) {
+                continue;
+            }
+            if let Some(i) = variants.iter().position(|v| !requires(v, tag)) {
+                diags.push(
+                    Diagnostic::warning(
+                        "untagged-union",
+                        format!(
+                            "every variant of this `{key}` has a `const` `{tag}`, but variant {} does not require it, so the union is not tagged: the types get an optional `{tag}` instead of one variant per tag",
+                            i + 1
+                        ),
+                    )
+                    .at(&at.child(key).child(&i.to_string()))
+                    .hint(format!("add `{tag}` to the `required` of variant {}", i + 1)),
+                );
+                break;
+            }
         }
     }
 }
