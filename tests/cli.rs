@@ -143,6 +143,9 @@ fn generate_writes_then_leaves_unchanged_and_check_detects_staleness() {
     assert_eq!(code(&o), 1);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("is stale") && err.contains("-    pub stepp:") && err.contains("+    pub step:"), "{err}");
+    // A unified diff with context, and the command that regenerates the file.
+    assert!(err.contains(" (committed)\n+++ ") && err.contains("\n@@ -"), "{err}");
+    assert!(err.trim_end().ends_with(&format!("to regenerate: chanspec generate --rust {out_s} {def}")), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -214,5 +217,28 @@ fn generate_warns_when_a_rust_type_must_be_any_json_value() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("warning: the Rust type `Gt` is any JSON value"), "{err}");
     assert!(std::fs::read_to_string(&out).unwrap().contains("pub struct Gt(pub ::serde_json::Value);"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn init_writes_a_starter_that_checks_clean_and_never_overwrites() {
+    let dir = std::env::temp_dir().join(format!("chanspec-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let o = chanspec(&["init", d]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let next = String::from_utf8_lossy(&o.stdout);
+    assert!(next.contains("build.rs") && next.contains("cargo add") && next.contains("generate --ts"), "{next}");
+    let def = dir.join("chanspec.yaml");
+    assert!(std::fs::read_to_string(&def).unwrap().starts_with("# yaml-language-server: $schema=chanspec.schema.json"));
+    // Clean: no error and no warning.
+    let checked = chanspec::check_files(std::slice::from_ref(&def));
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    // Run again: refused, exit 1, and the file is untouched.
+    std::fs::write(&def, "mine").unwrap();
+    let again = chanspec(&["init", d]);
+    assert_eq!(code(&again), 1);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exist"));
+    assert_eq!(std::fs::read_to_string(&def).unwrap(), "mine");
     std::fs::remove_dir_all(&dir).ok();
 }

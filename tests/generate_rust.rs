@@ -42,6 +42,8 @@ fn generated_rust_compiles_clippy_and_rustfmt_clean() {
         })
         .collect();
     modules.push(("all_merged".into(), valid_fixtures()));
+    // What `chanspec init` writes.
+    modules.push(("init_starter".into(), vec![PathBuf::from("templates/init/chanspec.yaml")]));
     modules.sort();
     for (name, files) in &modules {
         let out = src.join(format!("{name}.rs"));

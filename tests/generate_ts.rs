@@ -36,6 +36,8 @@ fn generated_typescript_passes_tsc_strict() {
         valid_fixtures().into_iter().map(|f| (f.file_stem().unwrap().to_string_lossy().to_string(), vec![f])).collect();
     modules.push(("all-merged".into(), valid_fixtures()));
     modules.push(("pipeline".into(), vec![PathBuf::from("examples/pipeline/chanspec.yaml")]));
+    // What `chanspec init` writes.
+    modules.push(("init-starter".into(), vec![PathBuf::from("templates/init/chanspec.yaml")]));
     for (name, files) in &modules {
         let out = dir.join("gen").join(format!("{name}.ts"));
         chanspec::Builder::new().files(files).ts_out(&out).cargo_output(false).generate().unwrap();

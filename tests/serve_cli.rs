@@ -49,6 +49,63 @@ fn token_prints_only_the_token() {
 }
 
 #[test]
+fn token_refuses_what_cannot_work() {
+    let refused = |args: &[&str]| {
+        let out = chanspec().arg("token").args(args).env("CS_TEST_SECRET", "s3cret").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty(), "no token is printed");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let base = ["--secret-env", "CS_TEST_SECRET", "--channel", "announcements", "--topics", "posted"];
+    let with = |extra: &[&'static str]| [&base[..], extra].concat();
+    assert!(refused(&with(&["--ttl", "0s"])).contains("--ttl must be positive"));
+    let long = refused(&with(&["--ttl", "2d"]));
+    assert!(long.contains("longer than the maximum of 24h"), "{long}");
+    let def = "examples/pipeline/chanspec.yaml";
+    let typo = refused(&[
+        "--secret-env",
+        "CS_TEST_SECRET",
+        "--channel",
+        "announcements",
+        "--topics",
+        "postde",
+        "--definitions",
+        def,
+    ]);
+    assert!(typo.contains("has no topic `postde` (did you mean `posted`?)"), "{typo}");
+    let upper = refused(&[
+        "--secret-env",
+        "CS_TEST_SECRET",
+        "--channel",
+        "pipeline:6F1C1A2E-1B2C-4D5E-8F90-A1B2C3D4E5F6",
+        "--topics",
+        "status",
+        "--definitions",
+        def,
+    ]);
+    assert!(upper.contains("param `runId`") && upper.contains("lower case"), "{upper}");
+    let unknown = refused(&[
+        "--secret-env",
+        "CS_TEST_SECRET",
+        "--channel",
+        "pipelines",
+        "--topics",
+        "status",
+        "--definitions",
+        def,
+    ]);
+    assert!(unknown.contains("is not a name of any channel"), "{unknown}");
+    // A longer lifetime is allowed when the maximum is raised; a known channel and topic pass.
+    let ok = chanspec()
+        .arg("token")
+        .args(with(&["--ttl", "2d", "--max-ttl", "7d", "--definitions", def]))
+        .env("CS_TEST_SECRET", "s3cret")
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+}
+
+#[test]
 fn serve_runs_the_hub_for_the_files_channels() {
     let mut child = chanspec()
         .args(["serve", "examples/pipeline/chanspec.yaml", "--listen", "127.0.0.1:0"])
