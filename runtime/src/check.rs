@@ -11,6 +11,7 @@
 use serde_json::{Map, Value};
 
 /// A set of named schemas: `{"Name": schema, ...}`.
+#[derive(Default)]
 pub struct Schemas {
     definitions: Map<String, Value>,
 }
@@ -122,9 +123,9 @@ impl Schemas {
     /// (or that its tag selects none), otherwise the closest one, whose failure lies deepest.
     fn no_variant(&self, key: &str, list: &[Value], results: Vec<Result<(), String>>, v: &Value, at: &str) -> String {
         let shown = if at.is_empty() { "/" } else { at };
-        if let Some(tag) = self.union_tag(list) {
+        if let (Some(tag), Some(object)) = (self.union_tag(list), v.as_object()) {
             let values: Vec<&Value> = list.iter().filter_map(|s| self.tag_value(s, tag)).collect();
-            let Some(found) = v.as_object().and_then(|o| o.get(tag)) else {
+            let Some(found) = object.get(tag) else {
                 return format!("{shown}: missing the tag property `{tag}` that selects a variant of `{key}`");
             };
             return match values.iter().position(|t| equal(t, found)) {
@@ -154,6 +155,15 @@ impl Schemas {
                 errors.iter().map(|e| e.split_once(": ").map_or(e.as_str(), |(_, m)| m)).collect::<Vec<_>>().join("; ")
             ),
         }
+    }
+
+    /// How a union's variants are tagged, if they are: the property every variant (an object
+    /// schema, through `$ref`s to these schemas) requires with a distinct `const`, and each
+    /// variant's value. The rule refusals are explained by, here and in the TypeScript guards.
+    pub fn union_tag_values(&self, list: &[Value]) -> Option<(String, Vec<Value>)> {
+        let tag = self.union_tag(list)?;
+        let values = list.iter().filter_map(|s| self.tag_value(s, tag)).cloned().collect();
+        Some((tag.to_string(), values))
     }
 
     /// The property every variant requires with a distinct `const`, if there is one.

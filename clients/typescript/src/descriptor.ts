@@ -17,6 +17,8 @@ export interface ChannelDescriptor {
   readonly topics: readonly string[];
   /** One guard per topic. */
   readonly guards: { readonly [topic: string]: Guard };
+  /** Why the last guard of the descriptor's module refused a value (`/pointer: reason`), if it says. */
+  readonly explain?: () => string | undefined;
 }
 
 /** The params a channel's name needs, or `undefined` for a static channel. */

@@ -412,7 +412,8 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
         const error = new ChanspecError(
           "invalid_payload",
           guard
-            ? `message ${frame.offset} on topic ${frame.topic} does not match its type`
+            ? `message ${frame.offset} on topic ${frame.topic} does not match its type` +
+                (this.options.channel.explain ? `: ${this.options.channel.explain() ?? "no reason given"}` : "")
             : `no guard for topic ${frame.topic}`,
         );
         const invalid = { topic: frame.topic, data: frame.data, offset: frame.offset, publishedAt: frame.publishedAt, error };

@@ -50,6 +50,33 @@ describe("generated descriptors", () => {
     sub.close();
   });
 
+  it("a refused message says where and why", async () => {
+    const errors: string[] = [];
+    const sub = subscribe({
+      url: URL,
+      channel: pipeline,
+      params: { runId },
+      token: "t",
+      WebSocket: FakeSocket,
+      onInvalid: (m) => errors.push(m.error.message),
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    const ws = FakeSocket.last();
+    ws.open();
+    ws.subscribed({ channel: `pipeline:${runId}` });
+    ws.message(1, "status", { step: "build", state: "exploded" }, `pipeline:${runId}`);
+    ws.message(2, "tokens", { token: "" }, `pipeline:${runId}`);
+    ws.message(3, "tokens", { token: "hi", extra: 1 }, `pipeline:${runId}`);
+    ws.message(4, "status", { state: "running" }, `pipeline:${runId}`);
+    expect(errors).toEqual([
+      'message 1 on topic status does not match its type: /state: "exploded" is not one of ["queued","running","succeeded","failed"]',
+      "message 2 on topic tokens does not match its type: /token: has 0 characters, fewer than the minLength of 1",
+      "message 3 on topic tokens does not match its type: /extra: property `extra` is not allowed (additionalProperties is false)",
+      "message 4 on topic status does not match its type: /: missing required property `step`",
+    ]);
+    sub.close();
+  });
+
   it("generated param checks run before connecting", () => {
     expect(() => subscribe({ url: URL, channel: pipeline, params: { runId: "not-a-uuid" }, token: "t", WebSocket: FakeSocket })).toThrow(
       RangeError,

@@ -16,10 +16,165 @@ use syn::visit_mut::VisitMut;
 /// The mark `types` appends to the description of an optional nullable property.
 pub const OPTIONAL_NULLABLE: &str = " [chanspec:optional-nullable]";
 
+/// The start of the mark `types` appends to an object's description: `ORDER` + the JSON
+/// array of its property names in the schema's order + `]`.
+pub const ORDER: &str = " [chanspec:order:";
+
 pub fn apply(file: &mut syn::File) {
     OptionalCollections.visit_file_mut(file);
     OptionalNullable.visit_file_mut(file);
     FreeExtra.visit_file_mut(file);
+    SchemaOrder.visit_file_mut(file);
+    constructors(file);
+}
+
+/// Puts the fields of a struct (or struct-like enum variant) back in the schema's order, read
+/// from the order mark in its doc comment, and removes every order mark.
+struct SchemaOrder;
+
+impl VisitMut for SchemaOrder {
+    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+        if let (Some(order), syn::Fields::Named(fields)) = (take_order(&mut item.attrs), &mut item.fields) {
+            reorder(fields, &order);
+        }
+        syn::visit_mut::visit_item_struct_mut(self, item);
+    }
+
+    fn visit_variant_mut(&mut self, variant: &mut syn::Variant) {
+        if let (Some(order), syn::Fields::Named(fields)) = (take_order(&mut variant.attrs), &mut variant.fields) {
+            reorder(fields, &order);
+        }
+        syn::visit_mut::visit_variant_mut(self, variant);
+    }
+
+    fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
+        take_order(attrs);
+    }
+}
+
+/// The order mark's property names, removed from the `#[doc]` attributes (a doc left empty
+/// is dropped).
+fn take_order(attrs: &mut Vec<syn::Attribute>) -> Option<Vec<String>> {
+    let mut order = None;
+    attrs.retain_mut(|attr| {
+        let Some(text) = doc_text(attr) else { return true };
+        let Some(start) = text.find(ORDER.trim_start()) else { return true };
+        let json = &text[start + ORDER.trim_start().len()..];
+        let mut names = serde_json::Deserializer::from_str(json).into_iter::<Vec<String>>();
+        let Some(Ok(list)) = names.next() else { return true };
+        let end = start + ORDER.trim_start().len() + names.byte_offset() + 1;
+        let cleaned = format!("{}{}", text[..start].trim_end(), &text[end.min(text.len())..]);
+        order = Some(list);
+        if cleaned.trim().is_empty() {
+            return false;
+        }
+        if let syn::Meta::NameValue(nv) = &mut attr.meta {
+            nv.value = syn::parse_quote! { #cleaned };
+        }
+        true
+    });
+    order
+}
+
+fn doc_text(attr: &syn::Attribute) -> Option<String> {
+    if !attr.path().is_ident("doc") {
+        return None;
+    }
+    let syn::Meta::NameValue(nv) = &attr.meta else { return None };
+    let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value else { return None };
+    Some(s.value())
+}
+
+/// The name a field has on the wire: its `#[serde(rename = "…")]`, or its identifier.
+fn wire_name(field: &syn::Field) -> Option<String> {
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let mut renamed = None;
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                let value: syn::LitStr = meta.value()?.parse()?;
+                renamed = Some(value.value());
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+        if renamed.is_some() {
+            return renamed;
+        }
+    }
+    field.ident.as_ref().map(|i| i.to_string().trim_start_matches("r#").to_string())
+}
+
+/// Stable sort by position in `order`; fields not in it (a flattened map) keep their place
+/// after the others.
+fn reorder(fields: &mut syn::FieldsNamed, order: &[String]) {
+    let mut list: Vec<syn::Field> = std::mem::take(&mut fields.named).into_iter().collect();
+    list.sort_by_key(|f| wire_name(f).and_then(|n| order.iter().position(|o| *o == n)).unwrap_or(usize::MAX));
+    fields.named = list.into_iter().collect();
+}
+
+/// Whether serde fills the field when it is absent (`default`, or a flattened map): such a
+/// field is optional for a constructor.
+fn defaults(field: &syn::Field) -> bool {
+    field.attrs.iter().filter(|a| a.path().is_ident("serde")).any(|attr| {
+        let mut found = false;
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("default") || meta.path.is_ident("flatten") {
+                found = true;
+            }
+            if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+        found
+    })
+}
+
+/// `Type::new(required…)` for every struct with named fields: the required properties in the
+/// schema's order, every optional one absent. Adding an optional property to the schema
+/// leaves code that constructs values this way compiling.
+fn constructors(file: &mut syn::File) {
+    let items = std::mem::take(&mut file.items);
+    for item in items {
+        let constructor = constructor(&item);
+        file.items.push(item);
+        file.items.extend(constructor);
+    }
+}
+
+/// The `impl` with `new` for a payload struct with named fields (placed right after it).
+fn constructor(item: &syn::Item) -> Option<syn::Item> {
+    let syn::Item::Struct(s) = item else { return None };
+    let syn::Fields::Named(fields) = &s.fields else { return None };
+    // Payload types only (they derive serde's traits), not the channel glue.
+    let payload = s.attrs.iter().any(|a| {
+        a.path().is_ident("derive") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string().contains("Deserialize"))
+    });
+    if !payload {
+        return None;
+    }
+    let (mut params, mut inits) = (Vec::new(), Vec::new());
+    for f in &fields.named {
+        let (Some(name), ty) = (&f.ident, &f.ty) else { continue };
+        if defaults(f) {
+            inits.push(quote::quote! { #name: ::std::default::Default::default() });
+        } else {
+            params.push(quote::quote! { #name: #ty });
+            inits.push(quote::quote! { #name });
+        }
+    }
+    let ty = &s.ident;
+    let doc = format!(" A `{ty}` with the required properties given and every optional one absent.");
+    Some(syn::parse_quote! {
+        impl #ty {
+            #[doc = #doc]
+            #[allow(clippy::too_many_arguments, clippy::new_without_default)]
+            pub fn new(#(#params),*) -> Self {
+                Self { #(#inits),* }
+            }
+        }
+    })
 }
 
 /// typify names the flattened map of an open object's undeclared properties `extra`; with a

@@ -197,6 +197,20 @@ fn nullable_enum_as_types(schema: &Value, top: bool) -> Value {
     Value::Object(out)
 }
 
+/// typify sorts a struct's fields by name; the schema's order goes into the object's
+/// description as a mark, and `fidelity` puts the fields back in that order (so a struct
+/// reads, serializes and constructs as the schema is written).
+fn mark_property_order(obj: &mut Map<String, Value>) {
+    let Some(Value::Object(props)) = obj.get("properties") else { return };
+    if props.len() < 2 {
+        return;
+    }
+    let order = Value::Array(props.keys().map(|k| Value::String(k.clone())).collect());
+    let doc = obj.get("description").and_then(Value::as_str).unwrap_or_default();
+    let marked = format!("{doc}{}{order}]", super::fidelity::ORDER);
+    obj.insert("description".into(), Value::String(marked));
+}
+
 /// A schema of the named type `ty` as typify should see it; `at` is its pointer within
 /// `ty`'s schema. `split`: `schema` is [`split_untyped`]'s rewrite of the schema at `at`, whose
 /// `oneOf` variants hold that schema's keywords, so they are at `at` too.
@@ -255,6 +269,7 @@ fn for_typify(schema: &Value, ty: &NamedType, at: &str, split: bool) -> Value {
         }
     }
     mark_optional_nullable(&mut out, ty, at);
+    mark_property_order(&mut out);
     // An object with declared properties that allows others: typify's struct would drop the
     // others. `additionalProperties: {}` makes typify keep them in a flattened `extra` map,
     // so a received value goes back out as it came.

@@ -124,6 +124,9 @@ impl Expr {
 #[derive(Default)]
 pub struct Guards {
     pub used: BTreeSet<&'static str>,
+    /// The bundled schemas, for the runtime's rule of which unions are tagged (refusals of a
+    /// tagged union are explained by the variant its tag selects, in both languages).
+    pub schemas: chanspec_runtime::check::Schemas,
 }
 
 impl Guards {
@@ -195,7 +198,11 @@ impl Guards {
         for (key, helper) in [("anyOf", "$anyOf"), ("oneOf", "$oneOf")] {
             if let Some(variants) = obj.get(key).and_then(Value::as_array) {
                 let checks = variants.iter().map(|s| self.check(s)).collect();
-                parts.push(self.call(helper, vec![Expr::Array(checks)]));
+                let mut args = vec![Expr::Array(checks)];
+                if let Some((tag, values)) = self.schemas.union_tag_values(variants) {
+                    args.push(json(&serde_json::json!({ "tag": tag, "values": values })));
+                }
+                parts.push(self.call(helper, args));
             }
         }
         match parts.len() {

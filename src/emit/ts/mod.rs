@@ -27,6 +27,8 @@ const HELPER_DEPS: &[(&str, &[&str])] = &[
     ("$enum", &["$equal"]),
     ("$array", &["$equal"]),
     ("$object", &["$isObject"]),
+    ("$anyOf", &["$isObject", "$equal"]),
+    ("$oneOf", &["$isObject", "$equal"]),
 ];
 
 #[derive(Serialize)]
@@ -88,7 +90,9 @@ struct TopicCtx {
 
 /// The TypeScript module for `spec`. Deterministic: same IR, same bytes.
 pub fn emit(spec: &Spec) -> Result<String, String> {
-    let mut builder = guards::Guards::default();
+    let bundle = spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+    let mut builder =
+        guards::Guards { schemas: chanspec_runtime::check::Schemas::from_map(bundle), ..Default::default() };
     let types = spec.types.iter().map(|t| TypeDecl { declaration: types::declaration(t) }).collect();
     let guards = spec
         .types

@@ -55,6 +55,7 @@ export const pipeline = {
     status: isPipelineStatus,
     tokens: isToken,
   },
+  explain: explainRefusal,
 } as const;
 
 /**
@@ -90,6 +91,7 @@ export const announcements = {
   guards: {
     posted: isAnnouncementsPosted,
   },
+  explain: explainRefusal,
 } as const;
 
 /**
@@ -149,11 +151,52 @@ const $AnnouncementsPosted: $Check = $all([
   }),
 ]);
 
-/** A check of one JSON value. */
+/** A check of one JSON value. A check that fails records why, in `$failure`. */
 type $Check = (x: unknown) => boolean;
+/** Why the last failed check failed: where (pointer tokens, filled in as the checks return) and what. */
+interface $Failure {
+  path: string[];
+  why: string;
+  /** For a union no variant matched: which variant came closest, and where it failed. */
+  closest?: { key: string; variant: number; path: string[] };
+}
+let $failure: $Failure | undefined;
+/** Fail here, saying why. */
+function $no(why: string): false {
+  $failure = { path: [], why };
+  return false;
+}
+/** A value inside failed (at `token`): its failure is here too, one level down. */
+function $in(token: string | number): false {
+  const escaped = String(token).replace(/~/g, "~0").replace(/\//g, "~1");
+  $failure?.path.unshift(escaped);
+  $failure?.closest?.path.unshift(escaped);
+  return false;
+}
+/** Why the last guard of this module refused its value: `/pointer: reason`. */
+export function explainRefusal(): string | undefined {
+  if ($failure === undefined) return undefined;
+  const at = `/${$failure.path.join("/")}`;
+  const closest = $failure.closest;
+  if (closest === undefined) return `${at}: ${$failure.why}`;
+  const where = `/${closest.path.join("/")}`;
+  return `${at}: matches none of the variants of \`${closest.key}\`; the closest, variant ${closest.variant}, fails at ${where}: ${$failure.why}`;
+}
+/** A value as a refusal shows it. */
+function $show(x: unknown): string {
+  const text = JSON.stringify(x);
+  return text === undefined ? String(x) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+/** The JSON type of a value, as JSON Schema names it. */
+function $kind(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "array";
+  if (typeof x === "number") return Number.isInteger(x) ? "integer" : "number";
+  return typeof x;
+}
 
 function $false(): boolean {
-  return false;
+  return $no("no value is allowed here");
 }
 
 function $isObject(x: unknown): x is { [key: string]: unknown } {
@@ -193,11 +236,11 @@ function $type(types: readonly string[]): $Check {
         default:
           return typeof x === t;
       }
-    });
+    }) || $no(`expected ${types.join(" or ")}, found ${$kind(x)}`);
 }
 
 function $enum(values: readonly unknown[]): $Check {
-  return (x) => values.some((v) => $equal(x, v));
+  return (x) => values.some((v) => $equal(x, v)) || $no(`${$show(x)} is not one of ${$show(values)}`);
 }
 
 function $all(checks: readonly $Check[]): $Check {
@@ -220,10 +263,14 @@ function $string(r: $StringRules): $Check {
     if (r.minLength !== undefined || r.maxLength !== undefined) {
       let n = 0;
       for (const _ of x) n++;
-      if (r.minLength !== undefined && n < r.minLength) return false;
-      if (r.maxLength !== undefined && n > r.maxLength) return false;
+      if (r.minLength !== undefined && n < r.minLength) {
+        return $no(`has ${n} characters, fewer than the minLength of ${r.minLength}`);
+      }
+      if (r.maxLength !== undefined && n > r.maxLength) {
+        return $no(`has ${n} characters, more than the maxLength of ${r.maxLength}`);
+      }
     }
-    return r.pattern === undefined || r.pattern.test(x);
+    return r.pattern === undefined || r.pattern.test(x) || $no(`${$show(x)} does not match its pattern`);
   };
 }
 
@@ -242,17 +289,27 @@ function $object(r: $ObjectRules): $Check {
   return (x) => {
     if (!$isObject(x)) return true;
     const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(x, k);
-    for (const k of r.required ?? []) if (!has(k)) return false;
-    for (const [k, check] of r.properties ?? []) if (has(k) && !check(x[k])) return false;
+    for (const k of r.required ?? []) if (!has(k)) return $no(`missing required property \`${k}\``);
+    for (const [k, check] of r.properties ?? []) if (has(k) && !check(x[k])) return $in(k);
     const keys = Object.keys(x);
-    if (r.minProperties !== undefined && keys.length < r.minProperties) return false;
-    if (r.maxProperties !== undefined && keys.length > r.maxProperties) return false;
+    if (r.minProperties !== undefined && keys.length < r.minProperties) {
+      return $no(`has ${keys.length} properties, fewer than the minProperties of ${r.minProperties}`);
+    }
+    if (r.maxProperties !== undefined && keys.length > r.maxProperties) {
+      return $no(`has ${keys.length} properties, more than the maxProperties of ${r.maxProperties}`);
+    }
     for (const k of keys) {
-      if (r.additionalProperties !== undefined && !declared.has(k) && !r.additionalProperties(x[k])) return false;
-      if (r.propertyNames !== undefined && !r.propertyNames(k)) return false;
+      if (r.additionalProperties !== undefined && !declared.has(k) && !r.additionalProperties(x[k])) {
+        if ($failure !== undefined && $failure.why === "no value is allowed here") {
+          $failure.why = `property \`${k}\` is not allowed (additionalProperties is false)`;
+        }
+        return $in(k);
+      }
+      if (r.propertyNames !== undefined && !r.propertyNames(k)) return $in(k);
     }
     for (const [k, needs] of r.dependentRequired ?? []) {
-      if (has(k) && !needs.every(has)) return false;
+      const missing = needs.find((n) => !has(n));
+      if (has(k) && missing !== undefined) return $no(`requires property \`${missing}\``) || $in(k);
     }
     return true;
   };
