@@ -76,6 +76,46 @@ fn github_format_prints_workflow_commands() {
 fn deny_warnings_turns_warnings_into_failure() {
     assert_eq!(code(&chanspec(&["check", "fixtures/valid/narrowing.yaml"])), 0);
     assert_eq!(code(&chanspec(&["check", "--deny-warnings", "fixtures/valid/narrowing.yaml"])), 1);
+    assert_eq!(code(&chanspec(&["check", "--deny", "warnings", "fixtures/valid/narrowing.yaml"])), 1);
+}
+
+#[test]
+fn x_chanspec_allow_acknowledges_warnings_where_it_stands() {
+    let dir = std::env::temp_dir().join(format!("chanspec-allow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let def = dir.join("allow.yaml");
+    let text = |top: &str, channel: &str, schema: &str| {
+        format!(
+            "chanspec: 1\n{top}channels:\n  meters:\n{channel}    topics:\n      reading:\n        schema:\n          type: object\n{schema}          properties:\n            watts: {{ type: number, minimum: 0, nullable: false }}\n"
+        )
+    };
+    let run = |t: String| {
+        std::fs::write(&def, t).unwrap();
+        chanspec(&["check", "--deny", "warnings", "--format", "json", def.to_str().unwrap()])
+    };
+    let codes = |o: &Output| {
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["code"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // Nothing acknowledged: two warnings, and --deny warnings fails.
+    let o = run(text("", "", ""));
+    assert_eq!((code(&o), codes(&o)), (1, vec!["narrowing-keyword".to_string(), "unknown-keyword".to_string()]));
+    // At the top, on the channel, on the schema: each silences its codes there and below.
+    let o = run(text("x-chanspec-allow: [narrowing-keyword, unknown-keyword]\n", "", ""));
+    assert_eq!((code(&o), codes(&o)), (0, vec![]));
+    let o = run(text("", "    x-chanspec-allow: [narrowing-keyword]\n", ""));
+    assert_eq!((code(&o), codes(&o)), (1, vec!["unknown-keyword".to_string()]));
+    let o = run(text("", "", "          x-chanspec-allow: [unknown-keyword, narrowing-keyword]\n"));
+    assert_eq!((code(&o), codes(&o)), (0, vec![]));
+    // An unknown code is an error, wherever it is.
+    let o = run(text("x-chanspec-allow: [narowing-keyword]\n", "", ""));
+    assert_eq!(code(&o), 1);
+    assert!(codes(&o).contains(&"invalid-allow".to_string()), "{:?}", codes(&o));
+    let o = run(text("", "", "          x-chanspec-allow: [nope]\n"));
+    assert!(codes(&o).contains(&"invalid-allow".to_string()), "{:?}", codes(&o));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
