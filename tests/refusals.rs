@@ -25,12 +25,19 @@ channels:
             text: { type: string, minLength: 1 }
             attachments: { type: array, items: { $ref: "#/$defs/Attachment" } }
             score: { type: integer, minimum: 0, maximum: 10 }
+            step: { type: number, multipleOf: 0.1 }
+            code: { type: string, pattern: "^\\d+$" }
+            tree: { $ref: "#/$defs/Node" }
             either:
               anyOf:
                 - { type: string }
                 - { type: object, properties: { a: { type: object, properties: { b: { maximum: 3 } } } } }
 x-chanspec-allow: [narrowing-keyword]
 $defs:
+  Node:
+    anyOf:
+      - { type: object, required: [next], properties: { next: { $ref: "#/$defs/Node" } } }
+      - { type: "null" }
   Attachment:
     oneOf:
       - type: object
@@ -50,6 +57,18 @@ fn table() -> Vec<(Value, &'static str)> {
         (json!({ "text": "a", "extra": 1 }), "/extra: property `extra` is not allowed (additionalProperties is false)"),
         (json!({ "text": "a", "score": 11 }), "/score: 11 is greater than the maximum of 10"),
         (json!({ "text": 5 }), "/text: expected string, found integer"),
+        (json!({ "text": "a", "step": 0.35 }), "/step: 0.35 is not a multiple of 0.1 (multipleOf)"),
+        (json!({ "text": "a", "code": "١٢" }), r#"/code: "١٢" does not match the pattern `^\d+$`"#),
+        (
+            json!({ "text": "a", "tree": (0..128).fold(Value::Null, |next, _| json!({ "next": next })) }),
+            &*Box::leak(
+                format!(
+                    "{}: nested deeper than 128 levels, the most a message may nest",
+                    "/tree".to_string() + &"/next".repeat(127)
+                )
+                .into_boxed_str(),
+            ),
+        ),
         (
             json!({ "text": "a", "attachments": [{ "kind": "image", "url": "u", "width": 0 }] }),
             "/attachments/0/width: 0 is less than the minimum of 1",
@@ -94,6 +113,15 @@ fn rust_and_typescript_explain_refusals_alike() {
     let schemas = chanspec_runtime::check::Schemas::from_map(definitions.schemas.clone());
     let rust: Vec<String> = cases.iter().map(|(data, _)| schemas.check(&payload, data).unwrap_err()).collect();
     assert_eq!(rust, expected, "the runtime's explanations");
+    // What must pass, passes in both (exact decimals, ECMA-262 digits, a deep but allowed tree).
+    let valid = [
+        json!({ "text": "a", "step": 0.3 }),
+        json!({ "text": "a", "code": "123" }),
+        json!({ "text": "a", "tree": (0..100).fold(Value::Null, |next, _| json!({ "next": next })) }),
+    ];
+    for v in &valid {
+        assert_eq!(schemas.check(&payload, v), Ok(()), "{v}");
+    }
 
     // The generated TypeScript guards.
     let ts = common::ts_project("refusals-ts", &["gen/*.ts"]);
@@ -113,7 +141,7 @@ fn rust_and_typescript_explain_refusals_alike() {
         ),
     )
     .unwrap();
-    let input: String = cases.iter().map(|(data, _)| format!("{data}\n")).collect();
+    let input: String = cases.iter().map(|(data, _)| data).chain(&valid).map(|data| format!("{data}\n")).collect();
     let out = {
         use std::io::Write;
         let mut node = std::process::Command::new("node")
@@ -128,5 +156,7 @@ fn rust_and_typescript_explain_refusals_alike() {
     assert!(out.status.success());
     let ts_explained: Vec<String> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(ts_explained, expected, "the TypeScript guards' explanations");
+    let (refused, accepted) = ts_explained.split_at(expected.len());
+    assert_eq!(refused, expected, "the TypeScript guards' explanations");
+    assert!(accepted.iter().all(|a| a == "accepted"), "{accepted:?}");
 }

@@ -10,6 +10,14 @@
 
 use serde_json::{Map, Value};
 
+/// How deeply values may nest (objects and arrays within each other): as deep as JSON parsing
+/// allows (serde_json's limit), so every parsed message can be checked. The TypeScript guards
+/// refuse deeper values alike.
+pub const MAX_DEPTH: usize = 128;
+
+/// The reason a value nested deeper than [`MAX_DEPTH`] is refused.
+pub const TOO_DEEP: &str = "nested deeper than 128 levels, the most a message may nest";
+
 /// A set of named schemas: `{"Name": schema, ...}`.
 #[derive(Default)]
 pub struct Schemas {
@@ -51,8 +59,10 @@ impl Schemas {
     }
 
     fn node(&self, schema: &Value, v: &Value, at: &str, depth: usize) -> Result<(), String> {
-        if depth > 256 {
-            return Err(format!("{at}: nested too deeply"));
+        // Schema steps without a step into the value (`$ref`, `allOf`, …) are bounded by the
+        // schema (`check` refuses `$ref` cycles); this guards hand-made schemas.
+        if depth > 4096 {
+            return Err(format!("{}: the schema nests too deeply to check", if at.is_empty() { "/" } else { at }));
         }
         let fail = |why: String| Err(format!("{}: {why}", if at.is_empty() { "/" } else { at }));
         let obj = match schema {
@@ -92,6 +102,10 @@ impl Schemas {
                 _ => passing == 1,
             };
             if !ok {
+                // A value too deep to check is refused for that, whatever the variants.
+                if let Some(Err(deep)) = results.iter().find(|r| r.as_ref().is_err_and(|e| e.ends_with(TOO_DEEP))) {
+                    return Err(deep.clone());
+                }
                 return match key {
                     "allOf" => results.into_iter().collect(),
                     "oneOf" if passing > 1 => fail(format!("matches {passing} variants of `oneOf`, not exactly one")),
@@ -100,6 +114,9 @@ impl Schemas {
             }
         }
         match v {
+            Value::Object(_) | Value::Array(_) if at.matches('/').count() >= MAX_DEPTH => {
+                Err(format!("{at}: {TOO_DEEP}"))
+            }
             Value::Object(map) => self.object(obj, map, at, depth),
             Value::Array(items) => self.array(obj, items, at, depth),
             Value::String(s) => {
@@ -291,29 +308,119 @@ fn bounds(obj: &Map<String, Value>, n: f64, min: &str, max: &str, what: &str, at
 }
 
 fn number(obj: &Map<String, Value>, n: &serde_json::Number, at: &str) -> Result<(), String> {
+    use std::cmp::Ordering::{Greater, Less};
     let at = if at.is_empty() { "/" } else { at };
-    let x = n.as_f64().unwrap_or(0.0);
-    let get = |k: &str| obj.get(k).and_then(|v| v.as_number().map(|m| (m, m.as_f64().unwrap_or(0.0))));
+    let get = |k: &str| obj.get(k).and_then(Value::as_number);
     let broken = [
-        ("minimum", "less than the minimum of", get("minimum").filter(|(_, m)| x < *m)),
-        ("maximum", "greater than the maximum of", get("maximum").filter(|(_, m)| x > *m)),
-        (
-            "exclusiveMinimum",
-            "not greater than the exclusiveMinimum of",
-            get("exclusiveMinimum").filter(|(_, m)| x <= *m),
-        ),
-        ("exclusiveMaximum", "not less than the exclusiveMaximum of", get("exclusiveMaximum").filter(|(_, m)| x >= *m)),
+        ("less than the minimum of", get("minimum").filter(|m| compare(n, m) == Less)),
+        ("greater than the maximum of", get("maximum").filter(|m| compare(n, m) == Greater)),
+        ("not greater than the exclusiveMinimum of", get("exclusiveMinimum").filter(|m| compare(n, m) != Greater)),
+        ("not less than the exclusiveMaximum of", get("exclusiveMaximum").filter(|m| compare(n, m) != Less)),
     ];
-    if let Some((_, why, Some((m, _)))) = broken.into_iter().find(|(_, _, b)| b.is_some()) {
+    if let Some((why, Some(m))) = broken.into_iter().find(|(_, b)| b.is_some()) {
         return Err(format!("{at}: {n} is {why} {m}"));
     }
-    if let Some((m, mf)) = get("multipleOf").filter(|(_, m)| *m > 0.0) {
-        let q = x / mf;
-        if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
-            return Err(format!("{at}: {n} is not a multiple of {m} (multipleOf)"));
-        }
+    if let Some(m) = get("multipleOf")
+        && !is_multiple(n, m)
+    {
+        return Err(format!("{at}: {n} is not a multiple of {m} (multipleOf)"));
     }
     Ok(())
+}
+
+/// A JSON number exactly: an integer (as parsed, up to `u64`), or a double.
+enum Exact {
+    Int(i128),
+    Float(f64),
+}
+
+fn exact(n: &serde_json::Number) -> Exact {
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => Exact::Int(i.into()),
+        (_, Some(u)) => Exact::Int(u.into()),
+        _ => Exact::Float(n.as_f64().unwrap_or(f64::NAN)),
+    }
+}
+
+/// Two JSON numbers compared by value, exactly: `9007199254740993` is greater than
+/// `9007199254740992.0`, which an `f64` comparison would call equal.
+pub fn compare(a: &serde_json::Number, b: &serde_json::Number) -> std::cmp::Ordering {
+    use std::cmp::Ordering::Equal;
+    /// An integer against a double, without rounding either.
+    fn int_float(i: i128, f: f64) -> std::cmp::Ordering {
+        if f.is_nan() {
+            return Equal;
+        }
+        if f >= 1.0e38 {
+            return std::cmp::Ordering::Less;
+        }
+        if f <= -1.0e38 {
+            return std::cmp::Ordering::Greater;
+        }
+        let whole = f.trunc();
+        // Exact: a double below 2^127 in magnitude with no fraction is an integer i128 holds.
+        match i.cmp(&(whole as i128)) {
+            Equal if f > whole => std::cmp::Ordering::Less,
+            Equal if f < whole => std::cmp::Ordering::Greater,
+            other => other,
+        }
+    }
+    match (exact(a), exact(b)) {
+        (Exact::Int(x), Exact::Int(y)) => x.cmp(&y),
+        (Exact::Int(x), Exact::Float(g)) => int_float(x, g),
+        (Exact::Float(f), Exact::Int(y)) => int_float(y, f).reverse(),
+        (Exact::Float(f), Exact::Float(g)) => f.partial_cmp(&g).unwrap_or(Equal),
+    }
+}
+
+/// A JSON number as `mantissa × 10^exponent`, exactly, from its shortest decimal text (the
+/// text a double round-trips through, as JavaScript's `String(x)` gives it too). `None` for
+/// values that have none (infinities).
+fn decimal(n: &serde_json::Number) -> Option<(i128, i32)> {
+    let text = match exact(n) {
+        Exact::Int(i) => i.to_string(),
+        Exact::Float(f) if f.is_finite() => format!("{f:e}"),
+        Exact::Float(_) => return None,
+    };
+    let (digits, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+    let mut exponent: i32 = exponent.parse().ok()?;
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    exponent -= fraction.len() as i32;
+    let mut mantissa: i128 = format!("{whole}{fraction}").parse().ok()?;
+    while mantissa != 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        exponent += 1;
+    }
+    Some((mantissa, exponent))
+}
+
+/// `multipleOf`, exactly in decimal: `0.5000000001` is not a multiple of `0.5`.
+fn is_multiple(n: &serde_json::Number, m: &serde_json::Number) -> bool {
+    let (Some((a, p)), Some((b, q))) = (decimal(n), decimal(m)) else { return false };
+    if b == 0 {
+        return false;
+    }
+    if a == 0 {
+        return true;
+    }
+    let e = p - q;
+    if e >= 0 {
+        // b divides a·10^e: take from b the factors of 2 and 5 that 10^e supplies.
+        let mut b = b.abs();
+        for factor in [2, 5] {
+            for _ in 0..e {
+                if b % factor != 0 {
+                    break;
+                }
+                b /= factor;
+            }
+        }
+        a % b == 0
+    } else {
+        // b·10^-e divides a; when that overflows it is larger than any a.
+        let divisor = 10i128.checked_pow(e.unsigned_abs()).and_then(|t| t.checked_mul(b));
+        divisor.is_some_and(|d| a % d == 0)
+    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -355,10 +462,7 @@ fn show_type(t: &Value) -> String {
 /// Equality as JSON Schema defines it: numbers by value, objects regardless of key order.
 pub fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i == j,
-            _ => x.as_f64() == y.as_f64(),
-        },
+        (Value::Number(x), Value::Number(y)) => compare(x, y) == std::cmp::Ordering::Equal,
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b)),
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
@@ -436,6 +540,47 @@ mod tests {
             e,
             "/: matches none of the variants of `anyOf` (expected string, found integer; expected object, found integer)"
         );
+    }
+
+    #[test]
+    fn depth_counts_the_value_not_the_schema_and_is_refused_plainly() {
+        // A linked list: each level is an `anyOf` of a `$ref` and `null`, three schema steps.
+        let s = Schemas::parse(
+            &json!({ "L": { "anyOf": [
+                { "type": "object", "required": ["next"], "properties": { "next": { "$ref": "#/definitions/L" } } },
+                { "type": "null" }
+            ] } })
+            .to_string(),
+        );
+        let list = |n: usize| (0..n).fold(Value::Null, |next, _| json!({ "next": next }));
+        assert!(s.check("L", &list(100)).is_ok(), "100 levels, as deep as JSON parsing allows");
+        assert!(s.check("L", &list(MAX_DEPTH)).is_ok());
+        let e = s.check("L", &list(MAX_DEPTH + 1)).unwrap_err();
+        assert!(e.ends_with(TOO_DEEP), "{e}");
+    }
+
+    #[test]
+    fn numbers_are_compared_exactly() {
+        let s = Schemas::parse(
+            &json!({
+                "Max": { "type": "integer", "maximum": 9007199254740992u64 },
+                "Half": { "multipleOf": 0.5 },
+                "Tenth": { "multipleOf": 0.1 },
+                "Big": { "multipleOf": 1e-10 },
+                "Unique": { "uniqueItems": true }
+            })
+            .to_string(),
+        );
+        let ok = |name: &str, v: &str| s.check(name, &serde_json::from_str(v).unwrap()).is_ok();
+        assert!(ok("Max", "9007199254740992"));
+        assert!(!ok("Max", "9007199254740993"));
+        assert!(ok("Half", "1.5") && ok("Half", "3") && ok("Half", "-0.5") && ok("Half", "0"));
+        assert!(!ok("Half", "0.5000000001"));
+        assert!(ok("Tenth", "0.3") && ok("Tenth", "12.7"), "no binary rounding: 0.3 is a multiple of 0.1");
+        assert!(!ok("Tenth", "0.35"));
+        assert!(ok("Big", "1e300") && ok("Big", "0.0000000003"));
+        assert!(ok("Unique", "[9007199254740993, 9007199254740992.0]"));
+        assert!(!ok("Unique", "[1, 1.0]"));
     }
 
     #[test]

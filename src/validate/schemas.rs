@@ -465,8 +465,12 @@ fn is_fixed_tuple(obj: &serde_json::Map<String, Value>, len: usize) -> bool {
         && count("maxItems").is_none_or(|m| m == len as u64)
 }
 
-/// Compile an ECMA 262 pattern as the validator will.
+/// A pattern must be ECMA-262 in Unicode mode (JSON Schema's dialect: what the TypeScript
+/// guards and the runtime's `pattern` module run), and compile in the hub's validator.
 pub fn compile_pattern(pattern: &str) -> Result<(), String> {
+    if let Some(e) = chanspec_runtime::pattern::error(pattern) {
+        return Err(format!("not valid ECMA-262 in Unicode mode (the `u` flag): {e}"));
+    }
     let schema = serde_json::json!({ "type": "string", "pattern": pattern });
     jsonschema::draft202012::new(&schema).map(|_| ()).map_err(|e| {
         let text = e.to_string();

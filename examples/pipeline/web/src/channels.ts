@@ -182,6 +182,17 @@ export function explainRefusal(): string | undefined {
   const where = `/${closest.path.join("/")}`;
   return `${at}: matches none of the variants of \`${closest.key}\`; the closest, variant ${closest.variant}, fails at ${where}: ${$failure.why}`;
 }
+/** How many arrays and objects the value being checked is inside; deeper than 128 is refused, as in Rust. */
+let $depth = 0;
+/** Check `x`, one array or object further down. */
+function $down(check: $Check, x: unknown): boolean {
+  $depth++;
+  try {
+    return check(x);
+  } finally {
+    $depth--;
+  }
+}
 /** A value as a refusal shows it. */
 function $show(x: unknown): string {
   const text = JSON.stringify(x);
@@ -250,6 +261,8 @@ function $all(checks: readonly $Check[]): $Check {
 /** What a compiled pattern offers. */
 interface $Pattern {
   test(s: string): boolean;
+  /** The pattern as written in the schema. */
+  source: string;
 }
 interface $StringRules {
   minLength?: number;
@@ -270,7 +283,7 @@ function $string(r: $StringRules): $Check {
         return $no(`has ${n} characters, more than the maxLength of ${r.maxLength}`);
       }
     }
-    return r.pattern === undefined || r.pattern.test(x) || $no(`${$show(x)} does not match its pattern`);
+    return r.pattern === undefined || r.pattern.test(x) || $no(`${$show(x)} does not match the pattern \`${r.pattern.source}\``);
   };
 }
 
@@ -288,9 +301,10 @@ function $object(r: $ObjectRules): $Check {
   const declared = new Set((r.properties ?? []).map(([k]) => k));
   return (x) => {
     if (!$isObject(x)) return true;
+    if ($depth >= 128) return $no("nested deeper than 128 levels, the most a message may nest");
     const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(x, k);
     for (const k of r.required ?? []) if (!has(k)) return $no(`missing required property \`${k}\``);
-    for (const [k, check] of r.properties ?? []) if (has(k) && !check(x[k])) return $in(k);
+    for (const [k, check] of r.properties ?? []) if (has(k) && !$down(check, x[k])) return $in(k);
     const keys = Object.keys(x);
     if (r.minProperties !== undefined && keys.length < r.minProperties) {
       return $no(`has ${keys.length} properties, fewer than the minProperties of ${r.minProperties}`);
@@ -299,7 +313,7 @@ function $object(r: $ObjectRules): $Check {
       return $no(`has ${keys.length} properties, more than the maxProperties of ${r.maxProperties}`);
     }
     for (const k of keys) {
-      if (r.additionalProperties !== undefined && !declared.has(k) && !r.additionalProperties(x[k])) {
+      if (r.additionalProperties !== undefined && !declared.has(k) && !$down(r.additionalProperties, x[k])) {
         if ($failure !== undefined && $failure.why === "no value is allowed here") {
           $failure.why = `property \`${k}\` is not allowed (additionalProperties is false)`;
         }
