@@ -51,6 +51,16 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// For generated fields that are optional and whose only value is `null`, typed `Option<()>`:
+/// absent is `None` (through `#[serde(default)]`), `null` is `Some(())`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// The character that separates the parts of a channel name. String parameters may not
 /// contain it, so a runtime name always maps back to one channel and one set of params.
 pub const SEPARATOR: char = ':';

@@ -25,7 +25,74 @@ pub fn apply(file: &mut syn::File) {
     OptionalNullable.visit_file_mut(file);
     FreeExtra.visit_file_mut(file);
     SchemaOrder.visit_file_mut(file);
+    closed_variants_apart(file);
     constructors(file);
+}
+
+/// typify marks a whole untagged enum `deny_unknown_fields` when one variant is a closed
+/// object, which refuses the values of its open variants. Where the variants differ, each
+/// closed struct-like variant becomes a newtype around a struct of its own that denies unknown
+/// fields, and the enum no longer does.
+fn closed_variants_apart(file: &mut syn::File) {
+    let items = std::mem::take(&mut file.items);
+    for mut item in items {
+        let mut extra = Vec::new();
+        if let syn::Item::Enum(e) = &mut item
+            && let Some(pos) = e.attrs.iter().position(|a| {
+                serde_list(a).is_some_and(|t| t.contains("untagged") && t.contains("deny_unknown_fields"))
+            })
+        {
+            let open = |v: &syn::Variant| v.fields.iter().any(|f| serde_words(f).iter().any(|w| w == "flatten"));
+            if e.variants.iter().any(open) {
+                e.attrs[pos] = syn::parse_quote! { #[serde(untagged)] };
+                let derives: Vec<syn::Attribute> =
+                    e.attrs.iter().filter(|a| a.path().is_ident("derive")).cloned().collect();
+                for v in e.variants.iter_mut().filter(|v| !open(v)) {
+                    let syn::Fields::Named(named) = &v.fields else { continue };
+                    let name = quote::format_ident!("{}{}", e.ident, v.ident);
+                    let mut fields = named.clone();
+                    for f in fields.named.iter_mut() {
+                        f.vis = syn::parse_quote! { pub };
+                    }
+                    let doc = format!(" Variant `{}` of [`{}`].", v.ident, e.ident);
+                    extra.push(syn::parse_quote! {
+                        #[doc = #doc]
+                        #(#derives)*
+                        #[serde(deny_unknown_fields)]
+                        pub struct #name #fields
+                    });
+                    v.fields = syn::Fields::Unnamed(syn::parse_quote! { (#name) });
+                }
+            }
+        }
+        file.items.push(item);
+        file.items.extend(extra);
+    }
+}
+
+/// The tokens of a `#[serde(...)]` attribute.
+fn serde_list(attr: &syn::Attribute) -> Option<String> {
+    if !attr.path().is_ident("serde") {
+        return None;
+    }
+    attr.meta.require_list().ok().map(|l| l.tokens.to_string())
+}
+
+/// The words of a field's `#[serde(...)]` attributes (`flatten`, `default`, `rename`, …).
+fn serde_words(field: &syn::Field) -> Vec<String> {
+    let mut words = Vec::new();
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if let Some(ident) = meta.path.get_ident() {
+                words.push(ident.to_string());
+            }
+            if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+    }
+    words
 }
 
 /// Puts the fields of a struct (or struct-like enum variant) back in the schema's order, read
@@ -210,7 +277,17 @@ struct OptionalNullable;
 impl VisitMut for OptionalNullable {
     fn visit_field_mut(&mut self, field: &mut syn::Field) {
         let marked = strip_mark(&mut field.attrs);
-        if marked && is_option(&field.ty) {
+        // An optional property whose only value is `null`: typify's `()` would add it to every
+        // value it encodes. `Option<()>`: absent is `None`, `null` is `Some(())`.
+        if marked && is_unit(&field.ty) {
+            field.ty = syn::parse_quote! { ::std::option::Option<()> };
+            field.attrs.retain(|a| {
+                !a.path().is_ident("serde") || !a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "default")
+            });
+            field.attrs.push(syn::parse_quote! {
+                #[serde(default, skip_serializing_if = "::std::option::Option::is_none", deserialize_with = "::chanspec_runtime::present")]
+            });
+        } else if marked && is_option(&field.ty) {
             let ty = &field.ty;
             field.ty = syn::parse_quote! { ::std::option::Option<#ty> };
             field
@@ -257,6 +334,10 @@ fn strip_mark(attrs: &mut Vec<syn::Attribute>) -> bool {
         true
     });
     found
+}
+
+fn is_unit(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Tuple(t) if t.elems.is_empty())
 }
 
 fn is_option(ty: &syn::Type) -> bool {

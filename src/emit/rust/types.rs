@@ -197,6 +197,56 @@ fn nullable_enum_as_types(schema: &Value, top: bool) -> Value {
     Value::Object(out)
 }
 
+/// typify reads an `anyOf` as a struct of flattened optional parts, which decodes no scalar
+/// (two string variants) and refuses an open object beside a closed one. Decoding checks the
+/// real `anyOf` first, so the type only needs to hold every valid value: identical variants
+/// count once (one left is the schema itself), and the rest are a `oneOf` (an untagged enum,
+/// its first fitting variant taken).
+fn anyof_as_oneof(out: &mut Map<String, Value>) {
+    let Some(Value::Array(variants)) = out.remove("anyOf") else { return };
+    let mut distinct: Vec<Value> = Vec::new();
+    for v in variants {
+        if !distinct.contains(&v) {
+            distinct.push(v);
+        }
+    }
+    let single = match distinct.as_slice() {
+        [Value::Object(only)] if only.keys().all(|k| !out.contains_key(k)) => Some(only.clone()),
+        _ => None,
+    };
+    match single {
+        Some(only) => out.extend(only),
+        None if !out.contains_key("oneOf") => {
+            out.insert("oneOf".into(), Value::Array(distinct));
+        }
+        None => {
+            let mut all = out.remove("allOf").and_then(|a| a.as_array().cloned()).unwrap_or_default();
+            all.push(json!({ "oneOf": distinct }));
+            out.insert("allOf".into(), Value::Array(all));
+        }
+    }
+}
+
+/// A `const` as typify understands one: a string `const` is a one-value string `enum` (what
+/// typify reads as a tag, making a union of objects tagged by it an internally tagged enum),
+/// and any other scalar `const` without `type` takes its value's type, rather than any JSON
+/// value. The same values are valid.
+fn const_typed(out: &mut Map<String, Value>) {
+    let Some(c) = out.get("const").cloned() else { return };
+    if !matches!(c, Value::String(_) | Value::Bool(_) | Value::Number(_)) {
+        return;
+    }
+    let ty = keywords::json_type(&c);
+    if out.get("type").is_some_and(|t| t.as_str() != Some(ty)) {
+        return;
+    }
+    out.insert("type".into(), json!(ty));
+    if c.is_string() && !out.contains_key("enum") {
+        out.remove("const");
+        out.insert("enum".into(), json!([c]));
+    }
+}
+
 /// typify sorts a struct's fields by name; the schema's order goes into the object's
 /// description as a mark, and `fidelity` puts the fields back in that order (so a struct
 /// reads, serializes and constructs as the schema is written).
@@ -268,6 +318,8 @@ fn for_typify(schema: &Value, ty: &NamedType, at: &str, split: bool) -> Value {
             }
         }
     }
+    anyof_as_oneof(&mut out);
+    const_typed(&mut out);
     mark_optional_nullable(&mut out, ty, at);
     mark_property_order(&mut out);
     // An object with declared properties that allows others: typify's struct would drop the
