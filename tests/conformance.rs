@@ -1,4 +1,6 @@
-//! Conformance across languages: every instance in `fixtures/payloads/` goes through the
+//! Conformance across languages: every instance in `fixtures/payloads/`, and instances
+//! generated from each topic's schema with mutations of them (seeded, `support/instances.rs`),
+//! go through the
 //! `jsonschema` crate, the generated Rust types (decoding through the channel's message
 //! enum) and the generated TypeScript decoders (run with Node), and every disagreement is
 //! listed.
@@ -10,6 +12,8 @@
 //!   keywords (`narrowing`) may be accepted by the types.
 
 mod common;
+#[path = "support/instances.rs"]
+mod instances;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -70,6 +74,26 @@ fn generated_rust_types_agree_with_json_schema() {
                             kind: kind.clone(),
                             data: data.clone(),
                             schema_valid: validator.is_valid(data),
+                        });
+                    }
+                }
+                // Generated instances and mutations of them, seeded per topic: the reference
+                // verdict is jsonschema's, and both languages must agree with it.
+                let mut rng =
+                    instances::Rng::new(key.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into())));
+                let root = json!({ "$ref": format!("#/definitions/{}", topic.payload) });
+                for _ in 0..generated_per_topic() {
+                    let made = instances::instance(&root, &definitions, &mut rng, 0);
+                    let mutated = instances::mutate(&made, &mut rng);
+                    for data in [made, mutated] {
+                        ts_cases.push((stem.clone(), ch.ts_decoder.clone(), topic.name.clone(), data.clone()));
+                        cases.push(Case {
+                            fixture: stem.clone(),
+                            channel: ch.id.clone(),
+                            topic: topic.name.clone(),
+                            kind: "generated".into(),
+                            schema_valid: validator.is_valid(&data),
+                            data,
                         });
                     }
                 }
@@ -137,6 +161,15 @@ fn generated_rust_types_agree_with_json_schema() {
             )
         })
         .collect();
+    let generated: Vec<&Case> = cases.iter().filter(|c| c.kind == "generated").collect();
+    let generated_valid = generated.iter().filter(|c| c.schema_valid).count();
+    eprintln!(
+        "conformance: {} generated instances ({} valid, {} invalid per jsonschema), {} per topic with mutations",
+        generated.len(),
+        generated_valid,
+        generated.len() - generated_valid,
+        2 * generated_per_topic()
+    );
     eprintln!(
         "conformance (TypeScript): {} instances, {} agree, {} disagreements",
         cases.len(),
@@ -150,7 +183,7 @@ fn generated_rust_types_agree_with_json_schema() {
         let where_ = format!("{} {}/{} [{}] {}", c.fixture, c.channel, c.topic, c.kind, c.data);
         let rust_ok = r["ok"] == true;
         let expected_schema = c.kind == "valid";
-        if c.schema_valid != expected_schema {
+        if c.kind != "generated" && c.schema_valid != expected_schema {
             problems.push(format!("fixture data: jsonschema says valid={} for {where_}", c.schema_valid));
         }
         match (c.kind.as_str(), c.schema_valid, rust_ok) {
@@ -158,13 +191,21 @@ fn generated_rust_types_agree_with_json_schema() {
             (_, true, true) if !json_equal(&r["back"], &c.data) => {
                 problems.push(format!("round trip changed the value: {where_} came back as {}", r["back"]))
             }
-            ("invalid", false, true) => problems.push(format!("Rust accepts an invalid instance: {where_}")),
+            ("invalid" | "generated", false, true) => {
+                problems.push(format!("Rust accepts an invalid instance: {where_}"))
+            }
             _ => {}
         }
     }
     let agreed = cases.len() - problems.len();
     eprintln!("conformance (Rust): {} instances, {agreed} agree, {} disagreements", cases.len(), problems.len());
     assert!(problems.is_empty(), "Rust types disagree with jsonschema:\n{}", problems.join("\n"));
+}
+
+/// How many instances to generate per topic (each with a mutation): `CHANSPEC_PROPERTY_CASES`,
+/// 50 by default (`scripts/bench-conformance` runs many more).
+fn generated_per_topic() -> usize {
+    std::env::var("CHANSPEC_PROPERTY_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(50)
 }
 
 /// Equality of JSON values as JSON Schema defines it: numbers compare by value (`3` equals
