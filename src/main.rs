@@ -111,6 +111,9 @@ enum Command {
         /// Oldest message kept for resuming subscribers (e.g. 1h, 30m).
         #[arg(long, default_value = "1h")]
         history_age: String,
+        /// Tokens valid for longer than this from when they are presented are refused.
+        #[arg(long, default_value = "24h")]
+        max_token_ttl: String,
     },
     /// Mint a subscribe token and print it alone on stdout.
     Token {
@@ -246,7 +249,15 @@ fn main() -> ExitCode {
             max_message_bytes,
             history,
             history_age,
+            max_token_ttl,
         } => {
+            let max_token_ttl = match chanspec_runtime::token::parse_ttl(&max_token_ttl) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: --max-token-ttl {e}");
+                    return ExitCode::from(1);
+                }
+            };
             let run = chanspec_runtime_ttl(&history_age).and_then(|history_age| {
                 chanspec::serve::serve(chanspec::serve::ServeOptions {
                     files,
@@ -258,6 +269,7 @@ fn main() -> ExitCode {
                     max_message_bytes,
                     history,
                     history_age,
+                    max_token_ttl,
                 })
             });
             match run {

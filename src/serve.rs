@@ -21,6 +21,8 @@ pub struct ServeOptions {
     pub max_message_bytes: usize,
     pub history: usize,
     pub history_age: Duration,
+    /// The longest a subscribe token may stay valid (`--max-token-ttl`).
+    pub max_token_ttl: Duration,
 }
 
 /// A required environment variable; the error names it.
@@ -46,6 +48,7 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         };
         let config = HubConfig {
             max_message_bytes: options.max_message_bytes,
+            max_token_ttl: options.max_token_ttl,
             broker: broker_config.clone(),
             ..HubConfig::default()
         };
@@ -122,6 +125,8 @@ pub fn token(o: &TokenOptions<'_>) -> Result<String, String> {
         check_token_scope(&definitions, o.channel, &topics)?;
     }
     let secret = env(o.secret_env)?;
+    // A hub refuses a short secret, so a token signed with one would be refused too.
+    chanspec_runtime::token::check_secret(secret.as_bytes(), "token secret").map_err(|e| format!("error: {e}"))?;
     Ok(TokenIssuer::new(secret.as_bytes()).mint(o.channel, &topics, ttl))
 }
 

@@ -23,14 +23,16 @@ fn token_prints_only_the_token() {
             "--ttl",
             "60s",
         ])
-        .env("CS_TEST_SECRET", "s3cret")
+        .env("CS_TEST_SECRET", "s3cret-of-at-least-32-bytes-0123456789")
         .output()
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let token = text.trim_end();
     assert_eq!(text, format!("{token}\n"));
-    let claims = chanspec_runtime::token::TokenVerifier::new(b"s3cret", None).verify(token).unwrap();
+    let claims = chanspec_runtime::token::TokenVerifier::new(b"s3cret-of-at-least-32-bytes-0123456789", None)
+        .verify(token)
+        .unwrap();
     assert_eq!((claims.chan.as_str(), claims.topics), ("announcements", vec!["posted".to_string()]));
     assert!(claims.exp - claims.iat == 60);
 
@@ -51,7 +53,12 @@ fn token_prints_only_the_token() {
 #[test]
 fn token_refuses_what_cannot_work() {
     let refused = |args: &[&str]| {
-        let out = chanspec().arg("token").args(args).env("CS_TEST_SECRET", "s3cret").output().unwrap();
+        let out = chanspec()
+            .arg("token")
+            .args(args)
+            .env("CS_TEST_SECRET", "s3cret-of-at-least-32-bytes-0123456789")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(out.stdout.is_empty(), "no token is printed");
         String::from_utf8(out.stderr).unwrap()
@@ -99,7 +106,7 @@ fn token_refuses_what_cannot_work() {
     let ok = chanspec()
         .arg("token")
         .args(with(&["--ttl", "2d", "--max-ttl", "7d", "--definitions", def]))
-        .env("CS_TEST_SECRET", "s3cret")
+        .env("CS_TEST_SECRET", "s3cret-of-at-least-32-bytes-0123456789")
         .output()
         .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
@@ -110,7 +117,7 @@ fn serve_runs_the_hub_for_the_files_channels() {
     let mut child = chanspec()
         .args(["serve", "examples/pipeline/chanspec.yaml", "--listen", "127.0.0.1:0"])
         .args(["--secret-env", "CS_TEST_SECRET", "--publish-key-env", "CS_TEST_KEY"])
-        .env("CS_TEST_SECRET", "s3cret")
+        .env("CS_TEST_SECRET", "s3cret-of-at-least-32-bytes-0123456789")
         .env("CS_TEST_KEY", "k3y")
         .stderr(Stdio::piped())
         .spawn()
@@ -171,6 +178,23 @@ fn serve_refuses_bad_definitions_and_missing_secrets() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CS_TEST_UNSET"));
+    // A secret too short for HS256 is refused at start, saying how to make one.
+    let out = chanspec()
+        .args([
+            "serve",
+            "examples/pipeline/chanspec.yaml",
+            "--secret-env",
+            "CS_TEST_SECRET",
+            "--publish-key-env",
+            "CS_TEST_KEY",
+        ])
+        .env("CS_TEST_SECRET", "s")
+        .env("CS_TEST_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 bytes; use at least 32 random bytes"), "{err}");
 }
 
 #[allow(dead_code, clippy::all)]

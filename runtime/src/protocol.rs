@@ -37,8 +37,8 @@ pub enum ClientFrame {
     Unsubscribe { id: u64 },
     /// Replace a subscription's token before it expires (same channel).
     Refresh { id: u64, token: String },
-    /// Answered with `pong`.
-    Ping,
+    /// Answered with `pong`. (A struct variant, so unknown fields are refused as on the others.)
+    Ping {},
 }
 
 /// A frame the hub sends on the WebSocket.
@@ -194,6 +194,9 @@ pub struct Claims {
     pub jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    /// Not valid before, seconds since the Unix epoch: refused until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 /// Milliseconds since the Unix epoch as RFC 3339 UTC (`2026-01-02T03:04:05.678Z`).
@@ -262,7 +265,8 @@ mod tests {
                 since: Some(Position { epoch: "e".into(), offset: 41 })
             }
         );
-        assert_eq!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping);
+        assert_eq!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping {});
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping","x":1}"#).is_err(), "unknown fields are refused");
         let e = ServerFrame::Error { id: Some(1), code: ErrorCode::TooLarge, message: "m".into() };
         assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"type":"error","id":1,"code":"too_large","message":"m"}"#);
         let u = ServerFrame::Unsubscribed { id: 2, reason: UnsubscribeReason::TokenExpired };

@@ -24,6 +24,20 @@ impl std::fmt::Display for TokenError {
 
 impl std::error::Error for TokenError {}
 
+/// The shortest secret the hub accepts: HS256's key should be as long as its output.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuse a secret shorter than [`MIN_SECRET_BYTES`], saying how to make one.
+pub fn check_secret(secret: &[u8], what: &str) -> Result<(), String> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "the {what} is {} bytes; use at least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -hex 32`)",
+            secret.len()
+        ));
+    }
+    Ok(())
+}
+
 fn now_secs() -> u64 {
     crate::protocol::now_millis() / 1000
 }
@@ -49,6 +63,7 @@ impl TokenIssuer {
             iat,
             jti: format!("{:032x}", rand::random::<u128>()),
             sub: None,
+            nbf: None,
         })
     }
 
@@ -64,18 +79,28 @@ pub struct TokenVerifier {
     current: DecodingKey,
     previous: Option<DecodingKey>,
     validation: Validation,
+    max_ttl: Option<Duration>,
 }
 
 impl TokenVerifier {
     pub fn new(current: &[u8], previous: Option<&[u8]>) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
         TokenVerifier {
             current: DecodingKey::from_secret(current),
             previous: previous.map(DecodingKey::from_secret),
             validation,
+            max_ttl: None,
         }
+    }
+
+    /// Refuse tokens that stay valid for longer than `max` from now (a leaked token with a
+    /// far `exp` would otherwise never stop working).
+    pub fn with_max_ttl(mut self, max: Duration) -> Self {
+        self.max_ttl = Some(max);
+        self
     }
 
     /// The token's claims, or why it is refused (`invalid_token` or `token_expired`).
@@ -90,24 +115,63 @@ impl TokenVerifier {
     }
 
     fn decode(&self, token: &str, key: &DecodingKey) -> Result<Claims, TokenError> {
+        let invalid = |message: &str| TokenError { code: ErrorCode::InvalidToken, message: message.to_string() };
+        // A `crit` header names extensions the verifier must understand: it understands none.
+        if header_has_crit(token) {
+            return Err(invalid("the token's header has `crit` extensions, which this hub does not support"));
+        }
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| {
             let (code, message) = match e.kind() {
-                ErrorKind::ExpiredSignature => (ErrorCode::TokenExpired, "the token has expired".to_string()),
-                ErrorKind::InvalidSignature => (ErrorCode::InvalidToken, SIGNATURE.to_string()),
-                ErrorKind::InvalidAlgorithm => (ErrorCode::InvalidToken, "only HS256 tokens are accepted".to_string()),
-                other => (ErrorCode::InvalidToken, format!("malformed token: {other:?}")),
+                ErrorKind::ExpiredSignature => (ErrorCode::TokenExpired, "the token has expired"),
+                ErrorKind::ImmatureSignature => {
+                    (ErrorCode::InvalidToken, "the token is not valid yet (its `nbf` is in the future)")
+                }
+                ErrorKind::InvalidSignature => (ErrorCode::InvalidToken, SIGNATURE),
+                ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+                    (ErrorCode::InvalidToken, "only HS256 tokens are accepted")
+                }
+                ErrorKind::MissingRequiredClaim(_) => (ErrorCode::InvalidToken, "the token has no `exp` claim"),
+                ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
+                    (ErrorCode::InvalidToken, "not a JWT: three base64url parts separated by dots")
+                }
+                ErrorKind::Json(_) => (
+                    ErrorCode::InvalidToken,
+                    "the token's header or claims are not what the hub reads (chan, topics, exp, iat, jti)",
+                ),
+                _ => (ErrorCode::InvalidToken, "the token cannot be verified"),
             };
-            TokenError { code, message }
+            TokenError { code, message: message.to_string() }
         })?;
         // The header's algorithm is checked by the library; claims are checked here.
-        if claims.claims.exp <= now_secs() {
+        let now = now_secs();
+        if claims.claims.exp <= now {
             return Err(TokenError { code: ErrorCode::TokenExpired, message: "the token has expired".into() });
+        }
+        if let Some(max) = self.max_ttl
+            && claims.claims.exp - now > max.as_secs()
+        {
+            return Err(invalid(&format!(
+                "the token is valid for {} s more, longer than this hub's maximum of {} s",
+                claims.claims.exp - now,
+                max.as_secs()
+            )));
         }
         Ok(claims.claims)
     }
 }
 
 const SIGNATURE: &str = "the token's signature does not match any accepted secret";
+
+/// Does the token's (unverified) header carry a `crit` member?
+fn header_has_crit(token: &str) -> bool {
+    use base64::Engine;
+    let Some(header) = token.split('.').next() else { return false };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|h| h.get("crit").is_some())
+}
 
 /// Parse a duration such as `60s`, `5m`, `2h`, `1d` or a number of seconds.
 pub fn parse_ttl(text: &str) -> Result<Duration, String> {

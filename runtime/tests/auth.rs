@@ -24,6 +24,7 @@ fn claims(chan: &str, topics: &[&str], exp: u64) -> Claims {
         iat: now,
         jti: "j".into(),
         sub: None,
+        nbf: None,
     }
 }
 
@@ -53,7 +54,9 @@ async fn check(hub: &Running, what: &str, token: &str, code: Option<&str>, statu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_matrix() {
-    let hub = start_with(HubConfig::default(), None, None, |b| b.previous_secret("old-secret")).await;
+    let hub =
+        start_with(HubConfig::default(), None, None, |b| b.previous_secret("old-secret-of-at-least-32-bytes-abcdef"))
+            .await;
     let ch = run_channel();
     let good = issuer().mint_claims(&claims(&ch, &["status"], in_secs(600)));
     check(&hub, "valid", &good, None, 200).await;
@@ -111,9 +114,56 @@ async fn auth_matrix() {
     assert_eq!(ws.frame().await["code"], "forbidden");
 
     // Rotation: the previous secret is accepted while configured...
-    let old = TokenIssuer::new(b"old-secret").mint(&ch, &["status"], Duration::from_secs(600));
+    let old =
+        TokenIssuer::new(b"old-secret-of-at-least-32-bytes-abcdef").mint(&ch, &["status"], Duration::from_secs(600));
     check(&hub, "previous secret during rotation", &old, None, 200).await;
     // ...and refused once rotated out.
     let after = start(HubConfig::default(), None).await;
     check(&after, "rotated-out secret", &old, Some("invalid_token"), 401).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_held_to_nbf_crit_and_the_maximum_lifetime_with_plain_messages() {
+    let hub = start(HubConfig::default(), None).await;
+    let ch = run_channel();
+    // Not valid yet.
+    let early = issuer().mint_claims(&Claims { nbf: Some(in_secs(600)), ..claims(&ch, &["status"], in_secs(900)) });
+    check(&hub, "nbf in the future", &early, Some("invalid_token"), 401).await;
+    let started = issuer().mint_claims(&Claims { nbf: Some(in_secs(0) - 5), ..claims(&ch, &["status"], in_secs(900)) });
+    check(&hub, "nbf in the past", &started, None, 200).await;
+    // A `crit` header, correctly signed.
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.extras.insert("crit".into(), "[\"exp\"]".into());
+    let body = serde_json::to_value(claims(&ch, &["status"], in_secs(600))).unwrap();
+    let crit =
+        jsonwebtoken::encode(&header, &body, &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes())).unwrap();
+    check(&hub, "crit header", &crit, Some("invalid_token"), 401).await;
+    // Valid for longer than the hub's maximum (24 h by default); `exp` as far as it goes.
+    let long = issuer().mint_claims(&claims(&ch, &["status"], in_secs(25 * 3600)));
+    check(&hub, "25 hours", &long, Some("invalid_token"), 401).await;
+    let forever = issuer().mint_claims(&claims(&ch, &["status"], u64::MAX));
+    check(&hub, "exp = u64::MAX", &forever, Some("invalid_token"), 401).await;
+    // Every refusal says what is wrong in plain words, never a library's debug text.
+    let unknown_alg = format!("{}.{}.", b64(&serde_json::json!({"alg": "none"})), b64(&body));
+    for (what, token) in
+        [("crit", crit), ("long", long), ("early", early), ("alg none", unknown_alg), ("garbage", "x.y.z".into())]
+    {
+        let mut ws = Ws::connect(&hub.ws_url()).await;
+        let answer = ws.subscribe(1, &token, None).await;
+        let message = answer["message"].as_str().unwrap_or_default().to_string();
+        let debug_text = ["Error(", "Json(", "Kind", "Some(", "line 1 column"].iter().any(|d| message.contains(d));
+        assert!(!message.is_empty() && !debug_text, "{what}: {message}");
+    }
+}
+
+#[test]
+fn a_short_secret_is_refused_when_the_hub_is_built() {
+    let err = chanspec_runtime::hub::Hub::builder(channels::chanspec_definitions()).secret("short").build().err();
+    assert!(err.is_some_and(|e| e.contains("at least 32 random bytes")));
+    let err = chanspec_runtime::hub::Hub::builder(channels::chanspec_definitions())
+        .secret(SECRET)
+        .previous_secret("old")
+        .build()
+        .err();
+    assert!(err.is_some_and(|e| e.contains("previous token secret")));
 }

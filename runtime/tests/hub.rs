@@ -149,6 +149,9 @@ async fn bad_frames_get_their_code_and_the_connection_keeps_working() {
     assert_eq!(code(ws.frame().await), err("invalid_frame", Some(5)));
     ws.socket.send(tokio_tungstenite::tungstenite::Message::Binary(vec![1, 2, 3].into())).await.unwrap();
     assert_eq!(code(ws.frame().await), err("invalid_frame", None));
+    // Unknown fields are refused on every frame, `ping` included.
+    ws.send(json!({"type": "ping", "x": 1})).await;
+    assert_eq!(code(ws.frame().await), err("invalid_frame", None));
     ws.send_text(json!({"type": "ping", "pad": "x".repeat(2000)}).to_string()).await;
     assert_eq!(code(ws.frame().await), err("too_large", None));
     ws.send(json!({"type": "unsubscribe", "id": 9})).await;
@@ -270,4 +273,47 @@ async fn expiry_is_enforced_while_messages_keep_coming() {
     };
     assert_eq!(ended["reason"], "token_expired");
     assert!(before < published / 2, "{before} of {published} messages were delivered before the expiry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_over_the_hard_limit_is_closed_with_1009() {
+    let config = HubConfig { max_frame_bytes: 1000, hard_frame_bytes: 10_000, ..HubConfig::default() };
+    let hub = start(config, None).await;
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    // Over the soft limit: an error frame, the connection kept.
+    ws.send_text(json!({"type": "ping", "pad": "x".repeat(2000)}).to_string()).await;
+    assert_eq!(ws.frame().await["code"], "too_large");
+    // Over the hard limit: a close frame with 1009, not a reset.
+    ws.send_text("x".repeat(20_000)).await;
+    match ws.next().await {
+        common::Got::Closed(code) => assert_eq!(code, Some(1009)),
+        other => panic!("expected a 1009 close, got {other:?}"),
+    }
+    // The hub serves the next connection as before.
+    let mut again = Ws::connect(&hub.ws_url()).await;
+    again.alive().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_publish_gets_413_while_the_client_is_still_sending() {
+    let hub = start(HubConfig::default(), None).await;
+    let client = reqwest::Client::new();
+    let body = format!(
+        "{{\"channel\":\"{}\",\"topic\":\"tokens\",\"data\":{{\"token\":\"{}\"}}}}",
+        run_channel(),
+        "x".repeat(3 * 1024 * 1024)
+    );
+    for _ in 0..5 {
+        let response = client
+            .post(format!("{}/v1/publish", hub.http_url()))
+            .bearer_auth(PUBLISH_KEY)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("a response, not a reset connection");
+        assert_eq!(response.status(), 413);
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["code"], "too_large");
+    }
 }

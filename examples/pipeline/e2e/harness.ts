@@ -56,7 +56,7 @@ export class Server {
         PIPELINE_LISTEN: `127.0.0.1:${options.port}`,
         PIPELINE_DATA_DIR: options.dataDir,
         PIPELINE_TOKEN_DELAY_MS: String(options.tokenDelayMs),
-        CHANSPEC_SECRET: "e2e-test-secret",
+        CHANSPEC_SECRET: "e2e-test-secret-of-at-least-32-bytes",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -60,6 +60,9 @@ pub struct HubConfig {
     /// client sends by itself) for an interval after a ping is dropped. Default 30 s; zero
     /// sends no pings and drops nothing.
     pub ping_interval: Duration,
+    /// The longest a subscribe token may stay valid from when it is presented; a token whose
+    /// `exp` is further ahead is refused. Default 24 h.
+    pub max_token_ttl: Duration,
     /// History and dedup, for the memory broker the hub creates when given none.
     pub broker: BrokerConfig,
 }
@@ -74,6 +77,7 @@ impl Default for HubConfig {
             max_subscriptions: 100,
             sse_keepalive: Duration::from_secs(15),
             ping_interval: Duration::from_secs(30),
+            max_token_ttl: Duration::from_secs(24 * 3600),
             broker: BrokerConfig::default(),
         }
     }
@@ -146,13 +150,19 @@ impl HubBuilder {
         if self.secret.is_empty() {
             return Err("the hub needs a token secret".into());
         }
+        crate::token::check_secret(&self.secret, "token secret")?;
+        if let Some(previous) = &self.previous_secret {
+            crate::token::check_secret(previous, "previous token secret")?;
+        }
         let catalog = Catalog::new(self.definitions)?;
         let broker = self.broker.unwrap_or_else(|| Arc::new(MemoryBroker::new(self.config.broker.clone())));
         let (shutdown, _) = watch::channel(false);
+        let verifier =
+            TokenVerifier::new(&self.secret, self.previous_secret.as_deref()).with_max_ttl(self.config.max_token_ttl);
         let inner = Arc::new(Inner {
             config: self.config,
             catalog,
-            verifier: TokenVerifier::new(&self.secret, self.previous_secret.as_deref()),
+            verifier,
             publish_key: self.publish_key,
             broker,
             registry: Mutex::new(HashMap::new()),

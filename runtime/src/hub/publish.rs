@@ -33,13 +33,48 @@ async fn publish(hub: &Hub, headers: &HeaderMap, body: Body) -> Result<crate::pr
     let too_large = || HubError::new(ErrorCode::TooLarge, format!("the body is over the limit of {max} bytes"));
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
-    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| too_large())?;
+    let bytes = read_within(body, max, declared.is_some_and(|n| n > max as u64)).await.ok_or_else(too_large)?;
     let request: PublishRequest = serde_json::from_slice(&bytes)
         .map_err(|e| HubError::new(ErrorCode::InvalidFrame, format!("the body is not a publish request: {e}")))?;
     hub.publish_checked(request).await
+}
+
+/// How much of a refused body is still read (and dropped) so that the client, which is
+/// still sending, gets the 413 instead of a reset connection; and for how long.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The body, when it is at most `max` bytes (`refused`: its declared length is over already).
+/// A body over the limit is read on, up to [`DRAIN_BYTES`] or [`DRAIN_TIME`], and dropped:
+/// answering while the client still sends would reset the connection under it.
+async fn read_within(body: Body, max: usize, refused: bool) -> Option<bytes::Bytes> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    let mut over = refused;
+    let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+    loop {
+        let next = if over {
+            tokio::time::timeout_at(deadline, stream.next()).await.ok().flatten()
+        } else {
+            stream.next().await
+        };
+        let Some(Ok(chunk)) = next else { break };
+        seen += chunk.len();
+        if seen > max {
+            over = true;
+            kept.clear();
+        }
+        if over {
+            if seen > DRAIN_BYTES {
+                break;
+            }
+        } else {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    if over { None } else { Some(kept.freeze()) }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

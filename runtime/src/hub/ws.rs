@@ -36,6 +36,8 @@ pub(super) async fn handler(State(hub): State<Hub>, upgrade: WebSocketUpgrade) -
 enum End {
     /// The client went away or the socket failed.
     Gone,
+    /// A frame over `hard_frame_bytes`: closed with 1009, saying so.
+    TooLarge,
     Killed,
     Shutdown,
 }
@@ -61,6 +63,7 @@ async fn run(hub: Hub, socket: WebSocket) {
     let close = match end {
         End::Gone => None,
         End::Killed => Some((SLOW_CONSUMER, "slow consumer: the outgoing queue is full")),
+        End::TooLarge => Some((1009, "frame too large: over the hub's hard limit per frame")),
         End::Shutdown => {
             let closing = c.socket.send(text(frame(&ServerFrame::Closing)));
             let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
@@ -111,6 +114,10 @@ impl Connection {
                     Some(Ok(message)) => {
                         heard = true;
                         self.incoming(message).await
+                    }
+                    // The socket refuses a frame over the hard limit before it is read whole.
+                    Some(Err(e)) if e.to_string().contains("Message too long") || e.to_string().contains("Space limit") => {
+                        return End::TooLarge
                     }
                     _ => return End::Gone,
                 },
@@ -207,7 +214,7 @@ impl Connection {
             }
         };
         match parsed {
-            ClientFrame::Ping => self.send(frame(&ServerFrame::Pong)).await,
+            ClientFrame::Ping {} => self.send(frame(&ServerFrame::Pong)).await,
             ClientFrame::Subscribe { id, token, since } => {
                 if let Err(e) = self.subscribe(id, &token, since).await {
                     return match e {

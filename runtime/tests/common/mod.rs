@@ -22,7 +22,7 @@ pub mod channels {
     include!("../../../examples/committed-bindings/src/channels.rs");
 }
 
-pub const SECRET: &str = "test-secret";
+pub const SECRET: &str = "test-secret-of-at-least-32-bytes-0123456789";
 pub const PUBLISH_KEY: &str = "test-publish-key";
 pub const RUN: &str = "6f1c1a2e-1b2c-4d5e-8f90-a1b2c3d4e5f6";
 
