@@ -114,6 +114,15 @@ enum Command {
         /// Tokens valid for longer than this from when they are presented are refused.
         #[arg(long, default_value = "24h")]
         max_token_ttl: String,
+        /// Time to read a request head (and to keep an idle keep-alive connection).
+        #[arg(long, default_value = "10s")]
+        head_timeout: String,
+        /// Open connections at most; over it a new one gets 503 with Retry-After.
+        #[arg(long, default_value_t = 10_000)]
+        max_connections: usize,
+        /// Open connections per client IP at most (default: no per-IP limit).
+        #[arg(long)]
+        max_connections_per_ip: Option<usize>,
     },
     /// Mint a subscribe token and print it alone on stdout.
     Token {
@@ -250,13 +259,28 @@ fn main() -> ExitCode {
             history,
             history_age,
             max_token_ttl,
+            head_timeout,
+            max_connections,
+            max_connections_per_ip,
         } => {
-            let max_token_ttl = match chanspec_runtime::token::parse_ttl(&max_token_ttl) {
+            let durations = chanspec_runtime::token::parse_ttl(&max_token_ttl)
+                .map_err(|e| format!("error: --max-token-ttl {e}"))
+                .and_then(|t| {
+                    chanspec_runtime::token::parse_ttl(&head_timeout)
+                        .map(|h| (t, h))
+                        .map_err(|e| format!("error: --head-timeout {e}"))
+                });
+            let (max_token_ttl, head_timeout) = match durations {
                 Ok(d) => d,
                 Err(e) => {
-                    eprintln!("error: --max-token-ttl {e}");
+                    eprintln!("{e}");
                     return ExitCode::from(1);
                 }
+            };
+            let connections = chanspec_runtime::hub::server::ConnectionLimits {
+                head_timeout,
+                max_connections,
+                max_connections_per_ip,
             };
             let run = chanspec_runtime_ttl(&history_age).and_then(|history_age| {
                 chanspec::serve::serve(chanspec::serve::ServeOptions {
@@ -270,6 +294,7 @@ fn main() -> ExitCode {
                     history,
                     history_age,
                     max_token_ttl,
+                    connections,
                 })
             });
             match run {

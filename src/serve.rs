@@ -23,6 +23,8 @@ pub struct ServeOptions {
     pub history_age: Duration,
     /// The longest a subscribe token may stay valid (`--max-token-ttl`).
     pub max_token_ttl: Duration,
+    /// Request-head timeout and connection limits.
+    pub connections: chanspec_runtime::hub::server::ConnectionLimits,
 }
 
 /// A required environment variable; the error names it.
@@ -49,6 +51,7 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         let config = HubConfig {
             max_message_bytes: options.max_message_bytes,
             max_token_ttl: options.max_token_ttl,
+            connections: options.connections.clone(),
             broker: broker_config.clone(),
             ..HubConfig::default()
         };

@@ -110,19 +110,6 @@ fn rust_typescript_and_the_hub_give_params_the_same_verdicts() {
         ),
     )
     .unwrap();
-    let node = std::process::Command::new("node")
-        .arg(&program)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let ts_verdicts = {
-        use std::io::Write;
-        let mut node = node;
-        node.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let out = node.wait_with_output().unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| l == "1").collect::<Vec<_>>()
-    };
+    let ts_verdicts: Vec<bool> = common::node_lines(&program, &input).iter().map(|l| l == "1").collect();
     assert_eq!(ts_verdicts, expected, "the TypeScript name() verdicts");
 }

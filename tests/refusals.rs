@@ -142,20 +142,8 @@ fn rust_and_typescript_explain_refusals_alike() {
     )
     .unwrap();
     let input: String = cases.iter().map(|(data, _)| data).chain(&valid).map(|data| format!("{data}\n")).collect();
-    let out = {
-        use std::io::Write;
-        let mut node = std::process::Command::new("node")
-            .arg(&program)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        node.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        node.wait_with_output().unwrap()
-    };
-    assert!(out.status.success());
     let ts_explained: Vec<String> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        common::node_lines(&program, &input).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
     let (refused, accepted) = ts_explained.split_at(expected.len());
     assert_eq!(refused, expected, "the TypeScript guards' explanations");
     assert!(accepted.iter().all(|a| a == "accepted"), "{accepted:?}");

@@ -113,6 +113,21 @@ pub fn run_ts_decoders(project: &Path, cases: &[(String, String, String, serde_j
     verdicts
 }
 
+/// Runs a Node script with `input` on stdin; the lines it prints.
+pub fn node_lines(script: &Path, input: &str) -> Vec<String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut node =
+        Command::new("node").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("node runs");
+    let mut stdin = node.stdin.take().unwrap();
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = node.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{} failed", script.display());
+    String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect()
+}
+
 /// Runs `program` with `input` on stdin; one verdict (`1` or `0`) per output line.
 pub fn run_lines(program: &Path, input: &str) -> Vec<bool> {
     use std::io::Write;

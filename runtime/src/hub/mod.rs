@@ -14,6 +14,7 @@ mod catalog;
 mod metrics;
 mod publish;
 mod queue;
+pub mod server;
 mod sse;
 mod ws;
 
@@ -60,6 +61,9 @@ pub struct HubConfig {
     /// client sends by itself) for an interval after a ping is dropped. Default 30 s; zero
     /// sends no pings and drops nothing.
     pub ping_interval: Duration,
+    /// Request-head timeout and open-connection limits of [`Hub::serve`] (a router mounted in
+    /// your own server has your server's).
+    pub connections: server::ConnectionLimits,
     /// The longest a subscribe token may stay valid from when it is presented; a token whose
     /// `exp` is further ahead is refused. Default 24 h.
     pub max_token_ttl: Duration,
@@ -78,6 +82,7 @@ impl Default for HubConfig {
             sse_keepalive: Duration::from_secs(15),
             ping_interval: Duration::from_secs(30),
             max_token_ttl: Duration::from_secs(24 * 3600),
+            connections: server::ConnectionLimits::default(),
             broker: BrokerConfig::default(),
         }
     }
@@ -635,15 +640,7 @@ impl Hub {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let hub = self.clone();
-        // Frames go out as soon as they are written, as in nats-server (Go's default).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(async move {
-                signal.await;
-                hub.shutdown();
-            })
-            .await
+        let limits = self.inner.config.connections.clone();
+        server::serve(listener, self.router(), limits, signal, move || hub.shutdown()).await
     }
 }

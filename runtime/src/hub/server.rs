@@ -1,0 +1,200 @@
+//! Serving the hub's router on a TCP listener with the limits a public server needs, which
+//! `axum::serve` does not set: a deadline for each request head (a silent, stalled or
+//! dribbling connection is closed; an idle keep-alive connection too, since waiting for the
+//! next request is waiting for a head), and a cap on open connections, overall and per
+//! client IP, over which a new connection gets `503` with `Retry-After` and nothing else is
+//! disturbed. WebSocket and SSE connections, once their request is read, are not timed.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+/// Connection limits and timeouts of [`serve`] (in `HubConfig`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionLimits {
+    /// Time to read a request head, counted from when the server starts waiting for it
+    /// (so also how long an idle keep-alive connection stays open). Default 10 s.
+    pub head_timeout: Duration,
+    /// Open connections at most; over it a new one gets 503. Default 10,000.
+    pub max_connections: usize,
+    /// Open connections per client IP at most (`None`: no per-IP limit, the default: many
+    /// users share an IP behind a NAT or proxy).
+    pub max_connections_per_ip: Option<usize>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            head_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_connections_per_ip: None,
+        }
+    }
+}
+
+/// Open connections, overall and per IP.
+#[derive(Default)]
+struct Open {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// A slot in [`Open`], given back when the connection ends.
+struct Slot {
+    open: Arc<Mutex<Open>>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.total -= 1;
+        if let Some(n) = open.per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A connection's socket holding its slot: the slot is given back when the socket is
+/// dropped, which for a WebSocket is when the upgraded connection ends, not when its HTTP
+/// request does.
+struct Counted {
+    tcp: tokio::net::TcpStream,
+    _slot: Slot,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+fn take_slot(open: &Arc<Mutex<Open>>, limits: &ConnectionLimits, ip: IpAddr) -> Option<Slot> {
+    let mut o = open.lock().unwrap_or_else(|e| e.into_inner());
+    let here = o.per_ip.get(&ip).copied().unwrap_or(0);
+    if o.total >= limits.max_connections || limits.max_connections_per_ip.is_some_and(|m| here >= m) {
+        return None;
+    }
+    o.total += 1;
+    *o.per_ip.entry(ip).or_insert(0) += 1;
+    Some(Slot { open: open.clone(), ip })
+}
+
+const BUSY: &str = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 71\r\n\r\n{\"code\":\"unavailable\",\"message\":\"too many connections; retry shortly\"}";
+
+/// Serve `router` on `listener` until `signal`, then stop accepting, let `on_shutdown` close
+/// the long-lived connections, and wait (at most 10 s) for the rest to finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    signal: impl Future<Output = ()> + Send + 'static,
+    on_shutdown: impl FnOnce() + Send + 'static,
+) -> std::io::Result<()> {
+    let open = Arc::new(Mutex::new(Open::default()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (tcp, peer): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a little rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        // Reap finished connections as we go, so the set does not grow with the uptime.
+        while tasks.try_join_next().is_some() {}
+        let Some(slot) = take_slot(&open, &limits, peer.ip()) else {
+            tasks.spawn(async move {
+                let mut tcp = tcp;
+                let _ = tokio::time::timeout(Duration::from_secs(2), tcp.write_all(BUSY.as_bytes())).await;
+                let _ = tcp.shutdown().await;
+            });
+            continue;
+        };
+        // Frames go out as soon as they are written, as in nats-server (Go's default).
+        let _ = tcp.set_nodelay(true);
+        let router = router.clone();
+        let mut stopped = stopped.clone();
+        let head_timeout = limits.head_timeout;
+        tasks.spawn(async move {
+            let io = TokioIo::new(Counted { tcp, _slot: slot });
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                let router = router.clone();
+                async move { tower::ServiceExt::oneshot(router, request.map(axum::body::Body::new)).await }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(head_timeout).keep_alive(true);
+            let connection = builder.serve_connection(io, service).with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stopped.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    on_shutdown();
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), async { while tasks.join_next().await.is_some() {} }).await;
+    Ok(())
+}
