@@ -90,11 +90,8 @@ fn rust_typescript_and_the_hub_give_params_the_same_verdicts() {
     assert_eq!(rust, expected, "the Rust constructors' verdicts");
 
     // Generated TypeScript `name()`.
-    let ts = common::ts_project("params-ts", &["gen/*.ts"]);
-    chanspec::Builder::new().file(&def).ts_out(ts.join("gen/channels.ts")).cargo_output(false).generate().unwrap();
-    common::assert_success(&common::tsc(&ts), "tsc");
-    let module = ts.join("out/target/params-ts/gen/channels.js");
-    let program = ts.join("run.mjs");
+    let module = common::ts_module("params-ts", &def);
+    let program = module.with_file_name("run.mjs");
     std::fs::write(
         &program,
         format!(

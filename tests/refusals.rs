@@ -124,11 +124,8 @@ fn rust_and_typescript_explain_refusals_alike() {
     }
 
     // The generated TypeScript guards.
-    let ts = common::ts_project("refusals-ts", &["gen/*.ts"]);
-    chanspec::Builder::new().file(&def).ts_out(ts.join("gen/channels.ts")).cargo_output(false).generate().unwrap();
-    common::assert_success(&common::tsc(&ts), "tsc");
-    let module = ts.join("out/target/refusals-ts/gen/channels.js");
-    let program = ts.join("run.mjs");
+    let module = common::ts_module("refusals-ts", &def);
+    let program = module.with_file_name("run.mjs");
     std::fs::write(
         &program,
         format!(

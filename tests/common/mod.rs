@@ -113,33 +113,44 @@ pub fn run_ts_decoders(project: &Path, cases: &[(String, String, String, serde_j
     verdicts
 }
 
-/// Runs a Node script with `input` on stdin; the lines it prints.
-pub fn node_lines(script: &Path, input: &str) -> Vec<String> {
+/// Runs `command` with `input` on stdin; the lines it prints.
+fn piped_lines(mut command: Command, input: &str) -> Vec<String> {
     use std::io::Write;
     use std::process::Stdio;
-    let mut node =
-        Command::new("node").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("node runs");
-    let mut stdin = node.stdin.take().unwrap();
-    let input = input.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = node.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "{} failed", script.display());
-    String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect()
-}
-
-/// Runs `program` with `input` on stdin; one verdict (`1` or `0`) per output line.
-pub fn run_lines(program: &Path, input: &str) -> Vec<bool> {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = Command::new(program).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("the program runs");
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_string();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
-    assert!(output.status.success(), "{} failed", program.display());
-    String::from_utf8(output.stdout).unwrap().lines().map(|l| l == "1").collect()
+    assert!(output.status.success(), "{command:?} failed");
+    String::from_utf8(output.stdout).unwrap().lines().map(String::from).collect()
+}
+
+/// Runs a Node script with `input` on stdin; the lines it prints.
+pub fn node_lines(script: &Path, input: &str) -> Vec<String> {
+    let mut node = Command::new("node");
+    node.arg(script);
+    piped_lines(node, input)
+}
+
+/// Runs `program` with `input` on stdin; one verdict (`1` or `0`) per output line.
+pub fn run_lines(program: &Path, input: &str) -> Vec<bool> {
+    piped_lines(Command::new(program), input).iter().map(|l| l == "1").collect()
+}
+
+/// The TypeScript module generated from `definition` in a new [`ts_project`] `name`, compiled
+/// by `tsc --strict`: the path of its JavaScript, for a Node script to import.
+pub fn ts_module(name: &str, definition: &Path) -> PathBuf {
+    let ts = ts_project(name, &["gen/*.ts"]);
+    chanspec::Builder::new()
+        .file(definition)
+        .ts_out(ts.join("gen/channels.ts"))
+        .cargo_output(false)
+        .generate()
+        .unwrap();
+    assert_success(&tsc(&ts), "tsc");
+    ts.join(format!("out/target/{name}/gen/channels.js"))
 }
 
 /// The valid fixtures, sorted.

@@ -12,8 +12,8 @@ pub struct AnnouncementsPosted {
 impl AnnouncementsPosted {
     /// A `AnnouncementsPosted` with the required properties given and every optional one absent.
     #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-    pub fn new(text: ::std::string::String, posted_at: ::std::option::Option<::std::string::String>) -> Self {
-        Self { text, posted_at }
+    pub fn new(text: ::std::string::String) -> Self {
+        Self { text, posted_at: ::std::default::Default::default() }
     }
 }
 ///Human-readable progress, one message per step.
@@ -30,12 +30,8 @@ pub struct PipelineStatus {
 impl PipelineStatus {
     /// A `PipelineStatus` with the required properties given and every optional one absent.
     #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-    pub fn new(
-        step: ::std::string::String,
-        state: PipelineStatusState,
-        message: ::std::option::Option<::std::string::String>,
-    ) -> Self {
-        Self { step, state, message }
+    pub fn new(step: ::std::string::String, state: PipelineStatusState) -> Self {
+        Self { step, state, message: ::std::default::Default::default() }
     }
 }
 ///`PipelineStatusState`

@@ -180,22 +180,14 @@ fn reorder(fields: &mut syn::FieldsNamed, order: &[String]) {
     fields.named = list.into_iter().collect();
 }
 
-/// Whether serde fills the field when it is absent (`default`, or a flattened map): such a
-/// field is optional for a constructor.
+/// Whether the property is optional, so a constructor leaves it absent: serde fills it when
+/// it is missing (`default`, a flattened map), or it is an `Option` skipped when `None` (serde
+/// reads a missing `Option` as `None`). A required property that may be `null` is an `Option`
+/// that is never skipped, and stays a parameter.
 fn defaults(field: &syn::Field) -> bool {
-    field.attrs.iter().filter(|a| a.path().is_ident("serde")).any(|attr| {
-        let mut found = false;
-        let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("default") || meta.path.is_ident("flatten") {
-                found = true;
-            }
-            if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
-            }
-            Ok(())
-        });
-        found
-    })
+    let words = serde_words(field);
+    let has = |w: &str| words.iter().any(|x| x == w);
+    has("default") || has("flatten") || (is_option(&field.ty) && has("skip_serializing_if"))
 }
 
 /// `Type::new(required…)` for every struct with named fields: the required properties in the
