@@ -77,3 +77,49 @@ async fn subscribers_that_never_read_are_cut_and_memory_stays_bounded() {
     hub.hub.publish(&pipeline.tokens(), &Token { token: "after".into() }).await.unwrap();
     assert_eq!(ws.frame().await["offset"], MESSAGES as u64 + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_readers_that_stop_reading_are_cut_like_websockets() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const READERS: usize = 5;
+    const QUEUE: usize = 64;
+    let config = HubConfig { queue_capacity: QUEUE, ..HubConfig::default() };
+    let hub = start_with(config, None, Some(16 * 1024), |b| b).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["tokens"]);
+    // Raw SSE requests with small receive buffers, read up to the first event, then never again.
+    let mut readers = Vec::new();
+    for _ in 0..READERS {
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(4096).unwrap();
+        let mut stream = tcp.connect(hub.addr).await.unwrap();
+        let request = format!("GET /v1/sse?token={token} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut first = [0u8; 512];
+        let n = stream.read(&mut first).await.unwrap();
+        assert!(String::from_utf8_lossy(&first[..n]).contains("subscribed"));
+        readers.push(stream);
+    }
+    let metrics = hub.hub.metrics();
+    let payload = "x".repeat(10 * 1024);
+    for i in 0..1500 {
+        hub.hub.publish(&pipeline.tokens(), &Token { token: format!("{i} {payload}") }).await.unwrap();
+        if i % 16 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    eventually("every non-reading SSE reader is cut", || {
+        metrics.slow_consumer_disconnects.load(Relaxed) == READERS as u64
+    })
+    .await;
+    // The responses end: the connections close, the subscriptions and queues are gone.
+    eventually("the SSE connections are closed", || metrics.connections.load(Relaxed) == 0).await;
+    assert_eq!(metrics.subscriptions.load(Relaxed), 0);
+    eventually("the queues are empty", || metrics.queued_frames.load(Relaxed) == 0).await;
+    for mut stream in readers {
+        // Whatever was buffered, then the end of the stream.
+        let mut rest = Vec::new();
+        let ended = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut rest)).await;
+        assert!(ended.is_ok(), "the response ended");
+    }
+}

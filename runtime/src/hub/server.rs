@@ -66,11 +66,56 @@ impl Drop for Slot {
     }
 }
 
-/// A connection's socket holding its slot: the slot is given back when the socket is
-/// dropped, which for a WebSocket is when the upgraded connection ends, not when its HTTP
-/// request does.
+/// Ends a connection from outside its task: an SSE response whose reader stopped reading is
+/// never polled again (the socket is full), so the hub cuts it here, at the socket. Handlers
+/// find it in the request's extensions (with `Hub::serve` only).
+#[derive(Default)]
+pub struct KillSwitch {
+    killed: std::sync::atomic::AtomicBool,
+    waker: Mutex<Option<std::task::Waker>>,
+}
+
+impl KillSwitch {
+    /// Fail the connection's socket: its next read or write is an error, and the task
+    /// waiting on it is woken to see it.
+    pub fn kill(&self) {
+        self.killed.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            w.wake();
+        }
+    }
+
+    fn check(&self) -> std::io::Result<()> {
+        if self.killed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "cut by the hub"));
+        }
+        Ok(())
+    }
+
+    /// `poll` on the socket, failing once killed; a poll that waits leaves its waker here, so
+    /// a kill wakes it (the fast path, a ready socket, only reads a flag).
+    fn poll<T>(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        poll: impl FnOnce(&mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        self.check()?;
+        let result = poll(cx);
+        if result.is_pending() {
+            *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+            // Killed between the check and the registration: do not sleep through it.
+            self.check()?;
+        }
+        result
+    }
+}
+
+/// A connection's socket holding its slot and its kill switch: the slot is given back when
+/// the socket is dropped, which for a WebSocket is when the upgraded connection ends, not
+/// when its HTTP request does.
 struct Counted {
     tcp: tokio::net::TcpStream,
+    switch: Arc<KillSwitch>,
     _slot: Slot,
 }
 
@@ -80,7 +125,8 @@ impl tokio::io::AsyncRead for Counted {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.tcp).poll_read(cx, buf)
+        let Counted { tcp, switch, .. } = &mut *self;
+        switch.poll(cx, |cx| std::pin::Pin::new(tcp).poll_read(cx, buf))
     }
 }
 
@@ -90,7 +136,8 @@ impl tokio::io::AsyncWrite for Counted {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.tcp).poll_write(cx, buf)
+        let Counted { tcp, switch, .. } = &mut *self;
+        switch.poll(cx, |cx| std::pin::Pin::new(tcp).poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -98,7 +145,8 @@ impl tokio::io::AsyncWrite for Counted {
         cx: &mut std::task::Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+        let Counted { tcp, switch, .. } = &mut *self;
+        switch.poll(cx, |cx| std::pin::Pin::new(tcp).poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -174,9 +222,11 @@ pub async fn serve(
         let mut stopped = stopped.clone();
         let head_timeout = limits.head_timeout;
         tasks.spawn(async move {
-            let io = TokioIo::new(Counted { tcp, _slot: slot });
+            let switch = Arc::new(KillSwitch::default());
+            let io = TokioIo::new(Counted { tcp, switch: switch.clone(), _slot: slot });
             let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                request.extensions_mut().insert(switch.clone());
                 let router = router.clone();
                 async move { tower::ServiceExt::oneshot(router, request.map(axum::body::Body::new)).await }
             });

@@ -23,8 +23,14 @@ pub(super) struct Params {
     last_event_id: Option<String>,
 }
 
-pub(super) async fn handler(State(hub): State<Hub>, Query(params): Query<Params>, headers: HeaderMap) -> Response {
-    match start(&hub, params, &headers).await {
+pub(super) async fn handler(
+    State(hub): State<Hub>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+) -> Response {
+    let switch = extensions.get::<Arc<super::server::KillSwitch>>().cloned();
+    match start(&hub, params, &headers, switch).await {
         Ok(stream) => Sse::new(stream)
             .keep_alive(KeepAlive::new().interval(hub.config().sse_keepalive).text("keepalive"))
             .into_response(),
@@ -45,6 +51,7 @@ async fn start(
     hub: &Hub,
     params: Params,
     headers: &HeaderMap,
+    switch: Option<Arc<super::server::KillSwitch>>,
 ) -> Result<impl Stream<Item = Result<SseEvent, Infallible>> + use<>, HubError> {
     let token =
         params.token.ok_or_else(|| HubError::new(ErrorCode::InvalidToken, "the `token` query parameter is missing"))?;
@@ -69,6 +76,19 @@ async fn start(
         sub.last = sub.last.max(m.offset);
     }
     hub.sent(pending.len() as u64 - 1);
+    // A reader that stops reading is never polled again, so the stream cannot see the cut
+    // itself: the cut fails the socket (under `Hub::serve`), which ends the response.
+    let (ended, end) = tokio::sync::oneshot::channel::<()>();
+    if let Some(switch) = switch {
+        let cut = conn.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = cut.killed() => switch.kill(),
+                // The response ended first (the stream holding `ended` was dropped).
+                _ = end => {}
+            }
+        });
+    }
     let state = Stream_ {
         guard: Guard { hub: hub.clone(), sub },
         conn,
@@ -76,6 +96,7 @@ async fn start(
         pending,
         done: false,
         shutdown: hub.shutdown_signal(),
+        _ended: ended,
     };
     Ok(stream::unfold(state, next))
 }
@@ -107,6 +128,8 @@ struct Stream_ {
     pending: VecDeque<SseEvent>,
     done: bool,
     shutdown: watch::Receiver<bool>,
+    /// Dropped with the stream: ends the task that cuts the socket on a kill.
+    _ended: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn next(mut s: Stream_) -> Option<(Result<SseEvent, Infallible>, Stream_)> {
