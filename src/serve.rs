@@ -140,31 +140,31 @@ fn check_token_scope(
     channel: &str,
     topics: &[&str],
 ) -> Result<(), String> {
+    // " (did you mean …?)" when one of `names` is close to `word`.
+    let close = |word: &str, names: &[&str], what: &str| {
+        crate::diagnostic::did_you_mean(word, names.iter().copied())
+            .map(|n| format!(" (did you mean {what}`{n}`?)"))
+            .unwrap_or_default()
+    };
     let Some(def) = definitions.find(channel) else {
-        if definitions.channels.iter().any(|c| c.refusal(channel).is_some()) {
-            return Err(format!("error: --channel {}", definitions.no_channel(channel)));
+        if let Some(why) = definitions.refusal(channel) {
+            return Err(format!("error: --channel {why}"));
         }
         let templates: Vec<&str> = definitions.channels.iter().map(|c| c.template.as_str()).collect();
-        let close = crate::diagnostic::did_you_mean(channel, templates.iter().copied())
-            .map(|t| format!(" (did you mean a name of `{t}`?)"))
-            .unwrap_or_default();
         return Err(format!(
-            "error: --channel `{channel}` is not a name of any channel{close}; the templates are: {}",
+            "error: --channel `{channel}` is not a name of any channel{}; the templates are: {}",
+            close(channel, &templates, "a name of "),
             templates.join(", ")
         ));
     };
-    for topic in topics {
-        if def.topic(topic).is_none() {
-            let names: Vec<&str> = def.topics.iter().map(|t| t.name.as_str()).collect();
-            let close = crate::diagnostic::did_you_mean(topic, names.iter().copied())
-                .map(|t| format!(" (did you mean `{t}`?)"))
-                .unwrap_or_default();
-            return Err(format!(
-                "error: --topics: channel `{}` has no topic `{topic}`{close}; its topics are: {}",
-                def.id,
-                names.join(", ")
-            ));
-        }
+    let names: Vec<&str> = def.topics.iter().map(|t| t.name.as_str()).collect();
+    if let Some(topic) = topics.iter().find(|t| def.topic(t).is_none()) {
+        return Err(format!(
+            "error: --topics: channel `{}` has no topic `{topic}`{}; its topics are: {}",
+            def.id,
+            close(topic, &names, ""),
+            names.join(", ")
+        ));
     }
     Ok(())
 }

@@ -116,10 +116,15 @@ impl Definitions {
     /// `roomId` = "ab": it does not match the pattern `^[a-z]{3,}$` ``), or that no
     /// template has its shape.
     pub fn no_channel(&self, name: &str) -> String {
-        let refused = self.channels.iter().find_map(|ch| {
-            ch.refusal(name).map(|why| format!("`{name}` has the shape of `{}` but {why}", ch.template))
-        });
-        refused.unwrap_or_else(|| format!("no channel matches `{name}`"))
+        self.refusal(name).unwrap_or_else(|| format!("no channel matches `{name}`"))
+    }
+
+    /// When `name` has the shape of a channel's template but a param value is refused: which
+    /// channel, which param and why.
+    pub fn refusal(&self, name: &str) -> Option<String> {
+        self.channels
+            .iter()
+            .find_map(|ch| ch.refusal(name).map(|why| format!("`{name}` has the shape of `{}` but {why}", ch.template)))
     }
 }
 
