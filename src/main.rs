@@ -111,6 +111,14 @@ enum Command {
         /// Oldest message kept for resuming subscribers (e.g. 1h, 30m).
         #[arg(long, default_value = "1h")]
         history_age: String,
+        /// History kept across every channel, in bytes (memory broker); over it the least
+        /// recently used channels lose their oldest messages first.
+        #[arg(long, default_value_t = 256 * 1024 * 1024)]
+        history_bytes: usize,
+        /// Bytes queued for one connection before it is cut as a slow consumer (WebSocket
+        /// close 4008, SSE response ended); a larger message still goes out alone.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        queue_bytes: usize,
         /// Tokens valid for longer than this from when they are presented are refused.
         #[arg(long, default_value = "24h")]
         max_token_ttl: String,
@@ -258,6 +266,8 @@ fn main() -> ExitCode {
             max_message_bytes,
             history,
             history_age,
+            history_bytes,
+            queue_bytes,
             max_token_ttl,
             head_timeout,
             max_connections,
@@ -293,6 +303,8 @@ fn main() -> ExitCode {
                     max_message_bytes,
                     history,
                     history_age,
+                    history_bytes,
+                    queue_bytes,
                     max_token_ttl,
                     connections,
                 })

@@ -21,6 +21,10 @@ pub struct ServeOptions {
     pub max_message_bytes: usize,
     pub history: usize,
     pub history_age: Duration,
+    /// History across every channel, in bytes (memory broker).
+    pub history_bytes: usize,
+    /// Bytes queued per connection before it is cut as a slow consumer.
+    pub queue_bytes: usize,
     /// The longest a subscribe token may stay valid (`--max-token-ttl`).
     pub max_token_ttl: Duration,
     /// Request-head timeout and connection limits.
@@ -46,11 +50,13 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         let broker_config = BrokerConfig {
             history_count: options.history,
             history_age: options.history_age,
+            history_bytes: options.history_bytes,
             ..BrokerConfig::default()
         };
         let config = HubConfig {
             max_message_bytes: options.max_message_bytes,
             max_token_ttl: options.max_token_ttl,
+            queue_bytes: options.queue_bytes,
             connections: options.connections.clone(),
             broker: broker_config.clone(),
             ..HubConfig::default()

@@ -3,6 +3,11 @@
 //! run through the Rust types and the TypeScript guards and compared with the suite's
 //! `valid` flag. Groups `check` rejects must be rejected with a diagnostic, never a panic.
 //!
+//! Beside the suite's own cases, every accepted group gets instances generated from its schema
+//! and mutations of them (`support/instances.rs`, seeded per group, [`GENERATED_PER_GROUP`]
+//! each), judged by the `jsonschema` crate: both languages must agree with it, and a Rust
+//! decode must encode back to an equal JSON value.
+//!
 //! Rust types accept a superset where a schema uses value-narrowing keywords (documented
 //! warnings): a Rust type accepting an invalid instance of such a schema is excepted.
 //! TypeScript guards check every keyword and have no exception. The driver prints the
@@ -12,12 +17,34 @@
 mod common;
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/instances.rs"]
+mod instances;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
 const SUITE: &str = "json-schema-test-suite/tests/draft2020-12";
+
+/// JSON equality as JSON Schema defines it (numbers by value, objects in any order), in the
+/// generated checker: whether a decoded value encodes back to what was received.
+const SAME: &str = "fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64() == y.as_f64() && (x.as_i64() == y.as_i64() || x.is_f64() || y.is_f64())
+        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}";
+
+/// Instances generated per accepted group, each also mutated once: fixed, so the counts in the
+/// snapshot do not move.
+const GENERATED_PER_GROUP: usize = 10;
 
 struct Group {
     key: String,
@@ -26,6 +53,8 @@ struct Group {
     rust: bool,
     narrowing: bool,
     cases: Vec<(String, Value, bool)>,
+    /// Generated instances, with jsonschema's verdict.
+    generated: Vec<(Value, bool)>,
 }
 
 fn uses_narrowing(schema: &Value) -> bool {
@@ -79,9 +108,12 @@ fn json_schema_test_suite_agrees() {
                 let rust =
                     chanspec::emit::rust::emit_parts_with_notes(&spec, 1).map(|(parts, notes)| (parts.concat(), notes));
                 let ts = chanspec::emit::ts::emit(&spec)?;
-                Ok::<_, String>(Some((rust, ts)))
+                let definitions: serde_json::Map<String, Value> =
+                    spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+                let payload = spec.channels[0].topics[0].payload.clone();
+                Ok::<_, String>(Some((rust, ts, definitions, payload)))
             });
-            let (rust, ts_code) = match outcome {
+            let (rust, ts_code, definitions, payload) = match outcome {
                 Err(_) => {
                     panics.push(format!("{key}: chanspec panicked"));
                     continue;
@@ -111,7 +143,27 @@ fn json_schema_test_suite_agrees() {
                 .iter()
                 .map(|t| (t["description"].as_str().unwrap().to_string(), t["data"].clone(), t["valid"] == true))
                 .collect();
-            groups.push(Group { key, module, rust: rust.is_ok(), narrowing: uses_narrowing(&group["schema"]), cases });
+            let root = json!({ "$ref": format!("#/definitions/{payload}") });
+            let validator =
+                jsonschema::draft202012::new(&json!({ "$ref": root["$ref"], "definitions": definitions })).unwrap();
+            let mut rng = instances::Rng::new(key.bytes().fold(11u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into())));
+            let mut generated = Vec::new();
+            for _ in 0..GENERATED_PER_GROUP {
+                let made = instances::instance(&root, &definitions, &mut rng, 0);
+                let mutated = instances::mutate(&made, &mut rng);
+                for data in [made, mutated] {
+                    let valid = validator.is_valid(&data);
+                    generated.push((data, valid));
+                }
+            }
+            groups.push(Group {
+                key,
+                module,
+                rust: rust.is_ok(),
+                narrowing: uses_narrowing(&group["schema"]),
+                cases,
+                generated,
+            });
         }
     }
     assert!(panics.is_empty(), "groups that did not end in a diagnostic:\n{}", panics.join("\n"));
@@ -129,12 +181,17 @@ fn json_schema_test_suite_agrees() {
             crate_dir.join("src/main.rs"),
             format!(
                 "{modules}\nuse chanspec_runtime::ChannelMessage;\nuse std::io::BufRead;\n\n\
-                 fn check<M: ChannelMessage>(data: serde_json::Value) -> bool {{ M::decode(\"t\", data).is_ok() }}\n\n\
+                 fn check<M: ChannelMessage>(data: serde_json::Value) -> u8 {{\n\
+                 \x20   match M::decode(\"t\", data.clone()) {{\n\
+                 \x20       Err(_) => 0,\n\
+                 \x20       Ok(m) => if m.encode().is_ok_and(|back| same(&back, &data)) {{ 1 }} else {{ 2 }},\n\
+                 \x20   }}\n}}\n\n\
+                 {SAME}\n\n\
                  fn main() {{\n\
                  \x20   for line in std::io::stdin().lock().lines() {{\n\
                  \x20       let (module, data): (String, serde_json::Value) = serde_json::from_str(&line.unwrap()).unwrap();\n\
                  \x20       let ok = match module.as_str() {{\n            {}\n            _ => panic!(\"unknown module\"),\n        }};\n\
-                 \x20       println!(\"{{}}\", if ok {{ 1 }} else {{ 0 }});\n    }}\n}}\n",
+                 \x20       println!(\"{{ok}}\");\n    }}\n}}\n",
                 dispatch.join("\n            ")
             ),
         )
@@ -160,9 +217,15 @@ fn json_schema_test_suite_agrees() {
     let input: String = groups
         .iter()
         .filter(|g| g.rust)
-        .flat_map(|g| g.cases.iter().map(move |(_, data, _)| format!("{}\n", json!([g.module, data]))))
+        .flat_map(|g| {
+            let generated = g.generated.iter().map(|(data, _)| data);
+            g.cases.iter().map(|(_, data, _)| data).chain(generated).map(move |data| format!("{}\n", json!([g.module, data])))
+        })
         .collect();
-    let rust_verdicts = common::run_lines(&common::target_dir().join("debug/json-schema-suite-rust"), &input);
+    let rust_verdicts = common::piped_lines(
+        std::process::Command::new(common::target_dir().join("debug/json-schema-suite-rust")),
+        &input,
+    );
 
     // TypeScript: compiled by tsc --strict, run by Node.
     let tsc = common::tsc(&ts);
@@ -170,13 +233,20 @@ fn json_schema_test_suite_agrees() {
     let ts_cases: Vec<(String, String, String, Value)> = groups
         .iter()
         .flat_map(|g| {
-            g.cases.iter().map(move |(_, data, _)| (g.module.clone(), "decodeG".into(), "t".into(), data.clone()))
+            let generated = g.generated.iter().map(|(data, _)| data);
+            g.cases
+                .iter()
+                .map(|(_, data, _)| data)
+                .chain(generated)
+                .map(move |data| (g.module.clone(), "decodeG".into(), "t".into(), data.clone()))
         })
         .collect();
     let ts_verdicts = common::run_ts_decoders(&ts, &ts_cases);
 
     let (mut cases, mut rust_cases) = (0, 0);
     let (mut rust_agree, mut ts_agree, mut excepted) = (0, 0, 0);
+    let (mut generated, mut generated_valid, mut generated_ts_agree) = (0, 0, 0);
+    let (mut generated_rust, mut generated_rust_agree) = (0, 0);
     let mut problems = Vec::new();
     let mut rust_verdicts = rust_verdicts.iter();
     let mut ts_verdicts = ts_verdicts.iter();
@@ -193,14 +263,38 @@ fn json_schema_test_suite_agrees() {
             if !g.rust {
                 continue;
             }
-            let rust = *rust_verdicts.next().unwrap();
+            let verdict = rust_verdicts.next().unwrap();
+            let rust = verdict != "0";
             rust_cases += 1;
-            if rust == *valid {
+            if verdict == "2" {
+                problems.push(format!("Rust round trip changed the value: {case}"));
+            } else if rust == *valid {
                 rust_agree += 1;
             } else if rust && g.narrowing {
                 excepted += 1;
             } else {
                 problems.push(format!("Rust {}: {case}", if rust { "accepts" } else { "rejects" }));
+            }
+        }
+        for (data, valid) in &g.generated {
+            let ts = *ts_verdicts.next().unwrap();
+            generated += 1;
+            generated_valid += usize::from(*valid);
+            let case = format!("{} generated {data} (jsonschema: {})", g.key, if *valid { "valid" } else { "invalid" });
+            if ts == *valid {
+                generated_ts_agree += 1;
+            } else {
+                problems.push(format!("TypeScript {}: {case}", if ts { "accepts" } else { "rejects" }));
+            }
+            if !g.rust {
+                continue;
+            }
+            let verdict = rust_verdicts.next().unwrap();
+            generated_rust += 1;
+            match (verdict.as_str(), *valid) {
+                ("1", true) | ("0", false) => generated_rust_agree += 1,
+                ("2", _) => problems.push(format!("Rust round trip changed the value: {case}")),
+                (v, _) => problems.push(format!("Rust {}: {case}", if v == "1" { "accepts" } else { "rejects" })),
             }
         }
     }
@@ -209,6 +303,8 @@ fn json_schema_test_suite_agrees() {
          TypeScript: {cases} cases, {ts_agree} agree\n\
          Rust: {} groups refused by the Rust generator with an error; \
          {rust_cases} cases, {rust_agree} agree, {excepted} excepted (narrowing)\n\
+         Generated from the accepted groups' schemas, with mutations: {generated} instances ({generated_valid} valid per jsonschema); \
+         TypeScript {generated_ts_agree} agree; Rust {generated_rust} decoded, {generated_rust_agree} agree with exact round trips\n\
          {} disagreements\n\nRefused by the Rust generator:\n{}\n\nGenerated Rust that does not compile:\n{}\n\n\
          Rust types that are any JSON value (typify cannot take the schema; decoding still checks it):\n{}",
         groups.len(),

@@ -4,6 +4,7 @@
 //! - [`Topic<T>`]: one topic of one runtime channel, typed by its payload;
 //! - [`Publish`]: what a publisher does, with [`MemoryPublisher`] for tests and embedding;
 //! - [`ChannelMessage`]: decoding `(topic, JSON)` into a channel's generated message enum;
+//! - [`Integer`]: a JSON Schema `integer` of any size, for fields whose bounds fit no Rust integer;
 //! - [`ParamError`]: why a channel parameter was refused when building a channel name;
 //! - [`Definitions`]: the channels at run time, as generated modules embed them;
 //! - [`protocol`]: the wire protocol's frames.
@@ -22,6 +23,7 @@ use serde::de::DeserializeOwned;
 
 pub mod check;
 pub mod definitions;
+pub mod integer;
 pub mod pattern;
 pub mod protocol;
 
@@ -35,6 +37,7 @@ pub mod hub;
 pub mod token;
 
 pub use definitions::Definitions;
+pub use integer::Integer;
 
 /// Re-exported for generated code, so it needs no direct dependency beyond this crate.
 pub use serde;

@@ -152,3 +152,33 @@ async fn sse_resumes_with_last_event_id() {
     let bad = Sse::open(&hub.http_url(), &token, Some("no-offset")).await.err().unwrap();
     assert_eq!((bad.0, bad.1["code"].as_str()), (400, Some("invalid_frame")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_over_the_hub_wide_byte_budget_drops_the_least_recently_used_channel_first() {
+    // Room for about 60 messages of 10 KB across every channel.
+    let config = HubConfig {
+        broker: BrokerConfig { history_bytes: 600 * 1024, ..BrokerConfig::default() },
+        ..HubConfig::default()
+    };
+    let hub = start(config, None).await;
+    let (old, new) = (channels::pipeline("00000000-0000-4000-8000-000000000001").unwrap(), channels::pipeline("00000000-0000-4000-8000-000000000002").unwrap());
+    let payload = "x".repeat(10 * 1024);
+    let mut epochs = Vec::new();
+    for run in [&old, &new] {
+        let mut ws = Ws::connect(&hub.ws_url()).await;
+        epochs.push(ws.subscribe(1, &token(run.name(), &["tokens"]), None).await["epoch"].as_str().unwrap().to_string());
+        for i in 0..40 {
+            hub.hub.publish(&run.tokens(), &Token { token: format!("{i} {payload}") }).await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // 80 messages do not fit: `old`, used least recently, lost its oldest; `new` kept all 40.
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    let sub = ws.subscribe(1, &token(new.name(), &["tokens"]), Some(json!({"epoch": epochs[1], "offset": 0}))).await;
+    assert_eq!((sub["recovered"].as_bool(), sub["offset"].as_u64()), (Some(true), Some(0)));
+    for offset in 1..=40 {
+        assert_eq!(ws.frame().await["offset"], offset);
+    }
+    let sub = ws.subscribe(2, &token(old.name(), &["tokens"]), Some(json!({"epoch": epochs[0], "offset": 0}))).await;
+    assert_eq!((sub["recovered"].as_bool(), sub["offset"].as_u64()), (Some(false), Some(40)), "{sub}");
+}

@@ -123,3 +123,58 @@ async fn sse_readers_that_stop_reading_are_cut_like_websockets() {
         assert!(ended.is_ok(), "the response ended");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_are_bounded_in_bytes_not_only_frames() {
+    const SUBSCRIBERS: usize = 10;
+    const BUDGET: usize = 256 * 1024;
+    // Frames alone would allow 1,024 × 10 KB per connection; the byte budget cuts far sooner.
+    let config = HubConfig { queue_bytes: BUDGET, ..HubConfig::default() };
+    let hub = start_with(config, None, Some(16 * 1024), |b| b).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["tokens"]);
+    let mut clients = Vec::new();
+    for _ in 0..SUBSCRIBERS {
+        let mut ws = Ws::connect_small(hub.addr).await;
+        assert_eq!(ws.subscribe(1, &token, None).await["type"], "subscribed");
+        clients.push(ws);
+    }
+    let metrics = hub.hub.metrics();
+    let payload = "x".repeat(10 * 1024);
+    let mut max_bytes = 0i64;
+    for i in 0..1500 {
+        hub.hub.publish(&pipeline.tokens(), &Token { token: format!("{i} {payload}") }).await.unwrap();
+        max_bytes = max_bytes.max(metrics.queued_bytes.load(Relaxed));
+        if i % 16 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    eventually("every non-reading subscriber is cut", || {
+        metrics.slow_consumer_disconnects.load(Relaxed) == SUBSCRIBERS as u64
+    })
+    .await;
+    println!("max queued bytes {max_bytes} for {SUBSCRIBERS} subscribers with a budget of {BUDGET} each");
+    assert!(max_bytes <= (SUBSCRIBERS * BUDGET) as i64, "queued bytes {max_bytes} over the byte budgets");
+    for mut ws in clients {
+        loop {
+            if let Got::Closed(code) = ws.next().await {
+                assert_eq!(code, Some(4008));
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_larger_than_the_byte_budget_still_goes_out_alone() {
+    let config = HubConfig { queue_bytes: 16 * 1024, ..HubConfig::default() };
+    let hub = start_with(config, None, None, |b| b).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    ws.subscribe(1, &token(pipeline.name(), &["tokens"]), None).await;
+    let big = "y".repeat(100 * 1024);
+    hub.hub.publish(&pipeline.tokens(), &Token { token: big.clone() }).await.unwrap();
+    let frame = ws.frame().await;
+    assert_eq!(frame["data"]["token"], big.as_str());
+    assert_eq!(hub.hub.metrics().slow_consumer_disconnects.load(Relaxed), 0);
+}

@@ -114,7 +114,7 @@ pub fn run_ts_decoders(project: &Path, cases: &[(String, String, String, serde_j
 }
 
 /// Runs `command` with `input` on stdin; the lines it prints.
-fn piped_lines(mut command: Command, input: &str) -> Vec<String> {
+pub fn piped_lines(mut command: Command, input: &str) -> Vec<String> {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("the program runs");

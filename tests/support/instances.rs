@@ -118,6 +118,21 @@ fn typed(ty: &str, obj: &Map<String, Value>, defs: &Map<String, Value>, rng: &mu
     match ty {
         "null" => Value::Null,
         "boolean" => Value::Bool(rng.chance(50)),
+        // Integers beyond 64 bits and beyond 2^53, which are still doubles exactly (both
+        // languages read them alike); valid unless the schema's bounds say otherwise.
+        "integer" if rng.chance(10) => {
+            const WIDE: [&str; 8] = [
+                "9007199254740992",
+                "1152921504606846976",
+                "9223372036854775808",
+                "18446744073709551616",
+                "1e20",
+                "-9223372036854775808",
+                "-9223372036854777856",
+                "-1e19",
+            ];
+            serde_json::from_str(WIDE[rng.below(WIDE.len())]).unwrap()
+        }
         "integer" | "number" => {
             let low = num("minimum").or(num("exclusiveMinimum").map(|m| m + 1.0)).unwrap_or(-1000.0);
             let high = num("maximum").or(num("exclusiveMaximum").map(|m| m - 1.0)).unwrap_or(1000.0).max(low);

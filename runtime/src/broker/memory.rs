@@ -1,6 +1,9 @@
 //! The in-process broker: per channel an epoch (random, per process), a gap-free offset,
 //! a history bounded by count and age, and an idempotency window.
 //!
+//! History across channels is bounded in bytes too (`history_bytes`): over it, the oldest
+//! history of the least recently touched channels goes first.
+//!
 //! A channel nobody watches, untouched (no publish, no replay) for longer than the history
 //! age and the dedup window, so that its history and idempotency keys have expired, is
 //! forgotten: apps that make a channel per run or per user do not grow without bound. Each
@@ -10,6 +13,8 @@
 //! channel is never forgotten: its subscribers hold offsets of its epoch.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -27,6 +32,8 @@ pub struct MemoryBroker {
     /// `channels`.
     watched: Mutex<HashSet<String>>,
     sink: OnceLock<Sink>,
+    /// The cost of every channel's history ([`Message::cost`]).
+    history_bytes: AtomicUsize,
 }
 
 /// Queued channels looked at per access, at most.
@@ -61,13 +68,15 @@ impl ChannelState {
         }
     }
 
-    fn trim(&mut self, config: &BrokerConfig, now_ms: u64) {
+    /// Drop history over the count and age limits and keys out of the dedup window; `total`
+    /// is the history cost of every channel.
+    fn trim(&mut self, config: &BrokerConfig, now_ms: u64, total: &AtomicUsize) {
         while self.history.len() > config.history_count {
-            self.history.pop_front();
+            self.drop_oldest(total);
         }
         let oldest = now_ms.saturating_sub(config.history_age.as_millis() as u64);
         while self.history.front().is_some_and(|m| m.published_at < oldest) {
-            self.history.pop_front();
+            self.drop_oldest(total);
         }
         let now = Instant::now();
         while let Some((at, _)) = self.key_order.front() {
@@ -77,6 +86,12 @@ impl ChannelState {
             if let Some((_, key)) = self.key_order.pop_front() {
                 self.keys.remove(&key);
             }
+        }
+    }
+
+    fn drop_oldest(&mut self, total: &AtomicUsize) {
+        if let Some(m) = self.history.pop_front() {
+            total.fetch_sub(m.cost(), Relaxed);
         }
     }
 
@@ -93,6 +108,7 @@ impl MemoryBroker {
             channels: Mutex::new(Channels { states: HashMap::new(), queue: VecDeque::new() }),
             watched: Mutex::new(HashSet::new()),
             sink: OnceLock::new(),
+            history_bytes: AtomicUsize::new(0),
         }
     }
 
@@ -124,7 +140,7 @@ impl MemoryBroker {
                 channels.queue.push_back((state.touched, name));
                 continue;
             }
-            state.trim(&self.config, now_ms);
+            state.trim(&self.config, now_ms, &self.history_bytes);
             if state.idle() && !watched.contains(&name) {
                 channels.states.remove(&name);
             } else {
@@ -164,7 +180,7 @@ impl MemoryBroker {
         let now_ms = now_millis();
         let mut channels = self.lock();
         let state = Self::state(&mut channels, &p.channel);
-        state.trim(&self.config, now_ms);
+        state.trim(&self.config, now_ms, &self.history_bytes);
         if let Some(key) = &p.idempotency_key
             && let Some(offset) = state.keys.get(key)
         {
@@ -178,8 +194,12 @@ impl MemoryBroker {
         }
         let message = Message::new(p.channel, p.topic, offset, p.data, now_ms);
         if self.config.history_count > 0 {
+            self.history_bytes.fetch_add(message.cost(), Relaxed);
             state.history.push_back(message.clone());
-            state.trim(&self.config, now_ms);
+            state.trim(&self.config, now_ms, &self.history_bytes);
+            if self.history_bytes.load(Relaxed) > self.config.history_bytes {
+                self.over_budget(&mut channels);
+            }
         }
         // Reported under the lock, so every hub sees a channel's messages in offset order.
         if let Some(sink) = self.sink.get() {
@@ -191,7 +211,7 @@ impl MemoryBroker {
     fn replay_now(&self, channel: &str, since: Option<&Position>) -> Replay {
         let mut channels = self.lock();
         let state = Self::state(&mut channels, channel);
-        state.trim(&self.config, now_millis());
+        state.trim(&self.config, now_millis(), &self.history_bytes);
         let position = Position { epoch: state.epoch.clone(), offset: state.head };
         let messages = since.and_then(|since| {
             if since.epoch != state.epoch || since.offset > state.head {
@@ -208,6 +228,31 @@ impl MemoryBroker {
             Some(state.history.iter().skip(skip).cloned().collect())
         });
         Replay { position, messages }
+    }
+
+    /// History is over its byte budget: drop the oldest messages of the least recently
+    /// touched channels first, down to 7/8 of the budget (so this runs once per eighth of
+    /// the budget published, not on every publish).
+    fn over_budget(&self, channels: &mut Channels) {
+        let target = self.config.history_bytes / 8 * 7;
+        let mut order: Vec<(Instant, &String)> =
+            channels.states.iter().filter(|(_, s)| !s.history.is_empty()).map(|(n, s)| (s.touched, n)).collect();
+        order.sort_unstable();
+        let order: Vec<String> = order.into_iter().map(|(_, n)| n.clone()).collect();
+        for name in order {
+            let Some(state) = channels.states.get_mut(&name) else { continue };
+            while self.history_bytes.load(Relaxed) > target && !state.history.is_empty() {
+                state.drop_oldest(&self.history_bytes);
+            }
+            if self.history_bytes.load(Relaxed) <= target {
+                break;
+            }
+        }
+    }
+
+    /// The cost of the history held across every channel, in bytes ([`Message::cost`]).
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes.load(Relaxed)
     }
 
     /// Messages held in history across every channel (for tests and metrics).
@@ -279,6 +324,38 @@ mod tests {
         let other = Position { epoch: "other".into(), offset: 4 };
         assert!(b.replay_now("c", Some(&other)).messages.is_none());
         assert_eq!(b.held(), 3);
+    }
+
+    #[test]
+    fn history_over_its_byte_budget_loses_the_least_recently_used_first() {
+        let one = Message::new("a".into(), "t".into(), 1, "x".repeat(1000), 0).cost();
+        // Room for 40 messages (a message's cost varies by a byte or two with its offset).
+        let budget = 40 * one + 80;
+        let b = MemoryBroker::new(BrokerConfig { history_bytes: budget, ..BrokerConfig::default() });
+        let publish = |channel: &str| {
+            b.publish_now(Publication { data: format!("\"{}\"", "x".repeat(998)), channel: channel.into(), ..publication(None) })
+        };
+        for _ in 0..20 {
+            publish("a");
+        }
+        let a = b.replay_now("a", None).position;
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        for _ in 0..20 {
+            publish("b");
+        }
+        assert_eq!(b.held(), 40, "at the budget, nothing is dropped");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        publish("b");
+        // Over: down to 7/8 of the budget, from `a`, the least recently used.
+        assert!(b.history_bytes() <= budget / 8 * 7, "{} over 7/8 of the budget", b.history_bytes());
+        let b_head = b.replay_now("b", None).position;
+        let since_b = Position { epoch: b_head.epoch.clone(), offset: 0 };
+        assert_eq!(b.replay_now("b", Some(&since_b)).messages.unwrap().len(), 21, "b kept everything");
+        // Resuming `a` from its start is no longer recovered; from its last message it is.
+        let since_a = |offset| Position { epoch: a.epoch.clone(), offset };
+        assert!(b.replay_now("a", Some(&since_a(0))).messages.is_none());
+        assert_eq!(b.replay_now("a", Some(&since_a(19))).messages.unwrap().len(), 1);
+        assert!((34..=36).contains(&b.held()), "{} held", b.held());
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub struct BrokerConfig {
     pub history_age: Duration,
     /// How long an idempotency key is remembered.
     pub dedup_window: Duration,
+    /// History across every channel, in bytes ([`Message::cost`]), for the memory broker:
+    /// over it, the oldest history of the least recently used channels is dropped first
+    /// (down to 7/8 of it). A subscriber resuming into dropped history gets
+    /// `recovered: false`. (Redis keeps history in Redis: bounded per channel by
+    /// `history_count`, and overall by Redis's own `maxmemory`.)
+    pub history_bytes: usize,
 }
 
 impl Default for BrokerConfig {
@@ -32,6 +38,7 @@ impl Default for BrokerConfig {
             history_count: 1000,
             history_age: Duration::from_secs(3600),
             dedup_window: Duration::from_secs(300),
+            history_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -42,24 +49,43 @@ pub struct Message {
     pub channel: String,
     pub topic: String,
     pub offset: u64,
-    /// The payload as JSON text.
-    pub data: String,
     /// Milliseconds since the Unix epoch.
     pub published_at: u64,
     /// The `message` frame after its `id`: `,"channel":…,"publishedAt":"…"}`, built once and
-    /// shared by every subscriber.
+    /// shared by every subscriber and by history. The payload is stored here only
+    /// ([`Message::data`]).
     pub tail: String,
+    /// Where the payload's JSON text is in `tail`.
+    data: std::ops::Range<usize>,
 }
 
 impl Message {
     pub fn new(channel: String, topic: String, offset: u64, data: String, published_at: u64) -> Arc<Self> {
-        let tail = format!(
-            ",\"channel\":{},\"topic\":{},\"offset\":{offset},\"data\":{data},\"publishedAt\":\"{}\"}}",
+        let head = format!(
+            ",\"channel\":{},\"topic\":{},\"offset\":{offset},\"data\":",
             serde_json::Value::from(channel.as_str()),
             serde_json::Value::from(topic.as_str()),
-            rfc3339_millis(published_at)
         );
-        Arc::new(Message { channel, topic, offset, data, published_at, tail })
+        let at = rfc3339_millis(published_at);
+        let mut tail = String::with_capacity(head.len() + data.len() + at.len() + 18);
+        tail.push_str(&head);
+        tail.push_str(&data);
+        let range = head.len()..head.len() + data.len();
+        drop(data);
+        tail.push_str(",\"publishedAt\":\"");
+        tail.push_str(&at);
+        tail.push_str("\"}");
+        Arc::new(Message { channel, topic, offset, published_at, tail, data: range })
+    }
+
+    /// The payload as JSON text.
+    pub fn data(&self) -> &str {
+        &self.tail[self.data.clone()]
+    }
+
+    /// What the message costs history: its text and bookkeeping.
+    pub fn cost(&self) -> usize {
+        self.tail.len() + self.channel.len() + self.topic.len() + std::mem::size_of::<Message>() + 16
     }
 
     /// The `message` frame for subscription `id`.

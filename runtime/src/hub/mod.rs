@@ -53,6 +53,10 @@ pub struct HubConfig {
     pub hard_frame_bytes: usize,
     /// Frames queued per connection before it is closed as a slow consumer (4008).
     pub queue_capacity: usize,
+    /// Bytes queued per connection before it is closed as a slow consumer (4008): a frame
+    /// that would take the queue over this is not queued. A message larger than this still
+    /// goes out alone, when the queue is empty. Default 1 MiB.
+    pub queue_bytes: usize,
     /// Subscriptions per WebSocket connection.
     pub max_subscriptions: usize,
     /// SSE keepalive comment interval.
@@ -78,6 +82,7 @@ impl Default for HubConfig {
             max_frame_bytes: 64 * 1024,
             hard_frame_bytes: 1024 * 1024,
             queue_capacity: 1024,
+            queue_bytes: 1024 * 1024,
             max_subscriptions: 100,
             sse_keepalive: Duration::from_secs(15),
             ping_interval: Duration::from_secs(30),
@@ -235,9 +240,10 @@ pub(crate) enum Out {
 }
 
 impl Out {
-    fn bytes(&self) -> i64 {
+    /// What the item costs the queue's byte budget (and the `queued_bytes` metric).
+    pub(crate) fn bytes(&self) -> usize {
         match self {
-            Out::Message { frame, .. } => frame.len() as i64,
+            Out::Message { frame, .. } => frame.len(),
             Out::Reset { .. } => 64,
         }
     }
@@ -260,7 +266,7 @@ impl Conn {
         if self.killed.load(Relaxed) {
             return None;
         }
-        let bytes = out.bytes();
+        let bytes = out.bytes() as i64;
         match self.queue.push(out) {
             Pushed::Queued => Some(bytes),
             Pushed::Full => {
@@ -477,7 +483,7 @@ impl Hub {
 
     /// A new connection's queue and shared half.
     pub(crate) fn connect(&self) -> Arc<Conn> {
-        let queue = Queue::new(self.inner.config.queue_capacity);
+        let queue = Queue::new(self.inner.config.queue_capacity, self.inner.config.queue_bytes);
         self.inner.metrics.connections.fetch_add(1, Relaxed);
         Arc::new(Conn { queue, kill: Notify::new(), killed: AtomicBool::new(false) })
     }
@@ -493,7 +499,7 @@ impl Hub {
     }
 
     fn dequeued<'a>(&self, items: impl Iterator<Item = &'a Out>) {
-        let (frames, bytes) = items.fold((0, 0), |(n, b), out| (n + 1, b + out.bytes()));
+        let (frames, bytes) = items.fold((0, 0), |(n, b), out| (n + 1, b + out.bytes() as i64));
         self.inner.queued(-frames, -bytes);
     }
 

@@ -1,4 +1,5 @@
-//! A connection's bounded outgoing queue. Fan-out pushes without waiting (a short lock, and a
+//! A connection's bounded outgoing queue, bounded in items and in bytes (an item larger than
+//! the byte budget still goes alone into an empty queue). Fan-out pushes without waiting (a short lock, and a
 //! wake-up only when the queue was empty); the connection takes what is queued in batches.
 //! Cheaper per item than a `tokio::sync::mpsc` channel, and nothing is allocated until the
 //! first item.
@@ -14,27 +15,32 @@ pub(crate) struct Queue {
     state: Mutex<State>,
     ready: Notify,
     capacity: usize,
+    max_bytes: usize,
 }
 
 struct State {
     items: VecDeque<Out>,
+    /// The bytes of `items` ([`Out::bytes`]).
+    bytes: usize,
     closed: bool,
 }
 
 pub(crate) enum Pushed {
     Queued,
-    /// The queue holds `capacity` items: the item was dropped.
+    /// The queue holds `capacity` items, or the item would take it over its byte budget: the
+    /// item was dropped.
     Full,
     /// The connection is gone: the item was dropped.
     Closed,
 }
 
 impl Queue {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Self {
         Queue {
-            state: Mutex::new(State { items: VecDeque::new(), closed: false }),
+            state: Mutex::new(State { items: VecDeque::new(), bytes: 0, closed: false }),
             ready: Notify::new(),
             capacity: capacity.max(1),
+            max_bytes,
         }
     }
 
@@ -47,10 +53,12 @@ impl Queue {
         if state.closed {
             return Pushed::Closed;
         }
-        if state.items.len() >= self.capacity {
+        let bytes = out.bytes();
+        let was_empty = state.items.is_empty();
+        if state.items.len() >= self.capacity || (!was_empty && state.bytes + bytes > self.max_bytes) {
             return Pushed::Full;
         }
-        let was_empty = state.items.is_empty();
+        state.bytes += bytes;
         state.items.push_back(out);
         drop(state);
         // The connection waits only after finding the queue empty; `notify_one` keeps a
@@ -69,6 +77,8 @@ impl Queue {
                 let mut state = self.lock();
                 if !state.items.is_empty() {
                     let n = state.items.len().min(max);
+                    let taken: usize = state.items.iter().take(n).map(Out::bytes).sum();
+                    state.bytes -= taken;
                     batch.extend(state.items.drain(..n));
                     return;
                 }
@@ -81,6 +91,7 @@ impl Queue {
     pub(crate) fn close(&self) -> VecDeque<Out> {
         let mut state = self.lock();
         state.closed = true;
+        state.bytes = 0;
         std::mem::take(&mut state.items)
     }
 }

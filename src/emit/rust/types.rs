@@ -62,7 +62,14 @@ fn typify(defs: &Map<String, Value>) -> Result<TokenStream, String> {
     let root: schemars::schema::RootSchema =
         serde_json::from_value(json!({ "definitions": defs })).map_err(|e| format!("schema bridge: {e}"))?;
     let mut settings = TypeSpaceSettings::default();
-    settings.with_struct_builder(false).with_derive("PartialEq".to_string());
+    settings.with_struct_builder(false).with_derive("PartialEq".to_string()).with_conversion(
+        schemars::schema::SchemaObject {
+            instance_type: Some(schemars::schema::InstanceType::Integer.into()),
+            ..Default::default()
+        },
+        "::chanspec_runtime::Integer",
+        [typify::TypeSpaceImpl::Display, typify::TypeSpaceImpl::Default].into_iter(),
+    );
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(move || {
@@ -247,6 +254,46 @@ fn const_typed(out: &mut Map<String, Value>) {
     }
 }
 
+/// The Rust integer of an `integer` schema, chosen from its bounds (`obj`, the schema before
+/// narrowing keywords were dropped): `i64` when they fit it, else `u64` when they fit that
+/// (told to typify as `format: int64` or `uint64`). An integer whose bounds fit neither,
+/// an unbounded one among them, stays plain, and [`typify`] makes it
+/// `chanspec_runtime::Integer`, which holds any whole JSON number: every valid value decodes.
+fn integer_width(out: &mut Map<String, Value>, obj: &Map<String, Value>) {
+    let integer = match out.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(ts)) => ts.len() == 2 && ts.contains(&json!("integer")) && ts.contains(&json!("null")),
+        _ => false,
+    };
+    if !integer {
+        return;
+    }
+    // The least and greatest integers the bounds (or the listed values) admit.
+    let floor = |n: &serde_json::Number| n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).unwrap_or_else(|| n.as_f64().unwrap_or_default().floor() as i128);
+    let ceil = |n: &serde_json::Number| n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).unwrap_or_else(|| n.as_f64().unwrap_or_default().ceil() as i128);
+    let number = |k: &str| obj.get(k).and_then(Value::as_number);
+    let mut lows = vec![number("minimum").map(ceil), number("exclusiveMinimum").map(|n| floor(n) + 1)];
+    let mut highs = vec![number("maximum").map(floor), number("exclusiveMaximum").map(|n| ceil(n) - 1)];
+    let listed: Option<Vec<&serde_json::Number>> = match (obj.get("const"), obj.get("enum")) {
+        (Some(c), _) => Some(c.as_number().into_iter().collect()),
+        (None, Some(Value::Array(vs))) => vs.iter().filter(|v| !v.is_null()).map(Value::as_number).collect(),
+        _ => None,
+    };
+    if let Some(values) = listed.filter(|vs| !vs.is_empty()) {
+        lows.push(values.iter().map(|n| ceil(n)).min());
+        highs.push(values.iter().map(|n| floor(n)).max());
+    }
+    let (Some(lo), Some(hi)) = (lows.into_iter().flatten().max(), highs.into_iter().flatten().min()) else { return };
+    let format = if lo >= i128::from(i64::MIN) && hi <= i128::from(i64::MAX) {
+        "int64"
+    } else if lo >= 0 && hi <= i128::from(u64::MAX) {
+        "uint64"
+    } else {
+        return;
+    };
+    out.insert("format".into(), json!(format));
+}
+
 /// typify sorts a struct's fields by name; the schema's order goes into the object's
 /// description as a mark, and `fidelity` puts the fields back in that order (so a struct
 /// reads, serializes and constructs as the schema is written).
@@ -320,14 +367,15 @@ fn for_typify(schema: &Value, ty: &NamedType, at: &str, split: bool) -> Value {
     }
     anyof_as_oneof(&mut out);
     const_typed(&mut out);
+    integer_width(&mut out, obj);
     mark_optional_nullable(&mut out, ty, at);
     mark_property_order(&mut out);
-    // An object with declared properties that allows others: typify's struct would drop the
+    // An object with declared (or only required) properties that allows others: typify's struct would drop the
     // others. `additionalProperties: {}` makes typify keep them in a flattened `extra` map,
     // so a received value goes back out as it came.
     let object = out.get("type").and_then(Value::as_str) == Some("object");
     let open = matches!(out.get("additionalProperties"), None | Some(Value::Bool(true)));
-    if object && open && out.contains_key("properties") {
+    if object && open && (out.contains_key("properties") || out.contains_key("required")) {
         out.insert("additionalProperties".into(), json!({}));
     }
     if !notes.is_empty() {
