@@ -146,7 +146,8 @@ fn json_schema_test_suite_agrees() {
             let root = json!({ "$ref": format!("#/definitions/{payload}") });
             let validator =
                 jsonschema::draft202012::new(&json!({ "$ref": root["$ref"], "definitions": definitions })).unwrap();
-            let mut rng = instances::Rng::new(key.bytes().fold(11u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into())));
+            let mut rng =
+                instances::Rng::new(key.bytes().fold(11u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into())));
             let mut generated = Vec::new();
             for _ in 0..GENERATED_PER_GROUP {
                 let made = instances::instance(&root, &definitions, &mut rng, 0);
@@ -219,7 +220,11 @@ fn json_schema_test_suite_agrees() {
         .filter(|g| g.rust)
         .flat_map(|g| {
             let generated = g.generated.iter().map(|(data, _)| data);
-            g.cases.iter().map(|(_, data, _)| data).chain(generated).map(move |data| format!("{}\n", json!([g.module, data])))
+            g.cases
+                .iter()
+                .map(|(_, data, _)| data)
+                .chain(generated)
+                .map(move |data| format!("{}\n", json!([g.module, data])))
         })
         .collect();
     let rust_verdicts = common::piped_lines(

@@ -26,7 +26,9 @@ impl Integer {
 
     /// The value as an `i64`, if it is in that range.
     pub fn as_i64(&self) -> Option<i64> {
-        self.0.as_i64().or_else(|| self.0.as_f64().filter(|f| (-(2f64.powi(63))..2f64.powi(63)).contains(f)).map(|f| f as i64))
+        self.0
+            .as_i64()
+            .or_else(|| self.0.as_f64().filter(|f| (-(2f64.powi(63))..2f64.powi(63)).contains(f)).map(|f| f as i64))
     }
 
     /// The value as a `u64`, if it is in that range.
@@ -135,7 +137,9 @@ mod tests {
 
     #[test]
     fn whole_numbers_of_any_size_round_trip() {
-        for text in ["0", "-1", "9223372036854775807", "9223372036854775808", "18446744073709551615", "-9223372036854775808"] {
+        for text in
+            ["0", "-1", "9223372036854775807", "9223372036854775808", "18446744073709551615", "-9223372036854775808"]
+        {
             let v = read(text).unwrap();
             assert_eq!(serde_json::to_string(&v).unwrap(), text);
             assert_eq!(v.to_string(), text);

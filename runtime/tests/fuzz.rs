@@ -170,11 +170,10 @@ fn publish_bodies_get_a_documented_answer_and_only_valid_payloads_pass() {
         any_json().prop_map(|v| v.to_string()),
         mutated(status_body.clone()).prop_map(|v| v.to_string()),
         mutated(token_body.clone()).prop_map(|v| v.to_string()),
-        (mutated(status_body["data"].clone()), Just(status_body))
-            .prop_map(|(data, mut body)| {
-                body["data"] = data;
-                body.to_string()
-            }),
+        (mutated(status_body["data"].clone()), Just(status_body)).prop_map(|(data, mut body)| {
+            body["data"] = data;
+            body.to_string()
+        }),
     ];
     let statuses = Mutex::new(std::collections::BTreeMap::<u16, usize>::new());
     let mut runner = TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() });
@@ -208,6 +207,7 @@ fn publish_bodies_get_a_documented_answer_and_only_valid_payloads_pass() {
     let statuses = statuses.into_inner().unwrap();
     eprintln!("publish statuses: {statuses:?}");
     assert!(statuses.contains_key(&200) && statuses.contains_key(&400), "the inputs reach both answers");
-    let health = rt.block_on(async { client.get(format!("{}/healthz", hub.http_url())).send().await.unwrap().status() });
+    let health =
+        rt.block_on(async { client.get(format!("{}/healthz", hub.http_url())).send().await.unwrap().status() });
     assert_eq!(health.as_u16(), 200);
 }

@@ -1,6 +1,7 @@
 //! The Redis broker, against a real `redis-server`: two hubs on one Redis (publish on A,
 //! receive on B, resume on either), durable publishes deduplicated across hubs, Redis
-//! restarted mid-stream with and without its data.
+//! restarted mid-stream with and without its data, frozen (SIGSTOP) during publishes, and
+//! killed (SIGKILL) during a subscriber's replay.
 
 mod common;
 
@@ -163,4 +164,101 @@ async fn redis_restarted_without_its_data_subscribers_are_told_not_recovered() {
     let (status, answer) = http_publish(&a.http_url(), Some(PUBLISH_KEY), body).await;
     assert_eq!((status, answer["code"].as_str()), (503, Some("unavailable")));
     assert_eq!(reqwest::get(format!("{}/healthz", a.http_url())).await.unwrap().status(), 503);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_frozen_during_publishes_every_message_arrives_once() {
+    let redis = RedisServer::start(true);
+    let (a, b) = (redis_hub(&redis).await, redis_hub(&redis).await);
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let mut live = Ws::connect(&b.ws_url()).await;
+    live.subscribe(1, &token(pipeline.name(), &["tokens"]), None).await;
+    for i in 1..=10 {
+        publish_retrying(&a.hub, i).await;
+    }
+    // Frozen (SIGSTOP) for longer than the broker's response timeout: publishes time out with
+    // `unavailable` (outcome unknown: Redis runs them when it wakes), and are retried with
+    // their key, as a 503 asks.
+    redis.signal("STOP");
+    let publisher = {
+        let hub = a.hub.clone();
+        tokio::spawn(async move {
+            for i in 11..=30 {
+                publish_retrying(&hub, i).await;
+            }
+        })
+    };
+    let frozen = tokio::time::timeout(Duration::from_secs(5), reqwest::get(format!("{}/healthz", a.http_url())))
+        .await
+        .expect("/healthz answers while Redis is frozen")
+        .unwrap();
+    assert_eq!(frozen.status(), 503);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    redis.signal("CONT");
+    publisher.await.unwrap();
+    // Every message once, in order, offsets without a gap.
+    let got = read_until(&mut live, 30).await;
+    let offsets: Vec<u64> = got.iter().map(|g| g.0).collect();
+    assert_eq!(offsets, (1..=30).collect::<Vec<_>>(), "{got:?}");
+    let tokens: Vec<String> = got.iter().map(|g| g.1.clone()).collect();
+    assert_eq!(tokens, (1..=30).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(reqwest::get(format!("{}/healthz", a.http_url())).await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_during_a_replay_the_subscriber_resumes_without_loss() {
+    const MESSAGES: u64 = 500;
+    let mut redis = RedisServer::start(true);
+    let hub = redis_hub(&redis).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["tokens"]);
+    let mut first = Ws::connect(&hub.ws_url()).await;
+    let epoch = first.subscribe(1, &token, None).await["epoch"].as_str().unwrap().to_string();
+    drop(first);
+    for i in 1..=MESSAGES {
+        publish_retrying(&hub.hub, i).await;
+    }
+    // A subscriber resumes from the start, and Redis dies (SIGKILL) as the replay is read.
+    let mut ws = Ws::connect(&hub.ws_url()).await;
+    ws.send(json!({"type": "subscribe", "id": 1, "token": token, "since": {"epoch": epoch, "offset": 0}})).await;
+    redis.crash();
+    // Whatever arrived is in order and starts at 1; the subscription either recovered, or was
+    // refused (`unavailable`) and is tried again once Redis is back (with its append-only file).
+    let mut got: Vec<u64> = Vec::new();
+    loop {
+        match ws.next().await {
+            Got::Frame(f) if f["type"] == "subscribed" => {
+                assert_eq!(f["recovered"], true, "{f}");
+            }
+            Got::Frame(f) if f["type"] == "message" => {
+                got.push(f["offset"].as_u64().unwrap());
+                if got.last() == Some(&MESSAGES) {
+                    break;
+                }
+            }
+            Got::Frame(f) if f["type"] == "error" => {
+                assert_eq!(f["code"], "unavailable", "{f}");
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    redis.start_again();
+    if got.last() != Some(&MESSAGES) {
+        // Resume from the last offset received, retrying while Redis starts.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let mut again = Ws::connect(&hub.ws_url()).await;
+            let since = json!({"epoch": epoch, "offset": got.last().copied().unwrap_or(0)});
+            let sub = again.subscribe(1, &token, Some(since)).await;
+            if sub["type"] == "subscribed" {
+                assert_eq!(sub["recovered"], true, "the AOF kept the history: {sub}");
+                got.extend(read_until(&mut again, MESSAGES).await.iter().map(|g| g.0));
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "Redis never came back: {sub}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(got, (1..=MESSAGES).collect::<Vec<_>>(), "every message once, in order");
 }

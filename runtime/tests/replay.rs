@@ -161,12 +161,16 @@ async fn history_over_the_hub_wide_byte_budget_drops_the_least_recently_used_cha
         ..HubConfig::default()
     };
     let hub = start(config, None).await;
-    let (old, new) = (channels::pipeline("00000000-0000-4000-8000-000000000001").unwrap(), channels::pipeline("00000000-0000-4000-8000-000000000002").unwrap());
+    let (old, new) = (
+        channels::pipeline("00000000-0000-4000-8000-000000000001").unwrap(),
+        channels::pipeline("00000000-0000-4000-8000-000000000002").unwrap(),
+    );
     let payload = "x".repeat(10 * 1024);
     let mut epochs = Vec::new();
     for run in [&old, &new] {
         let mut ws = Ws::connect(&hub.ws_url()).await;
-        epochs.push(ws.subscribe(1, &token(run.name(), &["tokens"]), None).await["epoch"].as_str().unwrap().to_string());
+        epochs
+            .push(ws.subscribe(1, &token(run.name(), &["tokens"]), None).await["epoch"].as_str().unwrap().to_string());
         for i in 0..40 {
             hub.hub.publish(&run.tokens(), &Token { token: format!("{i} {payload}") }).await.unwrap();
         }

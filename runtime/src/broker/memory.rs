@@ -333,7 +333,11 @@ mod tests {
         let budget = 40 * one + 80;
         let b = MemoryBroker::new(BrokerConfig { history_bytes: budget, ..BrokerConfig::default() });
         let publish = |channel: &str| {
-            b.publish_now(Publication { data: format!("\"{}\"", "x".repeat(998)), channel: channel.into(), ..publication(None) })
+            b.publish_now(Publication {
+                data: format!("\"{}\"", "x".repeat(998)),
+                channel: channel.into(),
+                ..publication(None)
+            })
         };
         for _ in 0..20 {
             publish("a");

@@ -288,6 +288,25 @@ impl RedisServer {
         }
     }
 
+    /// Send a signal (`STOP`, `CONT`, `KILL`) to the server process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        assert!(Command::new("kill").arg(format!("-{signal}")).arg(pid).status().unwrap().success());
+    }
+
+    /// Kill it without warning (SIGKILL), as a crash would; `start_again` brings it back
+    /// (with its append-only file, when persistent).
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();

@@ -269,8 +269,18 @@ fn integer_width(out: &mut Map<String, Value>, obj: &Map<String, Value>) {
         return;
     }
     // The least and greatest integers the bounds (or the listed values) admit.
-    let floor = |n: &serde_json::Number| n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).unwrap_or_else(|| n.as_f64().unwrap_or_default().floor() as i128);
-    let ceil = |n: &serde_json::Number| n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).unwrap_or_else(|| n.as_f64().unwrap_or_default().ceil() as i128);
+    let floor = |n: &serde_json::Number| {
+        n.as_i64()
+            .map(i128::from)
+            .or(n.as_u64().map(i128::from))
+            .unwrap_or_else(|| n.as_f64().unwrap_or_default().floor() as i128)
+    };
+    let ceil = |n: &serde_json::Number| {
+        n.as_i64()
+            .map(i128::from)
+            .or(n.as_u64().map(i128::from))
+            .unwrap_or_else(|| n.as_f64().unwrap_or_default().ceil() as i128)
+    };
     let number = |k: &str| obj.get(k).and_then(Value::as_number);
     let mut lows = vec![number("minimum").map(ceil), number("exclusiveMinimum").map(|n| floor(n) + 1)];
     let mut highs = vec![number("maximum").map(floor), number("exclusiveMaximum").map(|n| ceil(n) - 1)];
