@@ -36,8 +36,15 @@ pub enum Anchor {
 /// The codes of every warning, each of which `x-chanspec-allow: [code, …]` can acknowledge
 /// (on the definition, a channel, a topic or a schema: there and below) and `--deny
 /// warnings` makes an error.
-pub const WARNING_CODES: &[&str] =
-    &["narrowing-keyword", "unknown-keyword", "untagged-union", "possibly-overlapping-channels", "schema-dialect"];
+/// (`breaking-change` is `chanspec diff`'s: a topic's intended breaking change.)
+pub const WARNING_CODES: &[&str] = &[
+    "narrowing-keyword",
+    "unknown-keyword",
+    "untagged-union",
+    "possibly-overlapping-channels",
+    "schema-dialect",
+    "breaking-change",
+];
 
 /// One problem found in the definitions.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use crate::model::ParamType;
 use crate::template::Segment;
 
 /// Everything to generate from one set of definitions.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Spec {
     /// The input files, as shown in generated headers.
     pub sources: Vec<String>,
@@ -78,6 +78,9 @@ pub struct Topic {
     pub payload: String,
     pub doc: Option<String>,
     pub deprecated: bool,
+    /// `x-chanspec-allow: [breaking-change]` on the topic or its channel: `chanspec diff`
+    /// reports this topic's breaking changes as acknowledged.
+    pub breaking_allowed: bool,
 }
 
 /// A named type: its name in both languages and its JSON Schema, self-contained except for

@@ -7,6 +7,7 @@
 pub mod builder;
 pub mod definitions;
 pub mod diagnostic;
+pub mod diff;
 pub mod emit;
 pub mod init;
 pub mod ir;
@@ -16,6 +17,7 @@ pub mod lower;
 pub mod model;
 pub mod naming;
 pub mod report;
+pub mod sample;
 pub mod schema_walk;
 #[cfg(feature = "cli")]
 pub mod serve;

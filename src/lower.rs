@@ -158,6 +158,7 @@ impl Lowering<'_> {
                     payload,
                     doc: t.description.clone(),
                     deprecated: t.deprecated,
+                    breaking_allowed: t.allow.iter().chain(&ch.channel.allow).any(|c| c == "breaking-change"),
                 }
             })
             .collect();

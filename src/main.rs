@@ -132,6 +132,34 @@ enum Command {
         #[arg(long)]
         max_connections_per_ip: Option<usize>,
     },
+    /// Say whether a change of definitions breaks subscribers already running: `diff OLD NEW`,
+    /// or `diff --against REF FILE...` (the same files at a git commit). Exit 0 when
+    /// compatible, 1 when breaking, 2 on usage errors or definitions that do not check.
+    Diff {
+        /// `OLD NEW` (one file each), or with `--against`, the definition files now.
+        files: Vec<PathBuf>,
+        /// Old definition files (several are merged), with `--new`.
+        #[arg(long, num_args = 1.., conflicts_with = "against")]
+        old: Vec<PathBuf>,
+        /// New definition files (several are merged), with `--old`.
+        #[arg(long, num_args = 1.., conflicts_with = "against")]
+        new: Vec<PathBuf>,
+        /// Compare FILE... with the same files at this git commit, branch or tag (e.g.
+        /// `origin/main`), read with git.
+        #[arg(long, value_name = "GIT_REF")]
+        against: Option<String>,
+        /// Which subscribers to protect: `forward` (old subscribers reading new messages),
+        /// `backward` (new subscribers replaying old history), `full` (both).
+        #[arg(long, value_enum, default_value_t = DiffMode::Full)]
+        mode: DiffMode,
+        /// Categories to report (repeatable): `wire` and `names` by default; `generated` adds
+        /// changes that break code compiled against the old bindings.
+        #[arg(long, value_enum, num_args = 1..)]
+        category: Vec<DiffCategory>,
+        /// How to print findings.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
     /// Mint a subscribe token and print it alone on stdout.
     Token {
         /// Environment variable holding the token secret.
@@ -161,6 +189,20 @@ enum OutputFormat {
     Human,
     Json,
     Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiffMode {
+    Forward,
+    Backward,
+    Full,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum DiffCategory {
+    Wire,
+    Names,
+    Generated,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -205,6 +247,36 @@ fn main() -> ExitCode {
             }
             // Exit without freeing the documents: the OS reclaims memory faster than drops.
             std::process::exit(if failed { 1 } else { 0 })
+        }
+        Command::Diff { files, old, new, against, mode, category, format } => {
+            let mode = match mode {
+                DiffMode::Forward => chanspec::diff::Mode::Forward,
+                DiffMode::Backward => chanspec::diff::Mode::Backward,
+                DiffMode::Full => chanspec::diff::Mode::Full,
+            };
+            let mut categories: Vec<chanspec::diff::Category> = category
+                .iter()
+                .map(|c| match c {
+                    DiffCategory::Wire => chanspec::diff::Category::Wire,
+                    DiffCategory::Names => chanspec::diff::Category::Names,
+                    DiffCategory::Generated => chanspec::diff::Category::Generated,
+                })
+                .collect();
+            if categories.is_empty() || (categories == [chanspec::diff::Category::Generated]) {
+                categories.extend([chanspec::diff::Category::Wire, chanspec::diff::Category::Names]);
+            }
+            let format = match format {
+                OutputFormat::Human => chanspec::diff::report::Format::Human,
+                OutputFormat::Json => chanspec::diff::report::Format::Json,
+                OutputFormat::Github => chanspec::diff::report::Format::Github,
+            };
+            match diff_command(files, old, new, against, mode, &categories, format) {
+                Ok(breaking) => ExitCode::from(u8::from(breaking)),
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Generate { files, rust, ts, check, no_rustfmt } => {
             keep_freed_memory();
@@ -342,4 +414,61 @@ fn main() -> ExitCode {
 
 fn chanspec_runtime_ttl(text: &str) -> Result<std::time::Duration, String> {
     chanspec_runtime::token::parse_ttl(text).map_err(|e| format!("error: --history-age {e}"))
+}
+
+/// `chanspec diff`: load both sides (each must check cleanly), compare, print. `Ok(true)` when
+/// something breaks (acknowledged findings aside).
+fn diff_command(
+    files: Vec<PathBuf>,
+    old: Vec<PathBuf>,
+    new: Vec<PathBuf>,
+    against: Option<String>,
+    mode: chanspec::diff::Mode,
+    categories: &[chanspec::diff::Category],
+    format: chanspec::diff::report::Format,
+) -> Result<bool, String> {
+    let usage = "error: give `OLD NEW`, or `--old FILE... --new FILE...`, or `--against GIT_REF FILE...`";
+    let snapshot;
+    let (old, new) = match against {
+        Some(rev) => {
+            if files.is_empty() {
+                return Err(format!("{usage}: --against needs the definition files"));
+            }
+            snapshot = chanspec::diff::git::Snapshot::at(&rev).map_err(|e| format!("error: {e}"))?;
+            let old: Vec<PathBuf> = files.iter().filter_map(|f| snapshot.path_of(f)).collect();
+            (old, files)
+        }
+        None if !old.is_empty() || !new.is_empty() => {
+            if old.is_empty() || new.is_empty() || !files.is_empty() {
+                return Err(usage.into());
+            }
+            (old, new)
+        }
+        None => match <[PathBuf; 2]>::try_from(files) {
+            Ok([o, n]) => (vec![o], vec![n]),
+            Err(_) => return Err(usage.into()),
+        },
+    };
+    let load = |files: &[PathBuf], side: &str| -> Result<chanspec::ir::Spec, String> {
+        if files.is_empty() {
+            return Ok(chanspec::ir::Spec::default());
+        }
+        let checked = chanspec::check_files(files);
+        if checked.has_errors() {
+            let diags: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+            let text = report::render(&diags, &checked.workspace.sources, Format::Human, false);
+            return Err(format!("{text}error: the {side} definitions do not check; nothing was compared"));
+        }
+        chanspec::lower::lower(&checked)
+            .map_err(|d| format!("error: the {side} definitions could not be lowered: {d:?}"))
+    };
+    let (old_spec, new_spec) = (load(&old, "old")?, load(&new, "new")?);
+    let findings = chanspec::diff::diff(&old_spec, &new_spec, mode, categories);
+    let human = matches!(format, chanspec::diff::report::Format::Human);
+    let file = new.first().map(|p| p.display().to_string());
+    print!("{}", chanspec::diff::report::render(&findings, format, file.as_deref()));
+    if human {
+        println!("{}", chanspec::diff::report::summary(&findings));
+    }
+    Ok(findings.iter().any(|f| !f.allowed))
 }

@@ -1,5 +1,5 @@
 //! Conformance across languages: every instance in `fixtures/payloads/`, and instances
-//! generated from each topic's schema with mutations of them (seeded, `support/instances.rs`),
+//! generated from each topic's schema with mutations of them (seeded, `chanspec::sample`),
 //! go through the
 //! `jsonschema` crate, the generated Rust types (decoding through the channel's message
 //! enum) and the generated TypeScript decoders (run with Node), and every disagreement is
@@ -12,13 +12,12 @@
 //!   keywords (`narrowing`) may be accepted by the types.
 
 mod common;
-#[path = "support/instances.rs"]
-mod instances;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use chanspec::sample as instances;
 use serde_json::{Value, json};
 
 struct Case {

@@ -4,7 +4,7 @@
 //! `valid` flag. Groups `check` rejects must be rejected with a diagnostic, never a panic.
 //!
 //! Beside the suite's own cases, every accepted group gets instances generated from its schema
-//! and mutations of them (`support/instances.rs`, seeded per group, [`GENERATED_PER_GROUP`]
+//! and mutations of them (`chanspec::sample`, seeded per group, [`GENERATED_PER_GROUP`]
 //! each), judged by the `jsonschema` crate: both languages must agree with it, and a Rust
 //! decode must encode back to an equal JSON value.
 //!
@@ -17,11 +17,10 @@
 mod common;
 #[path = "support/corpus.rs"]
 mod corpus;
-#[path = "support/instances.rs"]
-mod instances;
 
 use std::path::{Path, PathBuf};
 
+use chanspec::sample as instances;
 use serde_json::{Value, json};
 
 const SUITE: &str = "json-schema-test-suite/tests/draft2020-12";

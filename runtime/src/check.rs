@@ -394,8 +394,9 @@ fn decimal(n: &serde_json::Number) -> Option<(i128, i32)> {
     Some((mantissa, exponent))
 }
 
-/// `multipleOf`, exactly in decimal: `0.5000000001` is not a multiple of `0.5`.
-fn is_multiple(n: &serde_json::Number, m: &serde_json::Number) -> bool {
+/// `multipleOf`, exactly in decimal: `0.5000000001` is not a multiple of `0.5`, `0.3` is one
+/// of `0.1`.
+pub fn is_multiple(n: &serde_json::Number, m: &serde_json::Number) -> bool {
     let (Some((a, p)), Some((b, q))) = (decimal(n), decimal(m)) else { return false };
     if b == 0 {
         return false;
