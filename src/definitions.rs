@@ -2,7 +2,7 @@
 //! (`chanspec_definitions()`), and `chanspec serve` builds it from the files: one conversion,
 //! so both hubs know the same channels.
 
-use chanspec_runtime::definitions::{ChannelDef, Definitions, ParamDef, ParamKind, TopicDef};
+use chanspec_runtime::definitions::{ChannelDef, Definitions, LifecycleDef, ParamDef, ParamKind, TopicDef};
 
 use crate::ir::Spec;
 use crate::model::ParamType;
@@ -31,6 +31,7 @@ pub fn definitions(spec: &Spec) -> Definitions {
                 })
                 .collect(),
             topics: ch.topics.iter().map(|t| TopicDef { name: t.name.clone(), payload: t.payload.clone() }).collect(),
+            lifecycle: ch.lifecycle.as_ref().map(|l| LifecycleDef { result: l.result.clone(), error: l.error.clone() }),
         })
         .collect();
     let schemas = spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();

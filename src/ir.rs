@@ -45,8 +45,19 @@ pub struct Channel {
     pub segments: Vec<Segment>,
     pub params: Vec<Param>,
     pub topics: Vec<Topic>,
+    /// The run lifecycle, when the channel declares one.
+    pub lifecycle: Option<Lifecycle>,
     pub doc: Option<String>,
     pub deprecated: bool,
+}
+
+/// A channel's run lifecycle: the named types of a completed run's result and of a failed
+/// run's error (in [`Spec::types`]), when declared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lifecycle {
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub doc: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -162,6 +162,18 @@ impl Lowering<'_> {
                 }
             })
             .collect();
+        let lifecycle = ch.channel.lifecycle.as_ref().map(|l| {
+            let mut named = |part: &str| {
+                let at = ch.at.child("lifecycle").child(part);
+                let schema = self.checked.workspace.get(&at)?.clone();
+                let bare = crate::validate::channels::is_bare_ref(&schema);
+                Some(match self.checked.refs.get(&at) {
+                    Some(target) if bare => self.name_for(&target.clone()),
+                    _ => self.claim(at, naming::topic_payload(&ch.id, part)),
+                })
+            };
+            ir::Lifecycle { result: named("result"), error: named("error"), doc: l.description.clone() }
+        });
         let params = ch
             .channel
             .params
@@ -192,6 +204,7 @@ impl Lowering<'_> {
             segments: ch.template.clone().map(|t| t.segments).unwrap_or_default(),
             params,
             topics,
+            lifecycle,
             doc: ch.channel.description.clone(),
             deprecated: ch.channel.deprecated,
         }

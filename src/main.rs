@@ -119,6 +119,10 @@ enum Command {
         /// close 4008, SSE response ended); a larger message still goes out alone.
         #[arg(long, default_value_t = 1024 * 1024)]
         queue_bytes: usize,
+        /// How long an idempotency key is remembered (e.g. 1h): a durable publish retried
+        /// within it is delivered once.
+        #[arg(long, default_value = "1h")]
+        dedup_window: String,
         /// Tokens valid for longer than this from when they are presented are refused.
         #[arg(long, default_value = "24h")]
         max_token_ttl: String,
@@ -340,6 +344,7 @@ fn main() -> ExitCode {
             history_age,
             history_bytes,
             queue_bytes,
+            dedup_window,
             max_token_ttl,
             head_timeout,
             max_connections,
@@ -364,6 +369,13 @@ fn main() -> ExitCode {
                 max_connections,
                 max_connections_per_ip,
             };
+            let dedup_window = match chanspec_runtime::token::parse_ttl(&dedup_window) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: --dedup-window {e}");
+                    return ExitCode::from(1);
+                }
+            };
             let run = chanspec_runtime_ttl(&history_age).and_then(|history_age| {
                 chanspec::serve::serve(chanspec::serve::ServeOptions {
                     files,
@@ -377,6 +389,7 @@ fn main() -> ExitCode {
                     history_age,
                     history_bytes,
                     queue_bytes,
+                    dedup_window,
                     max_token_ttl,
                     connections,
                 })

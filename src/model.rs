@@ -72,6 +72,11 @@ pub struct Channel {
     /// The typed message streams of this channel, keyed by topic name.
     #[cfg_attr(feature = "schema", schemars(schema_with = "schema::topics"))]
     pub topics: IndexMap<String, Topic>,
+    /// A run's lifecycle on this channel: its status (`pending`, `running`, then `completed`,
+    /// `failed` or `cancelled`), with the typed `result` of a completed run and `error` of a
+    /// failed one. Subscribers learn the status when they subscribe, even after the fact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
     /// Warning codes acknowledged here and below (`narrowing-keyword`, …): not reported.
     #[serde(rename = "x-chanspec-allow", default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "schema", schemars(schema_with = "schema::allow"))]
@@ -138,6 +143,25 @@ pub struct Topic {
     #[serde(rename = "x-chanspec-allow", default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "schema", schemars(schema_with = "schema::allow"))]
     pub allow: Vec<String>,
+}
+
+/// A channel's lifecycle: the schemas of a completed run's result and a failed run's error.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// What the run's status means; documents the generated lifecycle methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The JSON Schema of a completed run's result (inline or a `$ref`); absent: no result.
+    // Read from the document, as topic schemas are (`/channels/<id>/lifecycle/result`).
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::json_schema"))]
+    #[serde(default, deserialize_with = "skip_schema", skip_serializing_if = "Value::is_null")]
+    pub result: Value,
+    /// The JSON Schema of a failed run's error; absent: no error value.
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::json_schema"))]
+    #[serde(default, deserialize_with = "skip_schema", skip_serializing_if = "Value::is_null")]
+    pub error: Value,
 }
 
 fn skip_schema<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {

@@ -25,6 +25,8 @@ pub struct ServeOptions {
     pub history_bytes: usize,
     /// Bytes queued per connection before it is cut as a slow consumer.
     pub queue_bytes: usize,
+    /// How long an idempotency key is remembered.
+    pub dedup_window: Duration,
     /// The longest a subscribe token may stay valid (`--max-token-ttl`).
     pub max_token_ttl: Duration,
     /// Request-head timeout and connection limits.
@@ -51,7 +53,7 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
             history_count: options.history,
             history_age: options.history_age,
             history_bytes: options.history_bytes,
-            ..BrokerConfig::default()
+            dedup_window: options.dedup_window,
         };
         let config = HubConfig {
             max_message_bytes: options.max_message_bytes,

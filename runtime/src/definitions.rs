@@ -31,6 +31,19 @@ pub struct ChannelDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<ParamDef>,
     pub topics: Vec<TopicDef>,
+    /// The run lifecycle, when declared: the channel has a status, and `POST /v1/status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<LifecycleDef>,
+}
+
+/// A channel's lifecycle: the names (in [`Definitions::schemas`]) of a completed run's result
+/// schema and a failed run's error schema, when declared.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A placeholder of a name template.

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 pub mod check;
 pub mod definitions;
 pub mod integer;
+pub mod lifecycle;
 pub mod pattern;
 pub mod protocol;
 
@@ -38,6 +39,8 @@ pub mod token;
 
 pub use definitions::Definitions;
 pub use integer::Integer;
+pub use lifecycle::LifecycleChannel;
+use protocol::RunStatus;
 
 /// Re-exported for generated code, so it needs no direct dependency beyond this crate.
 pub use serde;
@@ -201,6 +204,106 @@ pub trait Publish {
         let unchecked = Topic::new(topic.channel.clone(), topic.topic);
         async move { publish_typed(self, &unchecked, payload, None).await }
     }
+
+    /// Mark a lifecycle channel's run as `running` (the first publish does so too).
+    fn running<C: LifecycleChannel + Sync>(
+        &self,
+        channel: &C,
+    ) -> impl Future<Output = Result<u64, PublishError<Self::Error>>> + Send
+    where
+        Self: Sync,
+    {
+        let change = lifecycle::status_change::<C, (), _>(channel, RunStatus::Running, None, None);
+        send_status(self, change)
+    }
+
+    /// End the run as `completed` with its result (checked against the lifecycle's `result`
+    /// schema first). A hub refuses anything published on the channel afterwards.
+    fn complete<C: LifecycleChannel + Sync>(
+        &self,
+        channel: &C,
+        result: &C::Result,
+    ) -> impl Future<Output = Result<u64, PublishError<Self::Error>>> + Send
+    where
+        Self: Sync,
+    {
+        let value = Some((result, channel.result_check(), "result"));
+        send_status(self, lifecycle::status_change(channel, RunStatus::Completed, value, None))
+    }
+
+    /// [`complete`](Self::complete) with an idempotency key: a retry is delivered once.
+    fn complete_durable<C: LifecycleChannel + Sync>(
+        &self,
+        key: &str,
+        channel: &C,
+        result: &C::Result,
+    ) -> impl Future<Output = Result<u64, PublishError<Self::Error>>> + Send
+    where
+        Self: Sync,
+    {
+        let value = Some((result, channel.result_check(), "result"));
+        send_status(self, lifecycle::status_change(channel, RunStatus::Completed, value, Some(key.to_string())))
+    }
+
+    /// End the run as `failed` with its error (checked against the lifecycle's `error`
+    /// schema first).
+    fn fail<C: LifecycleChannel + Sync>(
+        &self,
+        channel: &C,
+        error: &C::Error,
+    ) -> impl Future<Output = Result<u64, PublishError<Self::Error>>> + Send
+    where
+        Self: Sync,
+    {
+        let value = Some((error, channel.error_check(), "error"));
+        send_status(self, lifecycle::status_change(channel, RunStatus::Failed, value, None))
+    }
+
+    /// [`fail`](Self::fail) with an idempotency key.
+    fn fail_durable<C: LifecycleChannel + Sync>(
+        &self,
+        key: &str,
+        channel: &C,
+        error: &C::Error,
+    ) -> impl Future<Output = Result<u64, PublishError<Self::Error>>> + Send
+    where
+        Self: Sync,
+    {
+        let value = Some((error, channel.error_check(), "error"));
+        send_status(self, lifecycle::status_change(channel, RunStatus::Failed, value, Some(key.to_string())))
+    }
+
+    /// End the run as `cancelled`.
+    fn cancel<C: LifecycleChannel + Sync>(
+        &self,
+        channel: &C,
+    ) -> impl Future<Output = Result<u64, PublishError<Self::Error>>> + Send
+    where
+        Self: Sync,
+    {
+        send_status(self, lifecycle::status_change::<C, (), _>(channel, RunStatus::Cancelled, None, None))
+    }
+
+    /// [`cancel`](Self::cancel) with an idempotency key.
+    fn cancel_durable<C: LifecycleChannel + Sync>(
+        &self,
+        key: &str,
+        channel: &C,
+    ) -> impl Future<Output = Result<u64, PublishError<Self::Error>>> + Send
+    where
+        Self: Sync,
+    {
+        let change = lifecycle::status_change::<C, (), _>(channel, RunStatus::Cancelled, None, Some(key.to_string()));
+        send_status(self, change)
+    }
+}
+
+/// Send a status change built by [`lifecycle::status_change`] (nothing when it failed).
+async fn send_status<P: Publish + Sync + ?Sized>(
+    publisher: &P,
+    change: Result<Outgoing, PublishError<P::Error>>,
+) -> Result<u64, PublishError<P::Error>> {
+    publisher.publish_raw(change?).await.map_err(PublishError::Publish)
 }
 
 /// Encode a typed payload, check it against the topic's schema, and publish it, with or

@@ -58,6 +58,29 @@ pub enum ServerFrame {
         /// `true` when every message after `since` follows; `false` when there was no `since`
         /// or the gap is older than the history (or from another epoch).
         recovered: bool,
+        /// On a channel with a lifecycle: the run's status now (`pending` before anything
+        /// was published), with the result or error when it has ended.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<RunStatus>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<Value>,
+    },
+    /// The run's status changed (a lifecycle channel). Ordered with the messages by its
+    /// offset, and replayed like one; sent to every subscription of the channel.
+    Status {
+        id: u64,
+        channel: String,
+        status: RunStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<Value>,
+        offset: u64,
+        /// RFC 3339, UTC, milliseconds.
+        #[serde(rename = "publishedAt")]
+        published_at: String,
     },
     /// One message of the subscription.
     Message {
@@ -121,6 +144,11 @@ pub enum ErrorCode {
     Unauthorized,
     /// The broker is unavailable (Redis down); retry.
     Unavailable,
+    /// The channel's run has ended (`completed`, `failed` or `cancelled`): nothing more is
+    /// published on it, and its status does not change again.
+    ChannelClosed,
+    /// A publish body did not arrive within the body timeout.
+    Timeout,
 }
 
 impl ErrorCode {
@@ -136,6 +164,8 @@ impl ErrorCode {
             ErrorCode::InvalidPayload => "invalid_payload",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::ChannelClosed => "channel_closed",
+            ErrorCode::Timeout => "timeout",
         }
     }
 }
@@ -156,6 +186,72 @@ pub struct PublishRequest {
     pub data: Value,
     /// A retry with the same key (per channel) within the dedup window returns the first
     /// publish's offset and delivers nothing new.
+    #[serde(default, rename = "idempotencyKey", skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// A run's status on a channel with a lifecycle: `pending` until the first publish (or an
+/// explicit `running`), then `running`, then one terminal status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    /// `completed`, `failed` or `cancelled`: the run has ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Pending => "pending",
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A status change as the brokers store it: the data of a message on the reserved topic
+/// [`STATUS_TOPIC`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StatusData {
+    pub status: RunStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+}
+
+/// The topic status changes travel on inside the brokers (never a topic name of a
+/// definition: those are identifiers).
+pub const STATUS_TOPIC: &str = "$status";
+
+/// The body of `POST /v1/status` (channels with a `lifecycle`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    pub channel: String,
+    /// `running`, `completed`, `failed` or `cancelled`.
+    pub status: RunStatus,
+    /// With `completed`: the run's result, checked against the lifecycle's `result` schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// With `failed`: the run's error, checked against the lifecycle's `error` schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+    /// As for a publish: a retry with the same key returns the first offset, nothing new.
     #[serde(default, rename = "idempotencyKey", skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
 }
@@ -229,6 +325,7 @@ pub fn protocol_schema() -> Value {
     generator.subschema_for::<ServerFrame>();
     generator.subschema_for::<PublishRequest>();
     generator.subschema_for::<PublishResponse>();
+    generator.subschema_for::<StatusRequest>();
     generator.subschema_for::<HttpError>();
     generator.subschema_for::<Claims>();
     let definitions = generator.take_definitions();
@@ -236,7 +333,7 @@ pub fn protocol_schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://chanspec.dev/schemas/protocol.schema.json",
         "title": "chanspec wire protocol",
-        "description": "Frames on GET /v1/ws (ClientFrame from the client, ServerFrame from the hub; the same ServerFrame objects as SSE `data:` on GET /v1/sse), the body and answer of POST /v1/publish, HTTP error bodies, and subscribe token claims. See docs/protocol.md.",
+        "description": "Frames on GET /v1/ws (ClientFrame from the client, ServerFrame from the hub; the same ServerFrame objects as SSE `data:` on GET /v1/sse), the body and answer of POST /v1/publish, the body of POST /v1/status, HTTP error bodies, and subscribe token claims. See docs/protocol.md.",
         "oneOf": [
             { "$ref": "#/$defs/ClientFrame" },
             { "$ref": "#/$defs/ServerFrame" }

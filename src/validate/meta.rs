@@ -62,8 +62,9 @@ pub fn warm_up() {
 fn payload_schemas(doc: &Value) -> impl Iterator<Item = &Value> {
     let defs = doc.get("$defs").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
     let channels = doc.get("channels").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
-    let topics = channels.filter_map(|c| c.get("topics")?.as_object()).flat_map(|m| m.values());
-    defs.chain(topics.filter_map(|t| t.get("schema")))
+    let topics = channels.clone().filter_map(|c| c.get("topics")?.as_object()).flat_map(|m| m.values());
+    let lifecycle = channels.filter_map(|c| c.get("lifecycle")).flat_map(|l| [l.get("result"), l.get("error")]);
+    defs.chain(topics.filter_map(|t| t.get("schema"))).chain(lifecycle.flatten())
 }
 
 /// Check a definition document against the format's schema.
@@ -155,7 +156,12 @@ enum Context {
 /// errors)?
 fn in_payload_schema(pointer: &str) -> bool {
     let parts: Vec<&str> = pointer.split('/').collect();
-    matches!(parts.as_slice(), ["", "channels", _, "topics", _, "schema", ..] | ["", "$defs", _, ..])
+    matches!(
+        parts.as_slice(),
+        ["", "channels", _, "topics", _, "schema", ..]
+            | ["", "channels", _, "lifecycle", "result" | "error", ..]
+            | ["", "$defs", _, ..]
+    )
 }
 
 fn convert(e: ValidationError<'_>, file: FileId, ctx: Context, doc: &Value) -> Diagnostic {
@@ -299,7 +305,10 @@ fn known_fields(pointer: &str) -> Vec<&'static str> {
     let parts: Vec<&str> = pointer.split('/').collect();
     match parts.as_slice() {
         [""] => vec!["$schema", "chanspec", "description", "channels", "$defs", "x-chanspec-allow"],
-        ["", "channels", _] => vec!["name", "description", "deprecated", "params", "topics", "x-chanspec-allow"],
+        ["", "channels", _] => {
+            vec!["name", "description", "deprecated", "params", "topics", "lifecycle", "x-chanspec-allow"]
+        }
+        ["", "channels", _, "lifecycle"] => vec!["description", "result", "error"],
         ["", "channels", _, "params", _] => {
             vec!["type", "description", "format", "pattern", "enum", "minimum", "maximum"]
         }

@@ -170,6 +170,8 @@ fn check_loaded(mut c: Checked) -> Checked {
     let mut roots: Vec<Location> = Vec::new();
     for ch in &c.channels {
         roots.extend(ch.channel.topics.keys().map(|t| ch.at.child("topics").child(t).child("schema")));
+        // Absent lifecycle schemas are skipped by the walk (nothing at their location).
+        roots.extend(["result", "error"].map(|k| ch.at.child("lifecycle").child(k)));
     }
     roots.extend(loose_roots);
     roots.extend(c.defs.iter().map(|d| d.at.clone()));

@@ -1,3 +1,5 @@
+import type { RunStatus } from "./protocol.js";
+
 /**
  * The structural type of a generated channel descriptor. Generated modules import nothing:
  * they export plain objects of this shape, and the client accepts any such object.
@@ -19,7 +21,41 @@ export interface ChannelDescriptor {
   readonly guards: { readonly [topic: string]: Guard };
   /** Why the last guard of the descriptor's module refused a value (`/pointer: reason`), if it says. */
   readonly explain?: () => string | undefined;
+  /** A channel with a run lifecycle: guards of a completed run's result and a failed run's error. */
+  readonly lifecycle?: { readonly result: Guard; readonly error: Guard };
 }
+
+/** The result type of a lifecycle channel's completed run (`never` without a lifecycle). */
+export type ResultOf<D extends ChannelDescriptor> = D["lifecycle"] extends { readonly result: (x: unknown) => x is infer R }
+  ? R
+  : never;
+
+/** The error type of a lifecycle channel's failed run (`never` without a lifecycle). */
+export type RunErrorOf<D extends ChannelDescriptor> = D["lifecycle"] extends { readonly error: (x: unknown) => x is infer E }
+  ? E
+  : never;
+
+/** Whether the channel has a run lifecycle. */
+export type HasLifecycle<D extends ChannelDescriptor> = D["lifecycle"] extends { readonly result: Guard } ? true : false;
+
+/** A change of a lifecycle channel's run status, delivered beside its messages. */
+export interface StatusItem<D extends ChannelDescriptor> {
+  readonly kind: "status";
+  readonly status: RunStatus;
+  /** A completed run's result (typed by the lifecycle's `result` schema). */
+  readonly result?: ResultOf<D>;
+  /** A failed run's error (typed by the lifecycle's `error` schema). */
+  readonly error?: RunErrorOf<D>;
+  /** The offset of the change (the subscription's position, for the status it subscribed into). */
+  readonly offset: number;
+  /** When the hub accepted the change; absent for the status told on subscribing. */
+  readonly publishedAt?: string;
+}
+
+/** What a subscription yields: its messages, and status changes on a lifecycle channel. */
+export type Item<D extends ChannelDescriptor, T extends TopicOf<D> = TopicOf<D>> =
+  | Message<D, T>
+  | (HasLifecycle<D> extends true ? StatusItem<D> : never);
 
 /** The params a channel's name needs, or `undefined` for a static channel. */
 export type ParamsOf<D extends ChannelDescriptor> = D["name"] extends (params: infer P) => string ? P : undefined;
@@ -37,6 +73,7 @@ export type PayloadOf<D extends ChannelDescriptor, K extends string> = K extends
 /** A received message, a union discriminated by `topic` over the topics `T`. */
 export type Message<D extends ChannelDescriptor, T extends TopicOf<D> = TopicOf<D>> = {
   [K in T]: {
+    readonly kind: "message";
     readonly topic: K;
     readonly data: PayloadOf<D, K>;
     /** The message's offset in its channel (gap-free per channel and epoch). */

@@ -26,7 +26,19 @@ export type ErrorCode =
   | "not_found"
   | "invalid_payload"
   | "unauthorized"
-  | "unavailable";
+  | "unavailable"
+  | "channel_closed"
+  | "timeout";
+
+/** A run's status on a channel with a lifecycle. */
+export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+
+const RUN_STATUSES: readonly string[] = ["pending", "running", "completed", "failed", "cancelled"];
+
+/** `completed`, `failed` or `cancelled`: the run has ended. */
+export function isTerminal(status: RunStatus | "unknown"): boolean {
+  return status === "completed" || status === "failed" || status === "cancelled";
+}
 
 export type ServerFrame =
   | {
@@ -38,6 +50,20 @@ export type ServerFrame =
       /** The last offset the client already has; later messages have greater offsets. */
       offset: number;
       recovered: boolean;
+      /** On a lifecycle channel: the run's status now, with its result or error once ended. */
+      status?: RunStatus;
+      result?: unknown;
+      error?: unknown;
+    }
+  | {
+      type: "status";
+      id: number;
+      channel: string;
+      status: RunStatus;
+      result?: unknown;
+      error?: unknown;
+      offset: number;
+      publishedAt: string;
     }
   | { type: "message"; id: number; channel: string; topic: string; offset: number; data: unknown; publishedAt: string }
   | { type: "unsubscribed"; id: number; reason: string }
@@ -54,6 +80,7 @@ export function encodeFrame(frame: ClientFrame): string {
 
 const isInt = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
 const isStr = (x: unknown): x is string => typeof x === "string";
+const isRunStatus = (x: unknown): x is RunStatus => typeof x === "string" && RUN_STATUSES.includes(x);
 
 /** Parses one text frame from the hub; `undefined` for anything that is not a known frame. */
 export function parseFrame(text: unknown): ServerFrame | undefined {
@@ -69,7 +96,11 @@ export function parseFrame(text: unknown): ServerFrame | undefined {
   switch (f.type) {
     case "subscribed":
       return isInt(f.id) && isStr(f.channel) && Array.isArray(f.topics) && f.topics.every(isStr) && isStr(f.epoch) &&
-        isInt(f.offset) && typeof f.recovered === "boolean"
+        isInt(f.offset) && typeof f.recovered === "boolean" && (f.status === undefined || isRunStatus(f.status))
+        ? (f as ServerFrame)
+        : undefined;
+    case "status":
+      return isInt(f.id) && isStr(f.channel) && isRunStatus(f.status) && isInt(f.offset) && isStr(f.publishedAt)
         ? (f as ServerFrame)
         : undefined;
     case "message":

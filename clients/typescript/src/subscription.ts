@@ -1,8 +1,10 @@
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import {
   type ChannelDescriptor,
+  type Item,
   type Message,
   type ParamsOption,
+  type StatusItem,
   type TopicOf,
   type ParamsOf,
   channelName,
@@ -10,7 +12,16 @@ import {
 } from "./descriptor.js";
 import { ChanspecError } from "./errors.js";
 import { refreshDelayMs } from "./jwt.js";
-import { CLOSE_SLOW_CONSUMER, type ClientFrame, type Position, type ServerFrame, encodeFrame, parseFrame } from "./protocol.js";
+import {
+  CLOSE_SLOW_CONSUMER,
+  type ClientFrame,
+  type Position,
+  type RunStatus,
+  type ServerFrame,
+  encodeFrame,
+  isTerminal,
+  parseFrame,
+} from "./protocol.js";
 import { AsyncQueue } from "./queue.js";
 
 /** What the client needs of a WebSocket: the browser's, or the `ws` package's in Node. */
@@ -99,10 +110,12 @@ export interface SubscribeOptionsBase<D extends ChannelDescriptor, T extends Top
   /** Problems that do not end the subscription (a failed refresh, an unreadable frame). */
   readonly onError?: (error: ChanspecError) => void;
   /**
-   * Receive messages through this callback instead of iterating. With it, the subscription
-   * buffers nothing and iterating it throws.
+   * Receive messages (and, on a lifecycle channel, status changes) through this callback
+   * instead of iterating. With it, the subscription buffers nothing and iterating it throws.
    */
-  readonly onMessage?: (message: Message<D, T>) => void;
+  readonly onMessage?: (item: Item<D, T>) => void;
+  /** On a lifecycle channel: close once the run has ended (no reconnects after). Default `false`. */
+  readonly closeOnTerminal?: boolean;
 }
 
 export type SubscribeOptions<D extends ChannelDescriptor, T extends TopicOf<D> = TopicOf<D>> = SubscribeOptionsBase<D, T> &
@@ -118,6 +131,8 @@ export interface Subscription<M> extends AsyncIterable<M> {
   readonly position: Position | undefined;
   /** The error that ended the subscription, when status is `error`. */
   readonly error: ChanspecError | undefined;
+  /** On a lifecycle channel: the run's status as last heard; `unknown` before the first `subscribed`. */
+  readonly runStatus: RunStatus | "unknown";
 }
 
 const OPEN = 1;
@@ -129,17 +144,18 @@ const MAX_AUTH_FAILURES = 3;
  */
 export function subscribe<D extends ChannelDescriptor, T extends TopicOf<D> = TopicOf<D>>(
   options: SubscribeOptions<D, T>,
-): Subscription<Message<D, T>> {
+): Subscription<Item<D, T>> {
   return new Connection<D, T>(options);
 }
 
-class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements Subscription<Message<D, T>> {
+class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements Subscription<Item<D, T>> {
   readonly channelName: string;
   private readonly topics: ReadonlySet<string>;
   private readonly clock: Clock;
   private readonly backoff: Backoff;
   private readonly WS: WebSocketConstructor;
-  private readonly queue: AsyncQueue<Message<D, T>>;
+  private readonly queue: AsyncQueue<Item<D, T>>;
+  private run: RunStatus | "unknown" = "unknown";
   private iterated = false;
 
   private state: SubscriptionStatus = "connecting";
@@ -186,8 +202,11 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
   get error(): ChanspecError | undefined {
     return this.failure;
   }
+  get runStatus(): RunStatus | "unknown" {
+    return this.run;
+  }
 
-  [Symbol.asyncIterator](): AsyncIterator<Message<D, T>> {
+  [Symbol.asyncIterator](): AsyncIterator<Item<D, T>> {
     if (this.options.onMessage) throw new TypeError("this subscription delivers to onMessage; it cannot be iterated");
     if (this.iterated) throw new TypeError("a subscription can be iterated once");
     this.iterated = true;
@@ -353,6 +372,8 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
         return this.onSubscribed(frame);
       case "message":
         return this.onMessage(frame);
+      case "status":
+        return this.onStatusFrame(frame);
       case "unsubscribed":
         return this.onUnsubscribed(frame);
       case "error":
@@ -399,6 +420,42 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
       this.options.onRecovered?.({ recovered, since, position });
     }
     this.scheduleRefresh();
+    if (frame.status !== undefined) {
+      this.deliverStatus(frame.status, frame.result, frame.error, frame.offset, undefined);
+    }
+  }
+
+  private onStatusFrame(frame: Extract<ServerFrame, { type: "status" }>): void {
+    if (frame.id !== this.subId || !this.subscribed || !this.pos) return;
+    if (frame.offset <= this.pos.offset) return; // a duplicate (replay overlap)
+    this.pos = { epoch: this.pos.epoch, offset: frame.offset };
+    this.deliverStatus(frame.status, frame.result, frame.error, frame.offset, frame.publishedAt);
+  }
+
+  /** A status, its result or error checked by the descriptor's lifecycle guards. */
+  private deliverStatus(status: RunStatus, result: unknown, error: unknown, offset: number, publishedAt: string | undefined): void {
+    const lifecycle = this.options.channel.lifecycle;
+    if (this.options.validate !== false && lifecycle) {
+      const bad =
+        (result !== undefined && !lifecycle.result(result) && "result") || (error !== undefined && !lifecycle.error(error) && "error");
+      if (bad) {
+        const why = this.options.channel.explain ? `: ${this.options.channel.explain() ?? "no reason given"}` : "";
+        const e = new ChanspecError("invalid_payload", `the ${bad} of the run's ${status} status does not match its type${why}`);
+        const invalid = { topic: "$status", data: bad === "result" ? result : error, offset, publishedAt: publishedAt ?? "", error: e };
+        if (this.options.onInvalid) this.options.onInvalid(invalid);
+        else this.report(e);
+        return;
+      }
+    }
+    this.run = status;
+    const item: Record<string, unknown> = { kind: "status", status, offset };
+    if (result !== undefined) item.result = result;
+    if (error !== undefined) item.error = error;
+    if (publishedAt !== undefined) item.publishedAt = publishedAt;
+    const typed = item as unknown as StatusItem<D> as Item<D, T>;
+    if (this.options.onMessage) this.options.onMessage(typed);
+    else this.queue.push(typed);
+    if (isTerminal(status) && this.options.closeOnTerminal) this.close();
   }
 
   private onMessage(frame: Extract<ServerFrame, { type: "message" }>): void {
@@ -422,7 +479,15 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
         return;
       }
     }
-    const message = { topic: frame.topic, data: frame.data, offset: frame.offset, publishedAt: frame.publishedAt } as Message<D, T>;
+    // The first message of a `pending` run means it runs (the hub sends no frame for that).
+    if (this.run === "pending") this.deliverStatus("running", undefined, undefined, frame.offset, frame.publishedAt);
+    const message = {
+      kind: "message",
+      topic: frame.topic,
+      data: frame.data,
+      offset: frame.offset,
+      publishedAt: frame.publishedAt,
+    } as Message<D, T>;
     if (this.options.onMessage) this.options.onMessage(message);
     else this.queue.push(message);
   }

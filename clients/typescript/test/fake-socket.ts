@@ -63,9 +63,25 @@ export class FakeSocket implements WebSocketLike {
     return f as never;
   }
   /** Answers the last subscribe frame. */
-  subscribed(over: Partial<{ channel: string; topics: string[]; epoch: string; offset: number; recovered: boolean }> = {}): void {
+  subscribed(
+    over: Partial<{
+      channel: string;
+      topics: string[];
+      epoch: string;
+      offset: number;
+      recovered: boolean;
+      status: string;
+      result: unknown;
+      error: unknown;
+    }> = {},
+  ): void {
     const { id } = this.lastSubscribe();
     this.receive({ type: "subscribed", id, channel: "pipeline:7", topics: ["status", "tokens"], epoch: "e1", offset: 0, recovered: false, ...over });
+  }
+  /** A run status change (a lifecycle channel). */
+  status(offset: number, status: string, extra: { result?: unknown; error?: unknown } = {}, channel = "pipeline:7"): void {
+    const { id } = this.lastSubscribe();
+    this.receive({ type: "status", id, channel, status, offset, publishedAt: "2026-01-02T03:04:05.678Z", ...extra });
   }
   message(offset: number, topic: string, data: unknown, channel = "pipeline:7"): void {
     const { id } = this.lastSubscribe();

@@ -22,13 +22,17 @@ describe("generated descriptors", () => {
   it("type the messages of a generated channel", async () => {
     const got: Message<typeof pipeline, "status" | "tokens">[] = [];
     const invalid: unknown[] = [];
+    const statuses: [string, string | undefined][] = [];
     const sub = subscribe({
       url: URL,
       channel: pipeline,
       params: { runId },
       token: "t",
       WebSocket: FakeSocket,
-      onMessage: (m) => got.push(m),
+      onMessage: (m) => {
+        if (m.kind === "message") got.push(m);
+        else statuses.push([m.status, m.result?.summary]);
+      },
       onInvalid: (m) => invalid.push(m.data),
     });
     expect(sub.channelName).toBe(`pipeline:${runId}`);
@@ -41,6 +45,11 @@ describe("generated descriptors", () => {
     ws.message(3, "tokens", { token: "hi" }, `pipeline:${runId}`);
     ws.message(4, "tokens", { token: "hi", extra: 1 }, `pipeline:${runId}`);
     expect(got.map((m) => m.offset)).toEqual([1, 3]); // Token's schema allows no other property
+    // The lifecycle: the result is checked by the generated guard of RunSummary.
+    ws.status(5, "completed", { result: { steps: 3, tokens: 10 } }, `pipeline:${runId}`); // no summary
+    ws.status(6, "completed", { result: { steps: 3, tokens: 10, summary: "ok" } }, `pipeline:${runId}`);
+    expect(statuses).toEqual([["completed", "ok"]]);
+    expect(sub.runStatus).toBe("completed");
     expect(invalid).toContainEqual({ step: "build", state: "exploded" });
     expect(invalid).toContainEqual({ token: "hi", extra: 1 });
     for (const m of got) {
@@ -89,7 +98,7 @@ describe("generated descriptors", () => {
     expect(sub.channelName).toBe("announcements");
     sub.close();
     type R = ReturnType<typeof useRealtime<typeof announcements>>;
-    expectTypeOf<R["messages"]["byTopic"]["posted"][number]["data"]>().toEqualTypeOf<AnnouncementsPosted>();
+    expectTypeOf<R["messages"]["listByTopic"]["posted"][number]["data"]>().toEqualTypeOf<AnnouncementsPosted>();
     expect(() =>
       // @ts-expect-error: pipeline has no topic "posted"
       subscribe({ url: URL, channel: pipeline, params: { runId }, topics: ["posted"], token: "t", WebSocket: FakeSocket }),

@@ -4,7 +4,7 @@ import { act, renderHook } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { useRealtime } from "../src/react.js";
 import { FakeSocket } from "./fake-socket.js";
-import { pipeline } from "./fixtures/pipeline.js";
+import { pipeline, run } from "./fixtures/pipeline.js";
 
 const URL = "ws://hub.test/v1/ws";
 const strict = ({ children }: { children: ReactNode }) => <StrictMode>{children}</StrictMode>;
@@ -51,7 +51,9 @@ describe("useRealtime", () => {
     });
     const { messages } = result.current;
     expect(messages.all.map((m) => m.offset)).toEqual([1, 2]);
-    expect(messages.byTopic.status?.[0]?.data.step).toBe("build");
+    expect(messages.byTopic.status?.data.step).toBe("build");
+    expect(messages.listByTopic.status[0]?.data.step).toBe("build");
+    expect(messages.delta.map((m) => m.offset)).toEqual([2]);
     expect(messages.last.tokens?.data.token).toBe("hello");
     // Every socket but the live one was closed by the client.
     expect(FakeSocket.instances.filter((s) => s !== ws).every((s) => s.readyState === 3)).toBe(true);
@@ -104,7 +106,9 @@ describe("useRealtime", () => {
     );
     await flush();
     expect(result.current.connectionStatus).toBe("idle");
-    expect(result.current.messages.byTopic).toEqual({ status: [], tokens: [] });
+    expect(result.current.messages.listByTopic).toEqual({ status: [], tokens: [] });
+    expect(result.current.messages.byTopic).toEqual({});
+    expect([result.current.isPaused, result.current.pauseReason]).toEqual([true, "disabled"]);
     expect(FakeSocket.instances).toHaveLength(0);
     rerender({ enabled: true });
     expect(result.current.connectionStatus).toBe("connecting");
@@ -139,7 +143,7 @@ describe("useRealtime", () => {
     await flush();
     expect(first.readyState).toBe(3);
     expect(result.current.messages.all).toHaveLength(0); // another channel's messages are gone
-    expect(result.current.messages.byTopic.status).toEqual([]);
+    expect(result.current.messages.listByTopic.status).toEqual([]);
     const second = FakeSocket.live()[0]!;
     act(() => second.open());
     expect(second.lastSubscribe().since).toBeUndefined(); // a new channel does not resume the old one's position
@@ -147,7 +151,7 @@ describe("useRealtime", () => {
     expect(FakeSocket.live()).toHaveLength(0);
   });
 
-  it("historyLimit bounds all and byTopic; last keeps the newest per topic", async () => {
+  it("historyLimit bounds all and listByTopic; byTopic keeps the newest per topic", async () => {
     const { result } = renderHook(() =>
       useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", historyLimit: 3, WebSocket: FakeSocket }),
     );
@@ -158,10 +162,11 @@ describe("useRealtime", () => {
       ws.subscribed();
       for (let i = 1; i <= 10; i++) ws.message(i, i % 2 ? "status" : "tokens", i % 2 ? { step: `s${i}`, state: "running" } : { token: `t${i}` });
     });
-    const { all, byTopic, last } = result.current.messages;
+    const { all, listByTopic, byTopic, last } = result.current.messages;
     expect(all.map((m) => m.offset)).toEqual([8, 9, 10]);
-    expect(byTopic.status?.map((m) => m.offset)).toEqual([5, 7, 9]);
-    expect(byTopic.tokens?.map((m) => m.offset)).toEqual([6, 8, 10]);
+    expect(listByTopic.status.map((m) => m.offset)).toEqual([5, 7, 9]);
+    expect(listByTopic.tokens.map((m) => m.offset)).toEqual([6, 8, 10]);
+    expect(byTopic.status?.offset).toBe(9);
     expect(last.status?.offset).toBe(9);
     act(() => result.current.reset());
     expect(result.current.messages.all).toEqual([]);
@@ -292,5 +297,99 @@ describe("useRealtime", () => {
     );
     expect(result.current.connectionStatus).toBe("error");
     expect(result.current.error?.code).toBe("invalid_params");
+  });
+
+  it("runStatus goes from unknown to the run's end, with the typed result; the connection then closes", async () => {
+    const { result } = renderHook(
+      () => useRealtime({ url: URL, channel: run, params: { runId: "7" }, token: "tok", WebSocket: FakeSocket }),
+      { wrapper: strict },
+    );
+    expect(result.current.runStatus).toBe("unknown");
+    await flush();
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed({ status: "pending" });
+    });
+    expect(result.current.runStatus).toBe("pending");
+    act(() => {
+      ws.message(1, "status", { step: "build", state: "running" });
+      ws.status(2, "running");
+      ws.message(3, "tokens", { token: "ok" });
+      ws.status(4, "completed", { result: { steps: 3, summary: "all passed" } });
+    });
+    expect(result.current.runStatus).toBe("completed");
+    expect(result.current.result).toEqual({ steps: 3, summary: "all passed" });
+    expect(result.current.runError).toBeUndefined();
+    expect(result.current.messages.all.map((m) => m.offset)).toEqual([1, 3]);
+    // autoCloseOnTerminal: no socket and no reconnect after the end.
+    expect(result.current.connectionStatus).toBe("closed");
+    expect(FakeSocket.live()).toHaveLength(0);
+    await act(() => vi.advanceTimersByTimeAsync(60_000));
+    expect(FakeSocket.live()).toHaveLength(0);
+  });
+
+  it("a page opened after the run failed shows failed and the error at once", async () => {
+    const { result } = renderHook(() =>
+      useRealtime({ url: URL, channel: run, params: { runId: "7" }, token: "tok", WebSocket: FakeSocket, autoCloseOnTerminal: false }),
+    );
+    await flush();
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed({ offset: 12, status: "failed", error: { step: "test", message: "2 tests failed" } });
+    });
+    expect(result.current.runStatus).toBe("failed");
+    expect(result.current.runError).toEqual({ step: "test", message: "2 tests failed" });
+    // autoCloseOnTerminal: false keeps the connection.
+    expect(result.current.connectionStatus).toBe("open");
+    expect(FakeSocket.live()).toHaveLength(1);
+  });
+
+  it("a result that breaks its type is not shown; the status stays", async () => {
+    const { result } = renderHook(() => useRealtime({ url: URL, channel: run, params: { runId: "7" }, token: "tok", WebSocket: FakeSocket }));
+    await flush();
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed({ status: "running" });
+      ws.status(1, "completed", { result: { steps: "three" } });
+    });
+    expect(result.current.runStatus).toBe("running");
+    expect(result.current.error?.code).toBe("invalid_payload");
+  });
+
+  it("bufferInterval renders the messages of an interval together, in delta", async () => {
+    let renders = 0;
+    const { result } = renderHook(() => {
+      renders++;
+      return useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", WebSocket: FakeSocket, bufferInterval: 100 });
+    });
+    await flush();
+    const ws = FakeSocket.live()[0]!;
+    act(() => {
+      ws.open();
+      ws.subscribed();
+    });
+    const before = renders;
+    act(() => {
+      for (let i = 1; i <= 5; i++) ws.message(i, "tokens", { token: `t${i}` });
+    });
+    expect(result.current.messages.all).toHaveLength(0); // not yet rendered
+    await act(() => vi.advanceTimersByTimeAsync(100));
+    expect(result.current.messages.all.map((m) => m.offset)).toEqual([1, 2, 3, 4, 5]);
+    expect(result.current.messages.delta.map((m) => m.offset)).toEqual([1, 2, 3, 4, 5]);
+    expect(result.current.messages.byTopic.tokens?.data.token).toBe("t5");
+    expect(renders - before).toBe(1);
+  });
+
+  it("pauseReason says hidden while paused", async () => {
+    const { result } = renderHook(() =>
+      useRealtime({ url: URL, channel: pipeline, params: { runId: "7" }, token: "tok", WebSocket: FakeSocket, pauseOnHidden: true }),
+    );
+    await flush();
+    expect([result.current.isPaused, result.current.pauseReason]).toEqual([false, null]);
+    setHidden(true);
+    expect([result.current.connectionStatus, result.current.isPaused, result.current.pauseReason]).toEqual(["paused", true, "hidden"]);
   });
 });

@@ -1,11 +1,31 @@
 // Type-level tests: `tsc -p tsconfig.test.json` checks them (expectTypeOf and @ts-expect-error);
 // at run time vitest only sees that they compile and run.
 import { describe, expectTypeOf, it } from "vitest";
-import { type Message, type ParamsOf, type PayloadOf, type Subscription, type TopicOf, subscribe } from "../src/index.js";
+import {
+  type Item,
+  type Message,
+  type ParamsOf,
+  type PayloadOf,
+  type ResultOf,
+  type RunErrorOf,
+  type RunStatus,
+  type StatusItem,
+  type Subscription,
+  type TopicOf,
+  subscribe,
+} from "../src/index.js";
 import { type UseRealtimeResult, useRealtime } from "../src/react.js";
 import { FakeSocket } from "./fake-socket.js";
 import { type AnnouncementsPosted, announcements } from "./fixtures/announcements.js";
-import { type PipelineParams, type PipelineStatus, type Token, pipeline } from "./fixtures/pipeline.js";
+import {
+  type PipelineParams,
+  type PipelineStatus,
+  type RunError,
+  type RunSummary,
+  type Token,
+  pipeline,
+  run,
+} from "./fixtures/pipeline.js";
 
 const base = { url: "ws://x/v1/ws", token: "t", WebSocket: FakeSocket } as const;
 
@@ -70,19 +90,22 @@ describe("types", () => {
     type R = ReturnType<typeof useRealtime<typeof pipeline, "status">>;
     expectTypeOf<R>().toEqualTypeOf<UseRealtimeResult<Message<typeof pipeline, "status">>>();
     expectTypeOf<R["messages"]["all"][number]["data"]>().toEqualTypeOf<PipelineStatus>();
-    expectTypeOf<R["messages"]["byTopic"]["status"][number]["data"]>().toEqualTypeOf<PipelineStatus>();
+    expectTypeOf<R["messages"]["listByTopic"]["status"][number]["data"]>().toEqualTypeOf<PipelineStatus>();
+    expectTypeOf<NonNullable<R["messages"]["byTopic"]["status"]>["data"]>().toEqualTypeOf<PipelineStatus>();
+    expectTypeOf<R["messages"]["delta"][number]["data"]>().toEqualTypeOf<PipelineStatus>();
     expectTypeOf<NonNullable<R["messages"]["last"]["status"]>["data"]>().toEqualTypeOf<PipelineStatus>();
     expectTypeOf<R["connectionStatus"]>().toEqualTypeOf<"idle" | "connecting" | "open" | "paused" | "closed" | "error">();
     expectTypeOf<R["recovered"]>().toEqualTypeOf<boolean | undefined>();
     type A = ReturnType<typeof useRealtime<typeof announcements>>;
-    expectTypeOf<A["messages"]["byTopic"]["posted"][number]["data"]>().toEqualTypeOf<AnnouncementsPosted>();
+    expectTypeOf<A["messages"]["listByTopic"]["posted"][number]["data"]>().toEqualTypeOf<AnnouncementsPosted>();
     // @ts-expect-error: no such topic
-    type Bad = R["messages"]["byTopic"]["tokens"];
+    type Bad = R["messages"]["listByTopic"]["tokens"];
     // Inferred from the call, as a component writes it (never called here: hooks need a component).
     const component = () => {
       const r = useRealtime({ url: "ws://x", channel: pipeline, params: { runId: "7" }, topics: ["tokens"], token: async () => "t" });
       expectTypeOf(r.messages.all[0]!.topic).toEqualTypeOf<"tokens">();
-      expectTypeOf(r.messages.byTopic.tokens[0]!.data).toEqualTypeOf<Token>();
+      expectTypeOf(r.messages.listByTopic.tokens[0]!.data).toEqualTypeOf<Token>();
+      expectTypeOf(r.messages.byTopic.tokens!.data).toEqualTypeOf<Token>();
       // @ts-expect-error: "status" was not chosen
       void r.messages.byTopic.status;
       // @ts-expect-error: pipeline needs params
@@ -90,5 +113,41 @@ describe("types", () => {
       return r;
     };
     void component;
+  });
+
+  it("a lifecycle channel types runStatus, result and runError; other channels have none", () => {
+    expectTypeOf<ResultOf<typeof run>>().toEqualTypeOf<RunSummary>();
+    expectTypeOf<RunErrorOf<typeof run>>().toEqualTypeOf<RunError>();
+    expectTypeOf<ResultOf<typeof pipeline>>().toEqualTypeOf<never>();
+    // Without a lifecycle, a subscription yields messages only; with one, status items too.
+    expectTypeOf<Item<typeof pipeline>>().toEqualTypeOf<Message<typeof pipeline>>();
+    expectTypeOf<Item<typeof run>>().toEqualTypeOf<Message<typeof run> | StatusItem<typeof run>>();
+    const sub = subscribe({ ...base, channel: run, params: { runId: "7" } });
+    sub.close();
+    expectTypeOf(sub.runStatus).toEqualTypeOf<RunStatus | "unknown">();
+    const component = () => {
+      const r = useRealtime({ url: "ws://x", channel: run, params: { runId: "7" }, token: "t" });
+      expectTypeOf(r.runStatus).toEqualTypeOf<RunStatus | "unknown">();
+      expectTypeOf(r.result).toEqualTypeOf<RunSummary | undefined>();
+      expectTypeOf(r.runError).toEqualTypeOf<RunError | undefined>();
+      if (r.runStatus === "completed" && r.result) expectTypeOf(r.result.steps).toBeNumber();
+      // The quick start's markup: the latest status message's data.
+      expectTypeOf(r.messages.byTopic.status?.data.message).toEqualTypeOf<string | undefined>();
+      const plain = useRealtime({ url: "ws://x", channel: pipeline, params: { runId: "7" }, token: "t" });
+      expectTypeOf(plain.result).toEqualTypeOf<undefined>();
+      // @ts-expect-error: a channel without a lifecycle has no result to read
+      void plain.result.steps;
+      return r;
+    };
+    void component;
+    (async () => {
+      for await (const item of sub) {
+        if (item.kind === "status") {
+          expectTypeOf(item.result).toEqualTypeOf<RunSummary | undefined>();
+        } else {
+          expectTypeOf(item.topic).toEqualTypeOf<"status" | "tokens">();
+        }
+      }
+    })();
   });
 });

@@ -80,6 +80,40 @@ impl ::std::convert::TryFrom<::std::string::String> for PipelineStatusState {
         value.parse()
     }
 }
+///Why a run failed.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunError {
+    ///The step that failed.
+    pub step: ::std::string::String,
+    ///What went wrong.
+    pub message: ::std::string::String,
+}
+impl RunError {
+    /// A `RunError` with the required properties given and every optional one absent.
+    #[allow(clippy::too_many_arguments, clippy::new_without_default)]
+    pub fn new(step: ::std::string::String, message: ::std::string::String) -> Self {
+        Self { step, message }
+    }
+}
+///What a completed run did.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunSummary {
+    ///Steps that ran.
+    pub steps: i64,
+    ///Log tokens streamed.
+    pub tokens: i64,
+    ///One line for people.
+    pub summary: ::std::string::String,
+}
+impl RunSummary {
+    /// A `RunSummary` with the required properties given and every optional one absent.
+    #[allow(clippy::too_many_arguments, clippy::new_without_default)]
+    pub fn new(steps: i64, tokens: i64, summary: ::std::string::String) -> Self {
+        Self { steps, tokens, summary }
+    }
+}
 ///One token of output.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -121,13 +155,13 @@ pub mod error {
 }
 /// The JSON Schemas of the payload types (bundled; `$ref`s are `#/definitions/Name`).
 /// Received messages are checked against them before they are decoded.
-pub const CHANSPEC_SCHEMAS: &str = "{\"Token\":{\"description\":\"One token of output.\",\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"token\"],\"x-chanspec-allow\":[\"narrowing-keyword\"],\"properties\":{\"token\":{\"type\":\"string\",\"minLength\":1}}},\"PipelineStatus\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"step\",\"state\"],\"properties\":{\"step\":{\"type\":\"string\",\"description\":\"The step's name.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\",\"failed\"]},\"message\":{\"type\":\"string\",\"description\":\"What happened.\"}},\"description\":\"Human-readable progress, one message per step.\"},\"AnnouncementsPosted\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"},\"postedAt\":{\"type\":\"string\",\"format\":\"date-time\"}}}}";
+pub const CHANSPEC_SCHEMAS: &str = "{\"Token\":{\"description\":\"One token of output.\",\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"token\"],\"x-chanspec-allow\":[\"narrowing-keyword\"],\"properties\":{\"token\":{\"type\":\"string\",\"minLength\":1}}},\"RunSummary\":{\"description\":\"What a completed run did.\",\"type\":\"object\",\"x-chanspec-allow\":[\"narrowing-keyword\"],\"additionalProperties\":false,\"required\":[\"steps\",\"tokens\",\"summary\"],\"properties\":{\"steps\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1000,\"description\":\"Steps that ran.\"},\"tokens\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100000000,\"description\":\"Log tokens streamed.\"},\"summary\":{\"type\":\"string\",\"description\":\"One line for people.\"}}},\"RunError\":{\"description\":\"Why a run failed.\",\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"step\",\"message\"],\"properties\":{\"step\":{\"type\":\"string\",\"description\":\"The step that failed.\"},\"message\":{\"type\":\"string\",\"description\":\"What went wrong.\"}}},\"PipelineStatus\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"step\",\"state\"],\"properties\":{\"step\":{\"type\":\"string\",\"description\":\"The step's name.\"},\"state\":{\"type\":\"string\",\"enum\":[\"queued\",\"running\",\"succeeded\",\"failed\"]},\"message\":{\"type\":\"string\",\"description\":\"What happened.\"}},\"description\":\"Human-readable progress, one message per step.\"},\"AnnouncementsPosted\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"text\"],\"properties\":{\"text\":{\"type\":\"string\"},\"postedAt\":{\"type\":\"string\",\"format\":\"date-time\"}}}}";
 fn chanspec_schemas() -> &'static ::chanspec_runtime::check::Schemas {
     static SCHEMAS: ::std::sync::OnceLock<::chanspec_runtime::check::Schemas> = ::std::sync::OnceLock::new();
     SCHEMAS.get_or_init(|| ::chanspec_runtime::check::Schemas::parse(CHANSPEC_SCHEMAS))
 }
 /// The channels at run time (templates, params, topics and their payload types), JSON.
-pub const CHANSPEC_CHANNELS: &str = "[{\"id\":\"pipeline\",\"template\":\"pipeline:{runId}\",\"params\":[{\"name\":\"runId\",\"kind\":\"string\",\"format\":\"uuid\"}],\"topics\":[{\"name\":\"status\",\"payload\":\"PipelineStatus\"},{\"name\":\"tokens\",\"payload\":\"Token\"}]},{\"id\":\"announcements\",\"template\":\"announcements\",\"topics\":[{\"name\":\"posted\",\"payload\":\"AnnouncementsPosted\"}]}]";
+pub const CHANSPEC_CHANNELS: &str = "[{\"id\":\"pipeline\",\"template\":\"pipeline:{runId}\",\"params\":[{\"name\":\"runId\",\"kind\":\"string\",\"format\":\"uuid\"}],\"topics\":[{\"name\":\"status\",\"payload\":\"PipelineStatus\"},{\"name\":\"tokens\",\"payload\":\"Token\"}],\"lifecycle\":{\"result\":\"RunSummary\",\"error\":\"RunError\"}},{\"id\":\"announcements\",\"template\":\"announcements\",\"topics\":[{\"name\":\"posted\",\"payload\":\"AnnouncementsPosted\"}]}]";
 /// Every channel and payload schema of this module, for a hub:
 /// `chanspec_runtime::hub::Hub::builder(chanspec_definitions())`.
 pub fn chanspec_definitions() -> ::chanspec_runtime::Definitions {
@@ -177,6 +211,23 @@ impl PipelineChannel {
 pub fn pipeline(run_id: &str) -> ::std::result::Result<PipelineChannel, ::chanspec_runtime::ParamError> {
     ::chanspec_runtime::check_param("runId", run_id, &[], true, ::std::option::Option::None)?;
     ::std::result::Result::Ok(PipelineChannel { name: ["pipeline:", run_id].concat() })
+}
+/// The run lifecycle of `pipeline`: `publisher.complete(&channel, &result)`, `fail`, `cancel`, `running` (and `*_durable` with an idempotency key).
+///
+/// How the run ended, known to every subscriber, even one that arrives later.
+#[allow(deprecated)]
+impl ::chanspec_runtime::LifecycleChannel for PipelineChannel {
+    type Result = RunSummary;
+    type Error = RunError;
+    fn channel_name(&self) -> &str {
+        &self.name
+    }
+    fn result_check(&self) -> ::std::option::Option<::chanspec_runtime::PayloadCheck> {
+        ::std::option::Option::Some(|data| chanspec_schemas().check("RunSummary", data))
+    }
+    fn error_check(&self) -> ::std::option::Option<::chanspec_runtime::PayloadCheck> {
+        ::std::option::Option::Some(|data| chanspec_schemas().check("RunError", data))
+    }
 }
 /// A message received on the `pipeline` channel, by topic.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,9 @@
 // Browser end to end: Debian's Chromium, driven by playwright-core, opens the example page
 // served by the real Rust server, starts a run, watches statuses and tokens arrive, lives
 // through a server crash and restart (memory broker: the history is gone, so the page must
-// say that updates were missed), sees the run finish, and saves screenshots in target/e2e/.
+// say that updates were missed), sees the run finish with its typed result (also in a page
+// opened afterwards), sees a run fail on purpose with its typed error, and saves screenshots
+// in target/e2e/.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type Page, chromium } from "playwright-core";
@@ -47,7 +49,8 @@ const status = (page: Page, value: string) =>
 
 describe("the example page in Chromium", () => {
   test("start a run, watch it, survive a server restart with a visible gap notice, see it finish", async () => {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+    const page = await context.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
     await page.goto(server!.url);
     await page.getByRole("button", { name: "Start run" }).click();
@@ -81,7 +84,38 @@ describe("the example page in Chromium", () => {
     const log = (await page.textContent('[data-testid="log"]')) ?? "";
     expect(log).toContain("successfully rolled out");
     expect(await page.textContent('[data-testid="run-status"]')).toContain("all 4 steps passed");
+    // The run's end, from the lifecycle: runStatus and the typed result (the new epoch after
+    // the restart carries it like any other).
+    await page.waitForSelector('[data-testid="run-lifecycle"][data-run-status="completed"]', { timeout: 60_000 });
+    expect(await page.textContent('[data-testid="run-result"]')).toContain("all 4 steps passed (4 steps");
+    expect(await page.textContent('[data-testid="quickstart"]')).toContain("| Run: completed");
     await page.screenshot({ path: join(artifacts, "pipeline.png"), fullPage: true });
+
+    // A page opened after the run ended (same session) shows how it ended at once: the hub
+    // tells a late subscriber the terminal status and result.
+    const late = await context.newPage();
+    late.on("pageerror", (e) => pageErrors.push(e.message));
+    await late.goto(`${server!.url}#run=${runId}`);
+    await late.waitForSelector('[data-testid="run-lifecycle"][data-run-status="completed"]', { timeout: 30_000 });
+    expect(await late.textContent('[data-testid="run-result"]')).toContain("all 4 steps passed");
+    await context.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("a run that fails on purpose shows failed and its typed error", async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(server!.url);
+    await page.getByRole("button", { name: "Start a run that fails" }).click();
+    await status(page, "open");
+    await page.waitForSelector('[data-testid="run-lifecycle"][data-run-status="running"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid="run-lifecycle"][data-run-status="failed"]', { timeout: 60_000 });
+    const error = (await page.textContent('[data-testid="run-error"]')) ?? "";
+    expect(error).toContain("Failed at test");
+    expect(error).toContain("2 of 128 tests failed");
+    expect(await page.isVisible('[data-testid="run-result"]')).toBe(false);
+    await page.waitForSelector('[data-testid="step-test"][data-state="failed"]', { timeout: 10_000 });
+    await page.screenshot({ path: join(artifacts, "pipeline-failed.png"), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
 import { type RecoveryEvent, type StatusEvent, subscribe } from "@chanspec/client";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from "vitest";
 import { WebSocket } from "ws";
-import { type PipelineStatus, type Token, pipeline } from "../web/src/channels.js";
+import { type PipelineStatus, type RunSummary, type Token, pipeline } from "../web/src/channels.js";
 import { Proxy, Server, createRun, freePort, requestToken, startRun, tempDir } from "./harness.js";
 
 let server: Server;
@@ -57,7 +57,19 @@ describe("the TypeScript client against the real Rust hub", () => {
     const tokens: Token[] = [];
     const cutAt: number[] = [];
     const cutAfter = [8, 30];
+    const lifecycle: string[] = [];
+    let result: RunSummary | undefined;
     for await (const m of sub) {
+      if (m.kind === "status") {
+        // The run's lifecycle: told on subscribing, then its end, typed by its schema.
+        lifecycle.push(m.status);
+        if (m.status === "completed") {
+          expectTypeOf(m.result).toEqualTypeOf<RunSummary | undefined>();
+          result = m.result;
+          break;
+        }
+        continue;
+      }
       offsets.push(m.offset);
       expect(typeof m.publishedAt).toBe("string");
       if (m.topic === "status") {
@@ -73,9 +85,11 @@ describe("the TypeScript client against the real Rust hub", () => {
         proxy.cut();
         cutAt.push(m.offset);
       }
-      if (m.topic === "status" && m.data.step === "run" && m.data.state === "succeeded") break;
     }
     expect(sub.status).toBe("closed");
+    expect(lifecycle[0]).toBe("pending");
+    expect(lifecycle.at(-1)).toBe("completed");
+    expect(result).toEqual({ steps: run.steps.length, tokens: run.tokens, summary: `all ${run.steps.length} steps passed` });
 
     // Both cuts hit a live connection, and both resumes recovered.
     expect(cutAt).toHaveLength(2);

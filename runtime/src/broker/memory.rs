@@ -21,7 +21,7 @@ use std::time::Instant;
 use futures_util::future::BoxFuture;
 
 use super::{Broker, BrokerConfig, BrokerError, Event, Message, Publication, Published, Replay, Sink, new_epoch};
-use crate::protocol::{Position, now_millis};
+use crate::protocol::{Position, RunStatus, now_millis};
 
 /// Keeps everything in this process. History is lost on restart: the epoch changes.
 pub struct MemoryBroker {
@@ -54,6 +54,8 @@ struct ChannelState {
     history: VecDeque<Arc<Message>>,
     keys: HashMap<String, u64>,
     key_order: VecDeque<(Instant, String)>,
+    /// The latest status change, with its status.
+    status: Option<(RunStatus, Arc<Message>)>,
 }
 
 impl ChannelState {
@@ -65,6 +67,7 @@ impl ChannelState {
             history: VecDeque::new(),
             keys: HashMap::new(),
             key_order: VecDeque::new(),
+            status: None,
         }
     }
 
@@ -95,7 +98,9 @@ impl ChannelState {
         }
     }
 
-    /// Nothing left to replay or deduplicate (after [`ChannelState::trim`]).
+    /// Nothing left to replay or deduplicate (after [`ChannelState::trim`]). A status is not
+    /// a reason to stay: an idle channel is forgotten after the history age, as its
+    /// history would be.
     fn idle(&self) -> bool {
         self.history.is_empty() && self.keys.is_empty()
     }
@@ -184,7 +189,12 @@ impl MemoryBroker {
         if let Some(key) = &p.idempotency_key
             && let Some(offset) = state.keys.get(key)
         {
-            return Published { offset: *offset, duplicate: true };
+            return Published { offset: *offset, duplicate: true, closed: None };
+        }
+        if let Some((status, _)) = &state.status
+            && status.is_terminal()
+        {
+            return Published { offset: 0, duplicate: false, closed: Some(*status) };
         }
         state.head += 1;
         let offset = state.head;
@@ -193,6 +203,9 @@ impl MemoryBroker {
             state.key_order.push_back((Instant::now(), key));
         }
         let message = Message::new(p.channel, p.topic, offset, p.data, now_ms);
+        if let Some(s) = message.status() {
+            state.status = Some((s.status, message.clone()));
+        }
         if self.config.history_count > 0 {
             self.history_bytes.fetch_add(message.cost(), Relaxed);
             state.history.push_back(message.clone());
@@ -205,7 +218,7 @@ impl MemoryBroker {
         if let Some(sink) = self.sink.get() {
             sink(Event::Message(message));
         }
-        Published { offset, duplicate: false }
+        Published { offset, duplicate: false, closed: None }
     }
 
     fn replay_now(&self, channel: &str, since: Option<&Position>) -> Replay {
@@ -227,7 +240,8 @@ impl MemoryBroker {
             let skip = (since.offset + 1 - first) as usize;
             Some(state.history.iter().skip(skip).cloned().collect())
         });
-        Replay { position, messages }
+        let status = state.status.as_ref().map(|(_, m)| m.clone());
+        Replay { position, messages, status }
     }
 
     /// History is over its byte budget: drop the oldest messages of the least recently
@@ -309,8 +323,8 @@ mod tests {
     fn offsets_history_and_keys() {
         let b = MemoryBroker::new(BrokerConfig { history_count: 3, ..BrokerConfig::default() });
         assert_eq!(b.publish_now(publication(None)).offset, 1);
-        assert_eq!(b.publish_now(publication(Some("k"))), Published { offset: 2, duplicate: false });
-        assert_eq!(b.publish_now(publication(Some("k"))), Published { offset: 2, duplicate: true });
+        assert_eq!(b.publish_now(publication(Some("k"))), Published { offset: 2, duplicate: false, closed: None });
+        assert_eq!(b.publish_now(publication(Some("k"))), Published { offset: 2, duplicate: true, closed: None });
         for _ in 0..3 {
             b.publish_now(publication(None));
         }

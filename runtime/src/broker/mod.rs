@@ -22,7 +22,9 @@ pub struct BrokerConfig {
     pub history_count: usize,
     /// Messages older than this are not replayed.
     pub history_age: Duration,
-    /// How long an idempotency key is remembered.
+    /// How long an idempotency key is remembered: as long as the history by default, so a
+    /// durable publish retried at any time a subscriber could still replay it is delivered
+    /// once.
     pub dedup_window: Duration,
     /// History across every channel, in bytes ([`Message::cost`]), for the memory broker:
     /// over it, the oldest history of the least recently used channels is dropped first
@@ -37,7 +39,7 @@ impl Default for BrokerConfig {
         BrokerConfig {
             history_count: 1000,
             history_age: Duration::from_secs(3600),
-            dedup_window: Duration::from_secs(300),
+            dedup_window: Duration::from_secs(3600),
             history_bytes: 256 * 1024 * 1024,
         }
     }
@@ -88,8 +90,33 @@ impl Message {
         self.tail.len() + self.channel.len() + self.topic.len() + std::mem::size_of::<Message>() + 16
     }
 
-    /// The `message` frame for subscription `id`.
+    /// Whether this is a status change (a lifecycle channel's run status).
+    pub fn is_status(&self) -> bool {
+        self.topic == crate::protocol::STATUS_TOPIC
+    }
+
+    /// The status change this message carries, if it is one.
+    pub fn status(&self) -> Option<crate::protocol::StatusData> {
+        if !self.is_status() {
+            return None;
+        }
+        serde_json::from_str(self.data()).ok()
+    }
+
+    /// The `message` frame for subscription `id` (a `status` frame for a status change).
     pub fn frame(&self, id: u64) -> String {
+        if let Some(s) = self.status() {
+            return serde_json::to_string(&crate::protocol::ServerFrame::Status {
+                id,
+                channel: self.channel.clone(),
+                status: s.status,
+                result: s.result,
+                error: s.error,
+                offset: self.offset,
+                published_at: rfc3339_millis(self.published_at),
+            })
+            .expect("frames serialize");
+        }
         let mut s = String::with_capacity(self.tail.len() + 32);
         s.push_str("{\"type\":\"message\",\"id\":");
         s.push_str(&id.to_string());
@@ -125,6 +152,8 @@ pub struct Published {
     pub offset: u64,
     /// The idempotency key was seen within the window: nothing was delivered.
     pub duplicate: bool,
+    /// The channel's run has ended with this status: nothing was published (`offset` 0).
+    pub closed: Option<crate::protocol::RunStatus>,
 }
 
 /// What a resuming subscriber gets.
@@ -135,6 +164,8 @@ pub struct Replay {
     /// Every message after `since`, in order, when the history still holds them all; `None`
     /// when it does not (or `since` is from another epoch).
     pub messages: Option<Vec<Arc<Message>>>,
+    /// The latest status change of the channel (kept beyond history trimming), if any.
+    pub status: Option<Arc<Message>>,
 }
 
 /// The broker is unreachable or failed.
@@ -155,7 +186,11 @@ pub trait Broker: Send + Sync + 'static {
     fn start(&self, sink: Sink);
 
     /// Assign the next offset (or return the first one for a known idempotency key), store
-    /// the message in the history, and report it to every hub.
+    /// the message in the history, and report it to every hub. A publication on
+    /// [`STATUS_TOPIC`](crate::protocol::STATUS_TOPIC) also becomes the channel's status
+    /// (kept beyond history trimming); once that status is terminal, every later publication
+    /// is refused (`closed`), a duplicate key aside. Both checks and the offset are one
+    /// atomic step.
     fn publish(&self, publication: Publication) -> BoxFuture<'_, Result<Published, BrokerError>>;
 
     /// The channel's epoch and latest offset, and when `since` is given, the messages after it.

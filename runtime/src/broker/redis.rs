@@ -23,20 +23,28 @@ local epoch = redis.call('GET', KEYS[1])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
-  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
 end
 if ARGV[2] == '1' then
   local seen = redis.call('GET', KEYS[4])
-  if seen then return {tonumber(seen), 1, epoch} end
+  if seen then return {tonumber(seen), 1, epoch, ''} end
+end
+local last = redis.call('GET', KEYS[5])
+if last then
+  local s = cjson.decode(cjson.decode(last).d).status
+  if s == 'completed' or s == 'failed' or s == 'cancelled' then return {0, 2, epoch, s} end
 end
 local offset = redis.call('INCR', KEYS[2])
 if ARGV[2] == '1' then redis.call('SET', KEYS[4], offset, 'PX', ARGV[3]) end
 if tonumber(ARGV[4]) > 0 then
   redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[4], offset .. '-0', 't', ARGV[6], 'd', ARGV[7], 'p', ARGV[8])
 end
+local record = cjson.encode({c = ARGV[9], e = epoch, o = offset, t = ARGV[6], d = ARGV[7], p = ARGV[8]})
+if ARGV[11] == '1' then redis.call('SET', KEYS[5], record) end
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
-redis.call('PUBLISH', ARGV[10], cjson.encode({c = ARGV[9], e = epoch, o = offset, t = ARGV[6], d = ARGV[7], p = ARGV[8]}))
-return {offset, 0, epoch}
+if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[5]) end
+redis.call('PUBLISH', ARGV[10], record)
+return {offset, 0, epoch, ''}
 "#;
 
 const READ: &str = r#"
@@ -47,9 +55,10 @@ if not epoch then
   redis.call('DEL', KEYS[2], KEYS[3])
 end
 local head = tonumber(redis.call('GET', KEYS[2]) or '0')
+local status = redis.call('GET', KEYS[4]) or ''
 local since = tonumber(ARGV[3])
-if ARGV[2] ~= epoch or since >= head then return {epoch, head, {}} end
-return {epoch, head, redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+')}
+if ARGV[2] ~= epoch or since >= head then return {epoch, head, {}, status} end
+return {epoch, head, redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+'), status}
 "#;
 
 /// The pub/sub channel every hub listens on.
@@ -128,12 +137,13 @@ impl Shared {
     async fn publish(&self, p: Publication) -> Result<Published, BrokerError> {
         let has_key = p.idempotency_key.is_some();
         let idem = key(&p.channel, &format!("key:{}", p.idempotency_key.as_deref().unwrap_or("")));
-        let (offset, duplicate, _epoch): (u64, u8, String) = self
+        let (offset, outcome, _epoch, closed): (u64, u8, String, String) = self
             .publish
             .key(key(&p.channel, "epoch"))
             .key(key(&p.channel, "head"))
             .key(key(&p.channel, "stream"))
             .key(idem)
+            .key(key(&p.channel, "status"))
             .arg(new_epoch())
             .arg(if has_key { "1" } else { "0" })
             .arg(self.config.dedup_window.as_millis() as u64)
@@ -144,19 +154,22 @@ impl Shared {
             .arg(now_millis())
             .arg(&p.channel)
             .arg(LIVE)
+            .arg(if p.topic == crate::protocol::STATUS_TOPIC { "1" } else { "0" })
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(|e| BrokerError(e.to_string()))?;
-        Ok(Published { offset, duplicate: duplicate == 1 })
+        let closed = (outcome == 2).then(|| serde_json::from_value(serde_json::Value::String(closed)).ok()).flatten();
+        Ok(Published { offset, duplicate: outcome == 1, closed })
     }
 
     async fn replay(&self, channel: &str, since: Option<&Position>) -> Result<Replay, BrokerError> {
         type Entries = Vec<(String, Vec<String>)>;
-        let (epoch, head, entries): (String, u64, Entries) = self
+        let (epoch, head, entries, status): (String, u64, Entries, String) = self
             .read
             .key(key(channel, "epoch"))
             .key(key(channel, "head"))
             .key(key(channel, "stream"))
+            .key(key(channel, "status"))
             .arg(new_epoch())
             .arg(since.map(|s| s.epoch.as_str()).unwrap_or(""))
             .arg(since.map(|s| s.offset).unwrap_or(0))
@@ -180,7 +193,11 @@ impl Shared {
                 && messages.first().is_none_or(|m| m.offset == since.offset + 1 && m.published_at >= oldest);
             complete.then_some(messages)
         });
-        Ok(Replay { position, messages })
+        let status = serde_json::from_str::<Live>(&status).ok().filter(|l| l.e == position.epoch).map(|l| {
+            let at = l.p.parse().unwrap_or(0);
+            Message::new(channel.to_string(), l.t, l.o, l.d, at)
+        });
+        Ok(Replay { position, messages, status })
     }
 
     /// A message from the pub/sub channel: deliver it, fill a gap before it, or reset.

@@ -9,7 +9,10 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::protocol::{ClientFrame, ErrorCode, HttpError, Position, PublishRequest, PublishResponse, ServerFrame};
+use crate::protocol::{
+    ClientFrame, ErrorCode, HttpError, Position, PublishRequest, PublishResponse, STATUS_TOPIC, ServerFrame,
+    StatusData, StatusRequest,
+};
 use crate::{ChannelMessage, DecodeError, Outgoing, Publish};
 
 /// Why a client call failed.
@@ -46,6 +49,7 @@ fn transport(e: impl std::fmt::Display) -> ClientError {
 #[derive(Clone)]
 pub struct HttpPublisher {
     url: String,
+    status_url: String,
     key: String,
     http: reqwest::Client,
 }
@@ -55,6 +59,7 @@ impl HttpPublisher {
     pub fn new(base: &str, publish_key: &str) -> Self {
         HttpPublisher {
             url: format!("{}/v1/publish", base.trim_end_matches('/')),
+            status_url: format!("{}/v1/status", base.trim_end_matches('/')),
             key: publish_key.to_string(),
             http: reqwest::Client::new(),
         }
@@ -62,8 +67,16 @@ impl HttpPublisher {
 
     /// Publish and return the hub's answer (offset, and whether it was a duplicate).
     pub async fn send(&self, request: &PublishRequest) -> Result<PublishResponse, ClientError> {
-        let response =
-            self.http.post(&self.url).bearer_auth(&self.key).json(request).send().await.map_err(transport)?;
+        self.post(&self.url, request).await
+    }
+
+    /// Change a lifecycle channel's run status (`POST /v1/status`).
+    pub async fn send_status(&self, request: &StatusRequest) -> Result<PublishResponse, ClientError> {
+        self.post(&self.status_url, request).await
+    }
+
+    async fn post<B: serde::Serialize>(&self, url: &str, body: &B) -> Result<PublishResponse, ClientError> {
+        let response = self.http.post(url).bearer_auth(&self.key).json(body).send().await.map_err(transport)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport)?;
         if status.is_success() {
@@ -81,6 +94,17 @@ impl Publish for HttpPublisher {
     fn publish_raw(&self, m: Outgoing) -> impl Future<Output = Result<u64, ClientError>> + Send {
         let this = self.clone();
         async move {
+            if m.topic == STATUS_TOPIC {
+                let data: StatusData = serde_json::from_value(m.data).map_err(transport)?;
+                let request = StatusRequest {
+                    channel: m.channel,
+                    status: data.status,
+                    result: data.result,
+                    error: data.error,
+                    idempotency_key: m.idempotency_key,
+                };
+                return this.send_status(&request).await.map(|r| r.offset);
+            }
             let request =
                 PublishRequest { channel: m.channel, topic: m.topic, data: m.data, idempotency_key: m.idempotency_key };
             this.send(&request).await.map(|r| r.offset)
@@ -97,12 +121,25 @@ pub struct Received<M> {
     pub message: M,
 }
 
+/// What a subscription yields: a message, or (on a lifecycle channel) a status change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<M> {
+    Message(Received<M>),
+    /// The run's status changed; `offset` orders it among the messages.
+    Status {
+        status: StatusData,
+        offset: u64,
+        published_at: String,
+    },
+}
+
 /// A typed subscription over its own WebSocket connection.
 pub struct Subscription<M> {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     id: u64,
     position: Position,
     recovered: bool,
+    status: Option<StatusData>,
     message: PhantomData<fn() -> M>,
 }
 
@@ -120,17 +157,25 @@ impl<M: ChannelMessage> Subscription<M> {
             id: 1,
             position: Position { epoch: String::new(), offset: 0 },
             recovered: false,
+            status: None,
             message: PhantomData,
         };
         match sub.frame().await? {
-            ServerFrame::Subscribed { epoch, offset, recovered, .. } => {
+            ServerFrame::Subscribed { epoch, offset, recovered, status, result, error, .. } => {
                 sub.position = Position { epoch, offset };
                 sub.recovered = recovered;
+                sub.status = status.map(|status| StatusData { status, result, error });
                 Ok(sub)
             }
             ServerFrame::Error { code, message, .. } => Err(ClientError::Refused { status: None, code, message }),
             other => Err(transport(format!("unexpected frame {other:?}"))),
         }
+    }
+
+    /// On a lifecycle channel: the run's status as last heard (when subscribing, then from
+    /// each status change), with its result or error once it has ended.
+    pub fn status(&self) -> Option<&StatusData> {
+        self.status.as_ref()
     }
 
     /// Whether the hub replayed everything after `since`.
@@ -162,17 +207,39 @@ impl<M: ChannelMessage> Subscription<M> {
     /// The next message, decoded into the channel's message enum. A repeated `subscribed`
     /// (the channel's history was lost) updates [`Subscription::position`] and clears
     /// [`Subscription::recovered`].
+    /// Status changes are skipped here (see [`Subscription::next_event`]) but remembered in
+    /// [`Subscription::status`].
     pub async fn next(&mut self) -> Result<Received<M>, ClientError> {
+        loop {
+            if let Event::Message(m) = self.next_event().await? {
+                return Ok(m);
+            }
+        }
+    }
+
+    /// The next message or status change.
+    pub async fn next_event(&mut self) -> Result<Event<M>, ClientError> {
         loop {
             match self.frame().await? {
                 ServerFrame::Message { id, topic, offset, data, published_at, .. } if id == self.id => {
                     self.position.offset = offset;
+                    // The first message of a pending run means it runs (no frame says so).
+                    if let Some(s) = self.status.as_mut().filter(|s| s.status == crate::protocol::RunStatus::Pending) {
+                        s.status = crate::protocol::RunStatus::Running;
+                    }
                     let message = M::decode(&topic, data).map_err(ClientError::Decode)?;
-                    return Ok(Received { topic, offset, published_at, message });
+                    return Ok(Event::Message(Received { topic, offset, published_at, message }));
                 }
-                ServerFrame::Subscribed { epoch, offset, recovered, .. } => {
+                ServerFrame::Status { id, status, result, error, offset, published_at, .. } if id == self.id => {
+                    self.position.offset = offset;
+                    let status = StatusData { status, result, error };
+                    self.status = Some(status.clone());
+                    return Ok(Event::Status { status, offset, published_at });
+                }
+                ServerFrame::Subscribed { epoch, offset, recovered, status, result, error, .. } => {
                     self.position = Position { epoch, offset };
                     self.recovered = recovered;
+                    self.status = status.map(|status| StatusData { status, result, error });
                 }
                 ServerFrame::Unsubscribed { reason, .. } => {
                     let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(String::from));

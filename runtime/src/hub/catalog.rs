@@ -20,16 +20,20 @@ impl Catalog {
     pub fn new(definitions: Definitions) -> Result<Self, String> {
         let mut validators = HashMap::new();
         let bundle = Value::Object(definitions.schemas.clone());
-        for t in definitions.channels.iter().flat_map(|c| &c.topics) {
-            if validators.contains_key(&t.payload) {
+        // Topic payloads, and lifecycle results and errors.
+        let topics = definitions.channels.iter().flat_map(|c| c.topics.iter().map(|t| &t.payload));
+        let lifecycles = definitions.channels.iter().filter_map(|c| c.lifecycle.as_ref());
+        let named = topics.chain(lifecycles.flat_map(|l| l.result.iter().chain(&l.error)));
+        for name in named {
+            if validators.contains_key(name) {
                 continue;
             }
-            let schema = json!({ "$ref": format!("#/definitions/{}", t.payload), "definitions": bundle });
+            let schema = json!({ "$ref": format!("#/definitions/{name}"), "definitions": bundle });
             let validator = jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft202012)
                 .build(&schema)
-                .map_err(|e| format!("the schema of `{}` does not compile: {e}", t.payload))?;
-            validators.insert(t.payload.clone(), validator);
+                .map_err(|e| format!("the schema of `{name}` does not compile: {e}"))?;
+            validators.insert(name.clone(), validator);
         }
         let explain = crate::check::Schemas::from_map(definitions.schemas.clone());
         Ok(Catalog { definitions, validators, explain })
@@ -53,7 +57,9 @@ impl Catalog {
     /// decides; chanspec's own check explains, except for what it does not check (`pattern`,
     /// `format`), where the validator's first errors are given.
     pub fn validate(&self, payload: &str, data: &Value) -> Result<(), String> {
-        let Some(validator) = self.validators.get(payload) else { return Ok(()) };
+        let Some(validator) = self.validators.get(payload) else {
+            return Err(format!("no schema named `{payload}`"));
+        };
         if validator.is_valid(data) {
             return Ok(());
         }

@@ -37,7 +37,10 @@ pub use metrics::Metrics;
 use crate::broker::memory::MemoryBroker;
 use crate::broker::{Broker, BrokerConfig, Event, Message, Publication};
 use crate::definitions::Definitions;
-use crate::protocol::{Claims, ErrorCode, Position, PublishRequest, PublishResponse, ServerFrame};
+use crate::protocol::{
+    Claims, ErrorCode, Position, PublishRequest, PublishResponse, RunStatus, STATUS_TOPIC, ServerFrame, StatusData,
+    StatusRequest,
+};
 use crate::token::TokenVerifier;
 use crate::{Outgoing, Publish};
 use queue::{Pushed, Queue};
@@ -65,6 +68,9 @@ pub struct HubConfig {
     /// client sends by itself) for an interval after a ping is dropped. Default 30 s; zero
     /// sends no pings and drops nothing.
     pub ping_interval: Duration,
+    /// The time a publish (or status) body has to arrive once its head has: a body that
+    /// dribbles in slower gets 408. Default 10 s.
+    pub body_timeout: Duration,
     /// Request-head timeout and open-connection limits of [`Hub::serve`] (a router mounted in
     /// your own server has your server's).
     pub connections: server::ConnectionLimits,
@@ -87,6 +93,7 @@ impl Default for HubConfig {
             sse_keepalive: Duration::from_secs(15),
             ping_interval: Duration::from_secs(30),
             max_token_ttl: Duration::from_secs(24 * 3600),
+            body_timeout: Duration::from_secs(10),
             connections: server::ConnectionLimits::default(),
             broker: BrokerConfig::default(),
         }
@@ -293,6 +300,9 @@ pub(crate) struct Sub {
     pub last: u64,
     /// Token expiry, seconds since the Unix epoch.
     pub exp: u64,
+    /// On a lifecycle channel: the run's status when the subscription opened (or its epoch
+    /// was reset), for `subscribed` frames.
+    pub lifecycle: Option<StatusData>,
 }
 
 impl Sub {
@@ -309,6 +319,11 @@ impl Sub {
             Out::Reset { position, .. } => {
                 self.epoch = position.epoch;
                 self.last = position.offset;
+                // A new epoch: what was known of the run went with the old one.
+                if let Some(l) = &mut self.lifecycle {
+                    let status = if position.offset > 0 { RunStatus::Running } else { RunStatus::Pending };
+                    *l = StatusData { status, result: None, error: None };
+                }
                 Some((self.subscribed(false).into(), None))
             }
         }
@@ -322,6 +337,9 @@ impl Sub {
             epoch: self.epoch.clone(),
             offset: self.last,
             recovered,
+            status: self.lifecycle.as_ref().map(|l| l.status),
+            result: self.lifecycle.as_ref().and_then(|l| l.result.clone()),
+            error: self.lifecycle.as_ref().and_then(|l| l.error.clone()),
         })
     }
 }
@@ -348,7 +366,9 @@ impl Inner {
                 // few ids: encode it once per id (up to 8 ids; beyond, per subscriber).
                 let mut frames: Vec<(u64, Utf8Bytes)> = Vec::new();
                 let (mut queued, mut bytes) = (0, 0);
-                for e in entries.iter().filter(|e| e.topics.contains(&message.topic)) {
+                // A status change goes to every subscription of the channel.
+                let status = message.is_status();
+                for e in entries.iter().filter(|e| status || e.topics.contains(&message.topic)) {
                     let frame = match frames.iter().find(|(id, _)| *id == e.id) {
                         Some((_, frame)) => frame.clone(),
                         None => {
@@ -408,6 +428,7 @@ impl Hub {
             .route("/v1/ws", get(ws::handler))
             .route("/v1/sse", get(sse::handler))
             .route("/v1/publish", post(publish::handler))
+            .route("/v1/status", post(publish::status_handler))
             .route("/healthz", get(health))
             .route("/metrics", get(metrics_text))
             .with_state(self.clone())
@@ -464,17 +485,77 @@ impl Hub {
             .catalog
             .validate(&topic.payload, &request.data)
             .map_err(|e| HubError::new(ErrorCode::InvalidPayload, e))?;
+        self.send(Publication {
+            channel: request.channel,
+            topic: request.topic,
+            data,
+            idempotency_key: request.idempotency_key,
+        })
+        .await
+    }
+
+    /// Change a lifecycle channel's run status (`POST /v1/status`, and the typed
+    /// `complete`/`fail`/`cancel`/`running`): the channel must have a `lifecycle`, a result or
+    /// error must match its schema, and a run that has ended cannot change again (409), but
+    /// for a retry with the same idempotency key.
+    pub async fn set_status(&self, request: StatusRequest) -> Result<PublishResponse, HubError> {
+        let channel = self
+            .inner
+            .catalog
+            .channel(&request.channel)
+            .ok_or_else(|| HubError::new(ErrorCode::NotFound, self.inner.catalog.no_channel(&request.channel)))?;
+        let lifecycle = channel.lifecycle.as_ref().ok_or_else(|| {
+            HubError::new(
+                ErrorCode::NotFound,
+                format!("channel `{}` has no lifecycle: it has no run status", channel.id),
+            )
+        })?;
+        let invalid = |m: String| HubError::new(ErrorCode::InvalidPayload, m);
+        let check = |name: &str, schema: &Option<String>, value: &Option<serde_json::Value>, allowed: bool| match (
+            schema, value,
+        ) {
+            (_, Some(_)) if !allowed => Err(invalid(format!("a `{}` status has no {name}", request.status.as_str()))),
+            (None, Some(_)) => Err(invalid(format!("channel `{}` declares no lifecycle {name}", channel.id))),
+            (Some(schema), Some(v)) => {
+                self.inner.catalog.validate(schema, v).map_err(|e| invalid(format!("the {name}: {e}")))
+            }
+            (Some(_), None) if allowed => Err(invalid(format!(
+                "a `{}` status needs its {name} (the lifecycle declares one)",
+                request.status.as_str()
+            ))),
+            _ => Ok(()),
+        };
+        if request.status == RunStatus::Pending {
+            return Err(invalid("a run cannot be set back to `pending`".into()));
+        }
+        check("result", &lifecycle.result, &request.result, request.status == RunStatus::Completed)?;
+        check("error", &lifecycle.error, &request.error, request.status == RunStatus::Failed)?;
+        let data = StatusData { status: request.status, result: request.result, error: request.error };
+        let data = serde_json::to_string(&data).map_err(|e| HubError::new(ErrorCode::InvalidFrame, e.to_string()))?;
+        self.send(Publication {
+            channel: request.channel,
+            topic: STATUS_TOPIC.to_string(),
+            data,
+            idempotency_key: request.idempotency_key,
+        })
+        .await
+    }
+
+    /// Hand a checked publication to the broker.
+    async fn send(&self, publication: Publication) -> Result<PublishResponse, HubError> {
+        let channel = publication.channel.clone();
         let published = self
             .inner
             .broker
-            .publish(Publication {
-                channel: request.channel,
-                topic: request.topic,
-                data,
-                idempotency_key: request.idempotency_key,
-            })
+            .publish(publication)
             .await
             .map_err(|e| HubError::new(ErrorCode::Unavailable, e.to_string()))?;
+        if let Some(status) = published.closed {
+            return Err(HubError::new(
+                ErrorCode::ChannelClosed,
+                format!("the run on `{channel}` has ended ({}): nothing more is published on it", status.as_str()),
+            ));
+        }
         if !published.duplicate {
             self.inner.metrics.messages_in.fetch_add(1, Relaxed);
         }
@@ -545,6 +626,13 @@ impl Hub {
                 return Err(HubError::new(ErrorCode::Unavailable, e.to_string()));
             }
         };
+        let lifecycle = self.inner.catalog.channel(&claims.chan).and_then(|c| c.lifecycle.as_ref()).map(|_| {
+            replay.status.as_ref().and_then(|m| m.status()).unwrap_or(StatusData {
+                status: if replay.position.offset > 0 { RunStatus::Running } else { RunStatus::Pending },
+                result: None,
+                error: None,
+            })
+        });
         let mut sub = Sub {
             id,
             key,
@@ -553,6 +641,7 @@ impl Hub {
             epoch: replay.position.epoch.clone(),
             last: replay.position.offset,
             exp: claims.exp,
+            lifecycle,
         };
         let (recovered, messages) = match (replay.messages, since) {
             (Some(messages), Some(since)) => {
@@ -609,6 +698,18 @@ impl Publish for Hub {
     fn publish_raw(&self, message: Outgoing) -> impl Future<Output = Result<u64, HubError>> + Send {
         let hub = self.clone();
         async move {
+            if message.topic == STATUS_TOPIC {
+                let data: StatusData = serde_json::from_value(message.data)
+                    .map_err(|e| HubError::new(ErrorCode::InvalidFrame, format!("not a status change: {e}")))?;
+                let request = StatusRequest {
+                    channel: message.channel,
+                    status: data.status,
+                    result: data.result,
+                    error: data.error,
+                    idempotency_key: message.idempotency_key,
+                };
+                return hub.set_status(request).await.map(|r| r.offset);
+            }
             let request = PublishRequest {
                 channel: message.channel,
                 topic: message.topic,

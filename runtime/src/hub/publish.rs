@@ -1,5 +1,6 @@
-//! `POST /v1/publish`: publish key, size limit (413, never truncated), JSON body, channel and
-//! topic (404), payload schema (400).
+//! `POST /v1/publish` and `POST /v1/status`: publish key, size limit (413, never truncated),
+//! a body read within the body timeout (408), JSON body, channel and topic (404), payload
+//! schema (400), a channel whose run has ended (409).
 
 use axum::Json;
 use axum::body::Body;
@@ -8,16 +9,37 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{Hub, HubError};
-use crate::protocol::{ErrorCode, HttpError, PublishRequest};
+use crate::protocol::{ErrorCode, HttpError, PublishRequest, StatusRequest};
 
 pub(super) async fn handler(State(hub): State<Hub>, headers: HeaderMap, body: Body) -> Response {
-    match publish(&hub, &headers, body).await {
+    let published = async {
+        let bytes = read_body(&hub, &headers, body).await?;
+        let request: PublishRequest = serde_json::from_slice(&bytes)
+            .map_err(|e| HubError::new(ErrorCode::InvalidFrame, format!("the body is not a publish request: {e}")))?;
+        hub.publish_checked(request).await
+    };
+    match published.await {
         Ok(r) => Json(r).into_response(),
         Err(e) => error_response(e),
     }
 }
 
-async fn publish(hub: &Hub, headers: &HeaderMap, body: Body) -> Result<crate::protocol::PublishResponse, HubError> {
+/// `POST /v1/status`: a lifecycle channel's run status.
+pub(super) async fn status_handler(State(hub): State<Hub>, headers: HeaderMap, body: Body) -> Response {
+    let changed = async {
+        let bytes = read_body(&hub, &headers, body).await?;
+        let request: StatusRequest = serde_json::from_slice(&bytes)
+            .map_err(|e| HubError::new(ErrorCode::InvalidFrame, format!("the body is not a status request: {e}")))?;
+        hub.set_status(request).await
+    };
+    match changed.await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => error_response(e),
+    }
+}
+
+/// The publish key checked, then the body, read within the size limit and the body timeout.
+async fn read_body(hub: &Hub, headers: &HeaderMap, body: Body) -> Result<bytes::Bytes, HubError> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -33,10 +55,13 @@ async fn publish(hub: &Hub, headers: &HeaderMap, body: Body) -> Result<crate::pr
     let too_large = || HubError::new(ErrorCode::TooLarge, format!("the body is over the limit of {max} bytes"));
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let bytes = read_within(body, max, declared.is_some_and(|n| n > max as u64)).await.ok_or_else(too_large)?;
-    let request: PublishRequest = serde_json::from_slice(&bytes)
-        .map_err(|e| HubError::new(ErrorCode::InvalidFrame, format!("the body is not a publish request: {e}")))?;
-    hub.publish_checked(request).await
+    let timeout = hub.config().body_timeout;
+    match tokio::time::timeout(timeout, read_within(body, max, declared.is_some_and(|n| n > max as u64))).await {
+        Ok(read) => read.ok_or_else(too_large),
+        Err(_) => {
+            Err(HubError::new(ErrorCode::Timeout, format!("the body did not arrive within {} ms", timeout.as_millis())))
+        }
+    }
 }
 
 /// How much of a refused body is still read (and dropped) so that the client, which is
@@ -91,6 +116,8 @@ pub(super) fn error_response(e: HubError) -> Response {
         ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::TooManySubscriptions => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ChannelClosed => StatusCode::CONFLICT,
+        ErrorCode::Timeout => StatusCode::REQUEST_TIMEOUT,
     };
     (status, Json(HttpError { code: e.code, message: e.message })).into_response()
 }

@@ -70,7 +70,7 @@ async fn start(
     let mut pending = VecDeque::from([SseEvent::default().data(sub.subscribed(recovered))]);
     let mut sub = sub;
     for m in missed {
-        if sub.topics.contains(&m.topic) {
+        if m.is_status() || sub.topics.contains(&m.topic) {
             pending.push_back(SseEvent::default().data(m.frame(0)).id(format!("{}:{}", sub.epoch, m.offset)));
         }
         sub.last = sub.last.max(m.offset);

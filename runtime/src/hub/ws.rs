@@ -259,7 +259,7 @@ impl Connection {
         let sub = self.subs.entry(id).or_insert(sub);
         let mut frames = vec![text(subscribed)];
         for m in missed {
-            if sub.topics.contains(&m.topic) {
+            if m.is_status() || sub.topics.contains(&m.topic) {
                 frames.push(text(m.frame(id)));
             }
             sub.last = sub.last.max(m.offset);

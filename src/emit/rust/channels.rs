@@ -107,6 +107,42 @@ pub fn channel(ch: &Channel) -> TokenStream {
         }
     };
 
+    let lifecycle = ch.lifecycle.as_ref().map(|l| {
+        let typed = |name: &Option<String>| match name {
+            Some(n) => {
+                let t = ident(n);
+                (quote! { #t }, quote! { ::std::option::Option::Some(|data| chanspec_schemas().check(#n, data)) })
+            }
+            None => (quote! { () }, quote! { ::std::option::Option::None }),
+        };
+        let ((result, result_check), (error, error_check)) = (typed(&l.result), typed(&l.error));
+        let doc = docs(Some(&format!(
+            "The run lifecycle of `{id}`: `publisher.complete(&channel, &result)`, `fail`, `cancel`, `running` \
+             (and `*_durable` with an idempotency key).{}",
+            l.doc.as_deref().map(|d| format!("\n\n{d}")).unwrap_or_default()
+        )));
+        quote! {
+            #doc
+            #[allow(deprecated)]
+            impl ::chanspec_runtime::LifecycleChannel for #ty {
+                type Result = #result;
+                type Error = #error;
+
+                fn channel_name(&self) -> &str {
+                    &self.name
+                }
+
+                fn result_check(&self) -> ::std::option::Option<::chanspec_runtime::PayloadCheck> {
+                    #result_check
+                }
+
+                fn error_check(&self) -> ::std::option::Option<::chanspec_runtime::PayloadCheck> {
+                    #error_check
+                }
+            }
+        }
+    });
+
     let variants = ch.topics.iter().map(|t| {
         let v = ident(&t.variant);
         let payload = ident(&t.payload);
@@ -159,6 +195,8 @@ pub fn channel(ch: &Channel) -> TokenStream {
         }
 
         #constructor
+
+        #lifecycle
 
         #msg_doc
         #[derive(Clone, Debug, PartialEq)]

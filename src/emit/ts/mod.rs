@@ -70,6 +70,14 @@ struct ChannelCtx {
     name_expr: String,
     topics: Vec<TopicCtx>,
     topic_literals: String,
+    lifecycle: Option<LifecycleCtx>,
+}
+
+/// A lifecycle channel's guards of its result and error (`undefined` only, when undeclared).
+#[derive(Serialize)]
+struct LifecycleCtx {
+    result: String,
+    error: String,
 }
 
 #[derive(Serialize)]
@@ -281,5 +289,12 @@ fn channel(ch: &Channel, builder: &mut guards::Guards) -> ChannelCtx {
         name_expr,
         topic_literals: topics.iter().map(|t| t.literal.clone()).collect::<Vec<_>>().join(", "),
         topics,
+        lifecycle: ch.lifecycle.as_ref().map(|l| {
+            let guard = |name: &Option<String>| match name {
+                Some(n) => naming::ts_guard(n),
+                None => "(x: unknown): x is undefined => x === undefined".to_string(),
+            };
+            LifecycleCtx { result: guard(&l.result), error: guard(&l.error) }
+        }),
     }
 }

@@ -135,13 +135,19 @@ pub fn session_of(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+#[derive(Deserialize)]
+struct CreateQuery {
+    /// A step to fail at, to see a failed run (`?fail=test`).
+    fail: Option<String>,
+}
+
 /// `POST /api/runs`: create a run for the caller's session (itself created when absent).
-async fn create_run(State(app): State<App>, headers: HeaderMap) -> Response {
+async fn create_run(State(app): State<App>, headers: HeaderMap, Query(q): Query<CreateQuery>) -> Response {
     let (session, new_session) = match session_of(&headers) {
         Some(s) => (s, false),
         None => (format!("{:032x}", rand::random::<u128>()), true),
     };
-    let run = app.runs.create(&session).await;
+    let run = app.runs.create(&session, q.fail).await;
     let mut response = (StatusCode::CREATED, Json(run)).into_response();
     if new_session {
         let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict");

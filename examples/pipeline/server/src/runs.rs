@@ -12,7 +12,7 @@ use chanspec_runtime::hub::Hub;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use crate::channels::{self, PipelineStatus, PipelineStatusState, Token};
+use crate::channels::{self, PipelineStatus, PipelineStatusState, RunError, RunSummary, Token};
 
 /// The simulated pipeline: each step's name and the log (one line) it streams, token by token.
 pub const STEPS: [(&str, &str); 4] = [
@@ -45,6 +45,9 @@ struct Run {
     /// The step being run (`STEPS.len()` when finished).
     step: usize,
     finished: bool,
+    /// A step to fail at, on purpose (`POST /api/runs?fail=test`): the run ends `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fail_at: Option<String>,
 }
 
 /// What `POST /api/runs` and `GET /api/runs/{runId}` answer.
@@ -93,10 +96,12 @@ impl Runs {
         }
     }
 
-    /// Creates a run for `owner` (not started yet) and returns what the client needs to follow it.
-    pub async fn create(&self, owner: &str) -> RunView {
+    /// Creates a run for `owner` (not started yet; failing at the step `fail_at`, when it is
+    /// one) and returns what the client needs to follow it.
+    pub async fn create(&self, owner: &str, fail_at: Option<String>) -> RunView {
         let id = uuid_v4();
-        let run = Run { owner: owner.to_string(), started: false, step: 0, finished: false };
+        let fail_at = fail_at.filter(|f| STEPS.iter().any(|(s, _)| s == f));
+        let run = Run { owner: owner.to_string(), started: false, step: 0, finished: false, fail_at };
         let mut runs = self.runs.lock().await;
         runs.insert(id.clone(), run.clone());
         self.save(&runs);
@@ -160,9 +165,12 @@ impl Runs {
 
     /// The simulated pipeline, published through the generated bindings: the run's status,
     /// every step queued, then per step `running`, its log token by token, `succeeded`; the
-    /// run's final status last, published durably (a retry with its key is delivered once).
+    /// run's final status, then its end (`complete` with a typed summary), both published
+    /// durably (a retry with its key is delivered once). A run told to fail at a step ends
+    /// there with `fail` and a typed error.
     async fn simulate(&self, id: &str, from: usize) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let pipeline = channels::pipeline(id)?;
+        let fail_at = self.runs.lock().await.get(id).and_then(|r| r.fail_at.clone());
         let status = |step: &str, state, message: Option<String>| PipelineStatus { step: step.into(), state, message };
         let hub = &self.hub;
         if from == 0 {
@@ -183,11 +191,25 @@ impl Runs {
                 hub.publish(&pipeline.tokens(), &Token { token: token.into() }).await?;
             }
             tokio::time::sleep(self.delay * 2).await;
+            if fail_at.as_deref() == Some(*step) {
+                let message = format!("{step} failed: 2 of 128 tests failed");
+                hub.publish(&pipeline.status(), &status(step, PipelineStatusState::Failed, Some(message.clone())))
+                    .await?;
+                let failed = status(RUN_STEP, PipelineStatusState::Failed, Some(message.clone()));
+                hub.publish_durable(&format!("{id}:final"), &pipeline.status(), &failed).await?;
+                let error = RunError { step: step.to_string(), message };
+                hub.fail_durable(&format!("{id}:end"), &pipeline, &error).await?;
+                self.record(id, STEPS.len(), true).await;
+                return Ok(());
+            }
             let message = Some(format!("{step} done"));
             hub.publish(&pipeline.status(), &status(step, PipelineStatusState::Succeeded, message)).await?;
         }
-        let done = status(RUN_STEP, PipelineStatusState::Succeeded, Some(format!("all {} steps passed", STEPS.len())));
+        let summary = format!("all {} steps passed", STEPS.len());
+        let done = status(RUN_STEP, PipelineStatusState::Succeeded, Some(summary.clone()));
         hub.publish_durable(&format!("{id}:final"), &pipeline.status(), &done).await?;
+        let result = RunSummary::new(STEPS.len() as i64, token_count() as i64, summary);
+        hub.complete_durable(&format!("{id}:end"), &pipeline, &result).await?;
         self.record(id, STEPS.len(), true).await;
         Ok(())
     }

@@ -42,12 +42,12 @@ export function App() {
   const [starting, setStarting] = useState(false);
   const [startError, setStartError] = useState<string>();
 
-  const start = async () => {
+  const start = async (fail?: string) => {
     setStarting(true);
     setStartError(undefined);
     try {
       // Create the run; <Run> starts it once its subscription is open, so nothing is missed.
-      const run = await api<RunInfo>("/api/runs", { method: "POST" });
+      const run = await api<RunInfo>(fail ? `/api/runs?fail=${fail}` : "/api/runs", { method: "POST" });
       location.hash = `run=${run.runId}`;
       setRunId(run.runId);
     } catch (e) {
@@ -64,8 +64,11 @@ export function App() {
         <p className="subtitle">
           A simulated CI run streamed over a typed chanspec channel (<code>{pipeline.template}</code>).
         </p>
-        <button type="button" data-testid="start-run" onClick={start} disabled={starting}>
+        <button type="button" data-testid="start-run" onClick={() => start()} disabled={starting}>
           {starting ? "Starting…" : "Start run"}
+        </button>{" "}
+        <button type="button" data-testid="start-failing-run" onClick={() => start("test")} disabled={starting}>
+          Start a run that fails
         </button>
         {startError && <p className="error">Could not start a run: {startError}</p>}
       </header>
@@ -77,7 +80,7 @@ export function App() {
 const RANK: Record<State, number> = { queued: 0, running: 1, succeeded: 2, failed: 2 };
 
 function Run({ runId }: { runId: string }) {
-  const { connectionStatus, messages, recovered, error } = useRealtime({
+  const { connectionStatus, runStatus, result, runError, messages, recovered, error } = useRealtime({
     url: HUB_URL,
     channel: pipeline,
     params: { runId },
@@ -102,7 +105,7 @@ function Run({ runId }: { runId: string }) {
   // what happened before this page subscribed (a reload), and what a gap lost. Remember where
   // in the log the gap is.
   const [snapshot, setSnapshot] = useState<RunInfo>();
-  const tokenList = messages.byTopic.tokens;
+  const tokenList = messages.listByTopic.tokens;
   const gapAt = useRef<number | undefined>(undefined);
   if (recovered === false && gapAt.current === undefined) gapAt.current = tokenList.length;
   useEffect(() => {
@@ -127,12 +130,12 @@ function Run({ runId }: { runId: string }) {
       );
       if (snapshot.finished) byStep.set(RUN_STEP, { step: RUN_STEP, state: "succeeded", message: "finished" });
     }
-    for (const { data } of messages.byTopic.status) {
+    for (const { data } of messages.listByTopic.status) {
       const known = byStep.get(data.step);
       if (!known || RANK[data.state] >= RANK[known.state]) byStep.set(data.step, data);
     }
     return byStep;
-  }, [messages.byTopic.status, snapshot]);
+  }, [messages.listByTopic.status, snapshot]);
 
   const run = steps.get(RUN_STEP);
   const lastOffset = messages.all.length > 0 ? messages.all[messages.all.length - 1]?.offset : undefined;
@@ -154,6 +157,21 @@ function Run({ runId }: { runId: string }) {
         </span>
         {lastOffset !== undefined && <span className="muted">offset {lastOffset}</span>}
       </div>
+      {/* The quick start of the realtime hook this one replaces, as it is written there. */}
+      <p data-testid="quickstart">
+        Connection: {connectionStatus} | Run: <span data-testid="run-lifecycle" data-run-status={runStatus}>{runStatus}</span>
+      </p>
+      {messages.byTopic.status && <p data-testid="latest-status">Status: {messages.byTopic.status.data.message}</p>}
+      {result && (
+        <p className="notice done" data-testid="run-result">
+          Completed: {result.summary} ({result.steps} steps, {result.tokens} tokens)
+        </p>
+      )}
+      {runError && (
+        <p className="error" data-testid="run-error">
+          Failed at <code>{runError.step}</code>: {runError.message}
+        </p>
+      )}
       {startError && <p className="error">Could not start the run: {startError}</p>}
       {error && connectionStatus !== "open" && (
         <p className="error" data-testid="connection-error">

@@ -6,6 +6,24 @@ export interface Token {
   token: string;
 }
 
+/** What a completed run did. */
+export interface RunSummary {
+  /** Steps that ran. */
+  steps: number;
+  /** Log tokens streamed. */
+  tokens: number;
+  /** One line for people. */
+  summary: string;
+}
+
+/** Why a run failed. */
+export interface RunError {
+  /** The step that failed. */
+  step: string;
+  /** What went wrong. */
+  message: string;
+}
+
 /** Human-readable progress, one message per step. */
 export interface PipelineStatus {
   /** The step's name. */
@@ -56,6 +74,10 @@ export const pipeline = {
     tokens: isToken,
   },
   explain: explainRefusal,
+  lifecycle: {
+    result: isRunSummary,
+    error: isRunError,
+  },
 } as const;
 
 /**
@@ -112,6 +134,16 @@ export function isToken(x: unknown): x is Token {
   return $Token(x);
 }
 
+/** Whether `x` is a valid `RunSummary` (checked against its JSON Schema). */
+export function isRunSummary(x: unknown): x is RunSummary {
+  return $RunSummary(x);
+}
+
+/** Whether `x` is a valid `RunError` (checked against its JSON Schema). */
+export function isRunError(x: unknown): x is RunError {
+  return $RunError(x);
+}
+
 /** Whether `x` is a valid `PipelineStatus` (checked against its JSON Schema). */
 export function isPipelineStatus(x: unknown): x is PipelineStatus {
   return $PipelineStatus(x);
@@ -127,6 +159,26 @@ const $Token: $Check = $all([
   $object({
     required: ["token"],
     properties: [["token", $all([$type(["string"]), $string({ minLength: 1 })])]],
+    additionalProperties: $false,
+  }),
+]);
+const $RunSummary: $Check = $all([
+  $type(["object"]),
+  $object({
+    required: ["steps", "tokens", "summary"],
+    properties: [
+      ["steps", $all([$type(["integer"]), $number({ minimum: 0, maximum: 1000 })])],
+      ["tokens", $all([$type(["integer"]), $number({ minimum: 0, maximum: 100000000 })])],
+      ["summary", $type(["string"])],
+    ],
+    additionalProperties: $false,
+  }),
+]);
+const $RunError: $Check = $all([
+  $type(["object"]),
+  $object({
+    required: ["step", "message"],
+    properties: [["step", $type(["string"])], ["message", $type(["string"])]],
     additionalProperties: $false,
   }),
 ]);
@@ -285,6 +337,57 @@ function $string(r: $StringRules): $Check {
     }
     return r.pattern === undefined || r.pattern.test(x) || $no(`${$show(x)} does not match the pattern \`${r.pattern.source}\``);
   };
+}
+
+interface $NumberRules {
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  multipleOf?: number;
+}
+/** Number keywords; other values pass. */
+function $number(r: $NumberRules): $Check {
+  return (x) => {
+    if (typeof x !== "number") return true;
+    if (r.minimum !== undefined && x < r.minimum) return $no(`${x} is less than the minimum of ${r.minimum}`);
+    if (r.maximum !== undefined && x > r.maximum) return $no(`${x} is greater than the maximum of ${r.maximum}`);
+    if (r.exclusiveMinimum !== undefined && x <= r.exclusiveMinimum) {
+      return $no(`${x} is not greater than the exclusiveMinimum of ${r.exclusiveMinimum}`);
+    }
+    if (r.exclusiveMaximum !== undefined && x >= r.exclusiveMaximum) {
+      return $no(`${x} is not less than the exclusiveMaximum of ${r.exclusiveMaximum}`);
+    }
+    if (r.multipleOf !== undefined && !$isMultiple(x, r.multipleOf)) {
+      return $no(`${x} is not a multiple of ${r.multipleOf} (multipleOf)`);
+    }
+    return true;
+  };
+}
+/** A number as `mantissa × 10^exponent`, exactly, from its shortest decimal text (`String(x)`). */
+function $decimal(x: number): [bigint, number] | undefined {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/.exec(String(x));
+  if (m === null) return undefined;
+  const fraction = m[3] ?? "";
+  let mantissa = BigInt(`${m[1] ?? ""}${m[2] ?? ""}${fraction}`);
+  let exponent = Number(m[4] ?? "0") - fraction.length;
+  const ten = BigInt(10);
+  while (mantissa !== BigInt(0) && mantissa % ten === BigInt(0)) {
+    mantissa /= ten;
+    exponent++;
+  }
+  return [mantissa, exponent];
+}
+/** `multipleOf`, exactly in decimal, as the Rust runtime decides it: 0.3 is a multiple of 0.1, 0.5000000001 not of 0.5. */
+function $isMultiple(x: number, of: number): boolean {
+  const a = $decimal(x);
+  const b = $decimal(of);
+  if (a === undefined || b === undefined || b[0] === BigInt(0)) return false;
+  if (a[0] === BigInt(0)) return true;
+  const e = a[1] - b[1];
+  const zero = BigInt(0);
+  const d = b[0] < zero ? -b[0] : b[0];
+  return e >= 0 ? (a[0] * BigInt(10) ** BigInt(e)) % d === zero : a[0] % (d * BigInt(10) ** BigInt(-e)) === zero;
 }
 
 interface $ObjectRules {
