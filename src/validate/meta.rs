@@ -345,15 +345,26 @@ mod tests {
         let mut found = Vec::new();
         refs(&schema, String::new(), &mut found);
         found.sort();
-        assert_eq!(found, ["/$defs/Topic/properties/schema", "/properties/$defs/additionalProperties"]);
+        assert_eq!(
+            found,
+            [
+                "/$defs/Lifecycle/properties/error",
+                "/$defs/Lifecycle/properties/result",
+                "/$defs/Topic/properties/schema",
+                "/properties/$defs/additionalProperties"
+            ]
+        );
         // And those are the values `payload_schemas` yields.
         let doc = serde_json::json!({
             "chanspec": 1,
             "$defs": {"A": {"title": "a"}},
-            "channels": {"c": {"topics": {"t": {"schema": {"title": "t"}}}}}
+            "channels": {"c": {
+                "topics": {"t": {"schema": {"title": "t"}}},
+                "lifecycle": {"result": {"title": "r"}, "error": {"title": "e"}}
+            }}
         });
         let titles: Vec<&str> = payload_schemas(&doc).filter_map(|s| s["title"].as_str()).collect();
-        assert_eq!(titles, ["a", "t"]);
+        assert_eq!(titles, ["a", "t", "r", "e"]);
         assert!(structure_validator().is_valid(&doc) && format_validator().is_valid(&doc));
         let bad = serde_json::json!({"chanspec": 1, "$defs": {"A": {"type": "strin"}}, "channels": {}});
         assert!(structure_validator().is_valid(&bad) && !payload_schemas(&bad).all(plainly_valid));
