@@ -135,6 +135,10 @@ enum Command {
         /// Open connections per client IP at most (default: no per-IP limit).
         #[arg(long)]
         max_connections_per_ip: Option<usize>,
+        /// A reverse proxy (IP address) whose `X-Forwarded-For` is believed for the per-IP
+        /// limit (repeat for several). Without it the header is ignored.
+        #[arg(long, value_name = "IP")]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// Say whether a change of definitions breaks subscribers already running: `diff OLD NEW`,
     /// or `diff --against REF FILE...` (the same files at a git commit). Exit 0 when
@@ -349,6 +353,7 @@ fn main() -> ExitCode {
             head_timeout,
             max_connections,
             max_connections_per_ip,
+            trusted_proxy,
         } => {
             let durations = chanspec_runtime::token::parse_ttl(&max_token_ttl)
                 .map_err(|e| format!("error: --max-token-ttl {e}"))
@@ -368,6 +373,7 @@ fn main() -> ExitCode {
                 head_timeout,
                 max_connections,
                 max_connections_per_ip,
+                trusted_proxies: trusted_proxy,
             };
             let dedup_window = match chanspec_runtime::token::parse_ttl(&dedup_window) {
                 Ok(d) => d,

@@ -190,6 +190,10 @@ pub struct PublishRequest {
     pub idempotency_key: Option<String>,
 }
 
+/// The WebSocket subprotocol a client offers to receive several frames per WebSocket message,
+/// joined by `\n` (JSON text never holds a raw newline): split each message on `\n`.
+pub const BATCH_PROTOCOL: &str = "chanspec.v1.batch";
+
 /// A run's status on a channel with a lifecycle: `pending` until the first publish (or an
 /// explicit `running`), then `running`, then one terminal status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -317,3 +317,41 @@ async fn an_oversized_publish_gets_413_while_the_client_is_still_sending() {
         assert_eq!(answer["code"], "too_large");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_offering_the_batch_subprotocol_gets_queued_frames_joined() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let hub = start(HubConfig::default(), None).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let mut request = format!("{}/v1/ws", hub.ws_url()).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "chanspec.v1.batch".parse().unwrap());
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chanspec.v1.batch");
+    let subscribe = json!({"type": "subscribe", "id": 1, "token": token(pipeline.name(), &["tokens"])});
+    socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
+    // An old-style client beside it, on the same channel.
+    let mut plain = Ws::connect(&hub.ws_url()).await;
+    plain.subscribe(1, &token(pipeline.name(), &["tokens"]), None).await;
+    // Published while the batched client is not reading: its frames queue up.
+    for i in 0..200 {
+        hub.hub.publish(&pipeline.tokens(), &Token { token: format!("t{i}") }).await.unwrap();
+    }
+    let (mut frames, mut messages) = (Vec::new(), 0);
+    while frames.len() < 201 {
+        let Some(Ok(Message::Text(text))) = socket.next().await else { panic!("the connection ended") };
+        messages += 1;
+        for line in text.as_str().split('\n') {
+            frames.push(serde_json::from_str::<serde_json::Value>(line).unwrap());
+        }
+    }
+    assert_eq!(frames[0]["type"], "subscribed");
+    let offsets: Vec<u64> = frames[1..].iter().map(|f| f["offset"].as_u64().unwrap()).collect();
+    assert_eq!(offsets, (1..=200).collect::<Vec<_>>(), "every frame once, in order");
+    assert!(messages < 100, "{messages} WebSocket messages for 201 frames: batched");
+    // The plain client got one frame per message, as before.
+    for i in 1..=200u64 {
+        assert_eq!(plain.frame().await["offset"], i);
+    }
+}

@@ -99,3 +99,68 @@ async fn over_the_connection_limits_a_new_connection_gets_503_and_others_carry_o
     }
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// A WebSocket through a proxy at 127.0.0.1, forwarding `client`: the upgrade's status, and
+/// the socket when it was accepted.
+async fn through_proxy(
+    hub: &Running,
+    client: &str,
+) -> (u16, Option<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("{}/v1/ws", hub.ws_url()).into_client_request().unwrap();
+    request.headers_mut().insert("X-Forwarded-For", format!("203.0.113.9, {client}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, response)) => (response.status().as_u16(), Some(socket)),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (response.status().as_u16(), None),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_per_ip_limit_counts_forwarded_clients() {
+    let limits = ConnectionLimits {
+        max_connections_per_ip: Some(2),
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..ConnectionLimits::default()
+    };
+    let hub = start(HubConfig { connections: limits, ..HubConfig::default() }, None).await;
+    // Two WebSockets for client 10.0.0.1 (the rightmost untrusted address), then a refusal.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let (status, socket) = through_proxy(&hub, "10.0.0.1").await;
+        assert_eq!(status, 101);
+        held.push(socket);
+    }
+    let (status, _) = through_proxy(&hub, "10.0.0.1").await;
+    assert_eq!(status, 503, "a third connection for the same forwarded client");
+    // Another client through the same proxy is not affected, nor is the proxy's own traffic.
+    let (status, socket) = through_proxy(&hub, "10.0.0.2").await;
+    assert_eq!(status, 101);
+    held.push(socket);
+    for _ in 0..5 {
+        assert!(healthz(hub.addr).await.starts_with("HTTP/1.1 200"));
+    }
+    // A closed connection gives its forwarded client's slot back.
+    drop(held.remove(0));
+    let mut status = 0;
+    for _ in 0..50 {
+        status = through_proxy(&hub, "10.0.0.1").await.0;
+        if status == 101 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 101);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_trusted_proxy_x_forwarded_for_is_ignored() {
+    let limits = ConnectionLimits { max_connections_per_ip: Some(2), ..ConnectionLimits::default() };
+    let hub = start(HubConfig { connections: limits, ..HubConfig::default() }, None).await;
+    // Claiming to be different clients does not get past the per-IP limit of 127.0.0.1.
+    let (a, sa) = through_proxy(&hub, "10.0.0.1").await;
+    let (b, sb) = through_proxy(&hub, "10.0.0.2").await;
+    let (c, _) = through_proxy(&hub, "10.0.0.3").await;
+    assert_eq!((a, b, c), (101, 101, 503));
+    drop((sa, sb));
+}

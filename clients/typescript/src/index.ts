@@ -17,6 +17,7 @@ export {
 export { ChanspecError } from "./errors.js";
 export { type JwtClaims, decodeJwtPayload, refreshDelayMs } from "./jwt.js";
 export {
+  BATCH_PROTOCOL,
   CLOSE_SLOW_CONSUMER,
   type ClientFrame,
   type ErrorCode,

@@ -71,6 +71,12 @@ export type ServerFrame =
   | { type: "pong" }
   | { type: "closing" };
 
+/**
+ * The WebSocket subprotocol the client offers: the hub may then send several frames in one
+ * WebSocket message, joined by "\n".
+ */
+export const BATCH_PROTOCOL = "chanspec.v1.batch";
+
 /** The close code the hub uses for a subscriber whose queue filled (slow consumer). */
 export const CLOSE_SLOW_CONSUMER = 4008;
 

@@ -13,6 +13,7 @@ import {
 import { ChanspecError } from "./errors.js";
 import { refreshDelayMs } from "./jwt.js";
 import {
+  BATCH_PROTOCOL,
   CLOSE_SLOW_CONSUMER,
   type ClientFrame,
   type Position,
@@ -34,7 +35,7 @@ export interface WebSocketLike {
   onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
 }
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** A token, or a function fetching a fresh one (called on every connect, reconnect and refresh). */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -246,7 +247,8 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
     this.token = token;
     let ws: WebSocketLike;
     try {
-      ws = new this.WS(this.options.url);
+      // Offer batched frames: the hub may then join queued frames with "\n" (split below).
+      ws = new this.WS(this.options.url, [BATCH_PROTOCOL]);
     } catch (cause) {
       this.reconnect(new ChanspecError("connection", `cannot open ${this.options.url}: ${describe(cause)}`, { cause }));
       return;
@@ -362,6 +364,12 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
   // --- frames -----------------------------------------------------------------------------
 
   private onFrame(raw: unknown): void {
+    // A batched message (`chanspec.v1.batch`) holds several frames, one per line; JSON text
+    // never holds a raw newline, so splitting is safe whatever was negotiated.
+    if (typeof raw === "string" && raw.includes("\n")) {
+      for (const line of raw.split("\n")) this.onFrame(line);
+      return;
+    }
     const frame = parseFrame(raw);
     if (!frame) {
       this.report(new ChanspecError("invalid_frame", `unreadable frame from the hub: ${String(raw).slice(0, 200)}`));

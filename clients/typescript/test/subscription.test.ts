@@ -46,6 +46,20 @@ function start(over: Partial<SubscribeOptions<typeof pipeline, "status" | "token
 }
 
 describe("connecting", () => {
+  it("offers the batch subprotocol and splits a batched message into its frames", async () => {
+    const { received } = start();
+    await tick();
+    const ws = FakeSocket.last();
+    expect(ws.protocols).toEqual(["chanspec.v1.batch"]);
+    ws.open();
+    ws.subscribed();
+    const { id } = ws.lastSubscribe();
+    const frame = (offset: number) =>
+      JSON.stringify({ type: "message", id, channel: "pipeline:7", topic: "tokens", offset, data: { token: `t${offset}` }, publishedAt: "x" });
+    ws.receive([1, 2, 3].map(frame).join("\n"));
+    expect(received.map((m) => m.offset)).toEqual([1, 2, 3]);
+  });
+
   it("subscribes with the token on open and iterates typed messages", async () => {
     const sub = subscribe({ url: URL, channel: pipeline, params: { runId: "7" }, topics: ["status"], token: "tok", WebSocket: FakeSocket });
     expect(sub.channelName).toBe("pipeline:7");

@@ -140,6 +140,8 @@ pub struct Subscription<M> {
     position: Position,
     recovered: bool,
     status: Option<StatusData>,
+    /// Frames of a batched WebSocket message not handed out yet.
+    pending: std::collections::VecDeque<ServerFrame>,
     message: PhantomData<fn() -> M>,
 }
 
@@ -147,8 +149,13 @@ impl<M: ChannelMessage> Subscription<M> {
     /// Connect to `base` (`ws://127.0.0.1:8080`), subscribe with `token`, resuming after
     /// `since` when given. Returns once the hub has answered `subscribed`.
     pub async fn connect(base: &str, token: &str, since: Option<Position>) -> Result<Self, ClientError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}/v1/ws", base.trim_end_matches('/'));
-        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.map_err(transport)?;
+        // Offer batched frames (several per WebSocket message, split on `\n` below).
+        let mut request = url.into_client_request().map_err(transport)?;
+        let protocol = crate::protocol::BATCH_PROTOCOL.parse().map_err(transport)?;
+        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.map_err(transport)?;
         let subscribe = ClientFrame::Subscribe { id: 1, token: token.to_string(), since };
         let text = serde_json::to_string(&subscribe).map_err(transport)?;
         socket.send(WsMessage::Text(text.into())).await.map_err(transport)?;
@@ -158,6 +165,7 @@ impl<M: ChannelMessage> Subscription<M> {
             position: Position { epoch: String::new(), offset: 0 },
             recovered: false,
             status: None,
+            pending: std::collections::VecDeque::new(),
             message: PhantomData,
         };
         match sub.frame().await? {
@@ -190,8 +198,15 @@ impl<M: ChannelMessage> Subscription<M> {
 
     async fn frame(&mut self) -> Result<ServerFrame, ClientError> {
         loop {
+            if let Some(f) = self.pending.pop_front() {
+                return Ok(f);
+            }
             match self.socket.next().await {
-                Some(Ok(WsMessage::Text(t))) => return serde_json::from_str(t.as_str()).map_err(transport),
+                Some(Ok(WsMessage::Text(t))) => {
+                    for line in t.as_str().split('\n') {
+                        self.pending.push_back(serde_json::from_str(line).map_err(transport)?);
+                    }
+                }
                 Some(Ok(WsMessage::Close(close))) => {
                     let (code, reason) =
                         close.map(|c| (Some(u16::from(c.code)), c.reason.to_string())).unwrap_or((None, String::new()));

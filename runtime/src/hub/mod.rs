@@ -62,6 +62,12 @@ pub struct HubConfig {
     pub queue_bytes: usize,
     /// Subscriptions per WebSocket connection.
     pub max_subscriptions: usize,
+    /// For a client that offered the WebSocket subprotocol `chanspec.v1.batch`: at most this
+    /// many hub frames (already queued; never waited for) in one WebSocket message, joined
+    /// by `\n`. Default 32.
+    pub batch_frames: usize,
+    /// The most bytes of frames joined into one WebSocket message. Default 64 KiB.
+    pub batch_bytes: usize,
     /// SSE keepalive comment interval.
     pub sse_keepalive: Duration,
     /// WebSocket ping interval. A connection that sends nothing (not even the pong every
@@ -90,6 +96,8 @@ impl Default for HubConfig {
             queue_capacity: 1024,
             queue_bytes: 1024 * 1024,
             max_subscriptions: 100,
+            batch_frames: 32,
+            batch_bytes: 64 * 1024,
             sse_keepalive: Duration::from_secs(15),
             ping_interval: Duration::from_secs(30),
             max_token_ttl: Duration::from_secs(24 * 3600),

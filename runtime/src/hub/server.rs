@@ -4,6 +4,8 @@
 //! next request is waiting for a head), and a cap on open connections, overall and per
 //! client IP, over which a new connection gets `503` with `Retry-After` and nothing else is
 //! disturbed. WebSocket and SSE connections, once their request is read, are not timed.
+//! Behind a reverse proxy (`trusted_proxies`), the per-IP limit counts the client address the
+//! proxy gives in `X-Forwarded-For`, per WebSocket or SSE connection, instead of the proxy's.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -28,6 +30,11 @@ pub struct ConnectionLimits {
     /// Open connections per client IP at most (`None`: no per-IP limit, the default: many
     /// users share an IP behind a NAT or proxy).
     pub max_connections_per_ip: Option<usize>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: their own connections are not
+    /// counted per IP; each WebSocket or SSE request through them counts for the client
+    /// address they forward (the rightmost one that is not itself a trusted proxy). Empty by
+    /// default: the header is ignored, since any client can send it.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ConnectionLimits {
@@ -36,6 +43,7 @@ impl Default for ConnectionLimits {
             head_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_connections_per_ip: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -47,20 +55,25 @@ struct Open {
     per_ip: HashMap<IpAddr, usize>,
 }
 
-/// A slot in [`Open`], given back when the connection ends.
+/// A slot in [`Open`], given back when the connection ends: one of the total (`total`), and
+/// one of its IP's (`ip`), each when taken.
 struct Slot {
     open: Arc<Mutex<Open>>,
-    ip: IpAddr,
+    total: bool,
+    ip: Option<IpAddr>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.total -= 1;
-        if let Some(n) = open.per_ip.get_mut(&self.ip) {
+        if self.total {
+            open.total -= 1;
+        }
+        let Some(ip) = self.ip else { return };
+        if let Some(n) = open.per_ip.get_mut(&ip) {
             *n -= 1;
             if *n == 0 {
-                open.per_ip.remove(&self.ip);
+                open.per_ip.remove(&ip);
             }
         }
     }
@@ -117,6 +130,8 @@ struct Counted {
     tcp: tokio::net::TcpStream,
     switch: Arc<KillSwitch>,
     _slot: Slot,
+    /// Per-IP slots of clients behind a trusted proxy, taken by the requests.
+    _forwarded: Arc<Mutex<Vec<Slot>>>,
 }
 
 impl tokio::io::AsyncRead for Counted {
@@ -168,15 +183,54 @@ impl tokio::io::AsyncWrite for Counted {
     }
 }
 
-fn take_slot(open: &Arc<Mutex<Open>>, limits: &ConnectionLimits, ip: IpAddr) -> Option<Slot> {
+/// A slot of the total and (`ip`: unless the peer is a trusted proxy) of its IP.
+fn take_slot(open: &Arc<Mutex<Open>>, limits: &ConnectionLimits, ip: Option<IpAddr>) -> Option<Slot> {
     let mut o = open.lock().unwrap_or_else(|e| e.into_inner());
-    let here = o.per_ip.get(&ip).copied().unwrap_or(0);
-    if o.total >= limits.max_connections || limits.max_connections_per_ip.is_some_and(|m| here >= m) {
+    let here = ip.map(|ip| o.per_ip.get(&ip).copied().unwrap_or(0)).unwrap_or(0);
+    if o.total >= limits.max_connections || (ip.is_some() && limits.max_connections_per_ip.is_some_and(|m| here >= m)) {
         return None;
     }
     o.total += 1;
-    *o.per_ip.entry(ip).or_insert(0) += 1;
-    Some(Slot { open: open.clone(), ip })
+    if let Some(ip) = ip {
+        *o.per_ip.entry(ip).or_insert(0) += 1;
+    }
+    Some(Slot { open: open.clone(), total: true, ip })
+}
+
+/// A per-IP slot only, for a client behind a trusted proxy.
+fn take_ip_slot(open: &Arc<Mutex<Open>>, max: usize, ip: IpAddr) -> Option<Slot> {
+    let mut o = open.lock().unwrap_or_else(|e| e.into_inner());
+    let here = o.per_ip.entry(ip).or_insert(0);
+    if *here >= max {
+        return None;
+    }
+    *here += 1;
+    Some(Slot { open: open.clone(), total: false, ip: Some(ip) })
+}
+
+/// The client address a trusted proxy forwards: the rightmost `X-Forwarded-For` entry that is
+/// not itself a trusted proxy.
+fn forwarded_client(headers: &hyper::HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let list: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+    list.iter().rev().filter_map(|s| s.trim().parse::<IpAddr>().ok()).find(|ip| !trusted.contains(ip))
+}
+
+/// Whether a request opens a long-lived connection (a WebSocket upgrade or an SSE stream).
+fn long_lived<B>(request: &hyper::Request<B>) -> bool {
+    let upgrade =
+        request.headers().get(hyper::header::UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    upgrade || request.uri().path() == "/v1/sse"
+}
+
+fn busy_response() -> axum::response::Response {
+    let body = "{\"code\":\"unavailable\",\"message\":\"too many connections; retry shortly\"}";
+    axum::response::Response::builder()
+        .status(503)
+        .header("retry-after", "5")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .expect("a static response")
 }
 
 const BUSY: &str = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 71\r\n\r\n{\"code\":\"unavailable\",\"message\":\"too many connections; retry shortly\"}";
@@ -208,7 +262,8 @@ pub async fn serve(
         };
         // Reap finished connections as we go, so the set does not grow with the uptime.
         while tasks.try_join_next().is_some() {}
-        let Some(slot) = take_slot(&open, &limits, peer.ip()) else {
+        let proxied = limits.trusted_proxies.contains(&peer.ip());
+        let Some(slot) = take_slot(&open, &limits, (!proxied).then_some(peer.ip())) else {
             tasks.spawn(async move {
                 let mut tcp = tcp;
                 let _ = tokio::time::timeout(Duration::from_secs(2), tcp.write_all(BUSY.as_bytes())).await;
@@ -221,14 +276,29 @@ pub async fn serve(
         let router = router.clone();
         let mut stopped = stopped.clone();
         let head_timeout = limits.head_timeout;
+        let (open, trusted, per_ip) = (open.clone(), limits.trusted_proxies.clone(), limits.max_connections_per_ip);
         tasks.spawn(async move {
             let switch = Arc::new(KillSwitch::default());
-            let io = TokioIo::new(Counted { tcp, switch: switch.clone(), _slot: slot });
+            let forwarded = Arc::new(Mutex::new(Vec::new()));
+            let io = TokioIo::new(Counted { tcp, switch: switch.clone(), _slot: slot, _forwarded: forwarded.clone() });
             let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                // Behind a trusted proxy, a long-lived request counts for the forwarded client;
+                // its slot lives as long as the connection (the upgraded one included).
+                if let (true, Some(max)) = (proxied, per_ip)
+                    && long_lived(&request)
+                    && let Some(client) = forwarded_client(request.headers(), &trusted)
+                {
+                    match take_ip_slot(&open, max, client) {
+                        Some(s) => forwarded.lock().unwrap_or_else(|e| e.into_inner()).push(s),
+                        None => return futures_util::future::Either::Left(std::future::ready(Ok(busy_response()))),
+                    }
+                }
                 request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                 request.extensions_mut().insert(switch.clone());
                 let router = router.clone();
-                async move { tower::ServiceExt::oneshot(router, request.map(axum::body::Body::new)).await }
+                futures_util::future::Either::Right(async move {
+                    tower::ServiceExt::oneshot(router, request.map(axum::body::Body::new)).await
+                })
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(head_timeout).keep_alive(true);

@@ -16,7 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
 
 use super::{Conn, Hub, HubError, Out, Sub, frame, until};
-use crate::protocol::{ClientFrame, ErrorCode, ServerFrame, UnsubscribeReason};
+use crate::protocol::{BATCH_PROTOCOL, ClientFrame, ErrorCode, ServerFrame, UnsubscribeReason};
 
 pub const SLOW_CONSUMER: u16 = 4008;
 
@@ -24,7 +24,9 @@ pub(super) async fn handler(State(hub): State<Hub>, upgrade: WebSocketUpgrade) -
     let hard = hub.config().hard_frame_bytes;
     // A small read buffer (it grows for a large frame): idle connections stay small.
     // Writes are batched up to 64 KiB before a flush.
+    // A client offering the batch subprotocol gets it: queued frames then share messages.
     upgrade
+        .protocols([BATCH_PROTOCOL])
         .max_message_size(hard)
         .max_frame_size(hard)
         .read_buffer_size(1024)
@@ -53,12 +55,15 @@ struct Connection {
     subs: HashMap<u64, Sub>,
     /// Items taken off the queue, being written.
     batch: Vec<Out>,
+    /// The client speaks `chanspec.v1.batch`: frames are joined by `\n`.
+    joined: bool,
 }
 
 async fn run(hub: Hub, socket: WebSocket) {
     let conn = hub.connect();
     let mut shutdown = hub.shutdown_signal();
-    let mut c = Connection { hub: hub.clone(), conn, socket, subs: HashMap::new(), batch: Vec::new() };
+    let joined = socket.protocol().is_some_and(|p| p.as_bytes() == BATCH_PROTOCOL.as_bytes());
+    let mut c = Connection { hub: hub.clone(), conn, socket, subs: HashMap::new(), batch: Vec::new(), joined };
     let end = c.serve(&mut shutdown).await;
     let close = match end {
         End::Gone => None,
@@ -84,6 +89,38 @@ async fn run(hub: Hub, socket: WebSocket) {
 
 fn text(s: String) -> WsMessage {
     WsMessage::Text(s.into())
+}
+
+/// Frames joined by `\n` into WebSocket messages of at most `count` frames and (unless one
+/// frame alone is larger) `bytes` bytes.
+fn join(frames: Vec<axum::extract::ws::Utf8Bytes>, count: usize, bytes: usize) -> Vec<WsMessage> {
+    let mut out = Vec::new();
+    let mut group: Vec<axum::extract::ws::Utf8Bytes> = Vec::new();
+    let mut size = 0;
+    let flush = |group: &mut Vec<axum::extract::ws::Utf8Bytes>, out: &mut Vec<WsMessage>| match group.len() {
+        0 => {}
+        1 => out.extend(group.drain(..).map(WsMessage::Text)),
+        _ => {
+            let mut text = String::with_capacity(group.iter().map(|f| f.len() + 1).sum());
+            for (i, f) in group.drain(..).enumerate() {
+                if i > 0 {
+                    text.push('\n');
+                }
+                text.push_str(f.as_str());
+            }
+            out.push(WsMessage::Text(text.into()));
+        }
+    };
+    for frame in frames {
+        if !group.is_empty() && (group.len() == count || size + frame.len() + 1 > bytes) {
+            flush(&mut group, &mut out);
+            size = 0;
+        }
+        size += frame.len() + 1;
+        group.push(frame);
+    }
+    flush(&mut group, &mut out);
+    out
 }
 
 impl Connection {
@@ -172,7 +209,8 @@ impl Connection {
     }
 
     /// Write the batch taken off the queue (dropping what a subscription already has), then
-    /// flush once.
+    /// flush once. A client speaking `chanspec.v1.batch` gets the frames joined by `\n`, up
+    /// to `batch_frames` frames and `batch_bytes` bytes per WebSocket message.
     async fn outgoing(&mut self) -> Result<(), End> {
         let mut frames = Vec::with_capacity(self.batch.len());
         let mut written = 0u64;
@@ -181,11 +219,17 @@ impl Connection {
             if let Some(sub) = self.subs.values_mut().find(|s| s.key == key)
                 && let Some((frame, offset)) = sub.accept(out)
             {
-                frames.push(WsMessage::Text(frame));
+                frames.push(frame);
                 written += u64::from(offset.is_some());
             }
         }
-        self.write(frames).await?;
+        let messages: Vec<WsMessage> = if self.joined && frames.len() > 1 {
+            let config = self.hub.config();
+            join(frames, config.batch_frames.max(1), config.batch_bytes)
+        } else {
+            frames.into_iter().map(WsMessage::Text).collect()
+        };
+        self.write(messages).await?;
         self.hub.sent(written);
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! Usage: loadgen <mode> [key=value ...]
 //!   modes: nats-ws | nats-tcp | redis | idle-ws | chanspec-ws | idle-chanspec
 //!   chanspec keys: hub=127.0.0.1:8090 token=<jwt> channel=<name> key=<publish key>
+//!          batch=1 (offer the `chanspec.v1.batch` subprotocol: frames joined by newlines)
 //!   keys : subs=1000 msgs=2000 rate=0 (msg/s, 0 = as fast as possible)
 //!          size=100 server_pid=PID grace_s=15 limit_s=120 hold_s=5
 //!          ws=127.0.0.1:9222 nats=127.0.0.1:4222 redis=127.0.0.1:6390
@@ -53,6 +54,7 @@ struct Cfg {
     token: String,
     channel: String,
     key: String,
+    batch: bool,
 }
 
 fn parse_cfg() -> Cfg {
@@ -85,6 +87,7 @@ fn parse_cfg() -> Cfg {
         token: g("token", ""),
         channel: g("channel", ""),
         key: g("key", ""),
+        batch: g("batch", "0") == "1",
     }
 }
 
@@ -471,9 +474,13 @@ async fn chanspec_ws_sub(
     let tcp = TcpStream::connect(&cfg.hub).await.expect("tcp connect hub");
     tcp.set_nodelay(true).ok();
     let wcfg = WebSocketConfig::default().read_buffer_size(16 * 1024).write_buffer_size(0);
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(format!("ws://{}/v1/ws", cfg.hub), tcp, Some(wcfg))
-        .await
-        .expect("ws handshake");
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{}/v1/ws", cfg.hub))
+            .expect("request");
+    if cfg.batch {
+        request.headers_mut().insert("Sec-WebSocket-Protocol", "chanspec.v1.batch".parse().unwrap());
+    }
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(request, tcp, Some(wcfg)).await.expect("ws handshake");
     let sub = format!("{{\"type\":\"subscribe\",\"id\":1,\"token\":\"{}\"}}", cfg.token);
     ws.send(Message::text(sub)).await.expect("send subscribe");
     loop {
@@ -497,10 +504,14 @@ async fn chanspec_ws_sub(
                 let Some(Ok(m)) = m else { break };
                 let Message::Text(t) = m else { continue };
                 // `str::find` (not a byte-window scan): the payload sits ~110 bytes into the frame.
-                if let Some(i) = t.as_str().find(NEEDLE) {
-                    let rest = &t.as_bytes()[i + NEEDLE.len()..];
+                // A batched message holds several frames: one payload per frame.
+                let mut at = 0;
+                while let Some(i) = t.as_str()[at..].find(NEEDLE) {
+                    let start = at + i + NEEDLE.len();
+                    let rest = &t.as_bytes()[start..];
                     let end = rest.iter().position(|&c| c == b'"').unwrap_or(rest.len());
                     rec.on_payload(&rest[..end]);
+                    at = start + end;
                 }
             }
             _ = &mut stopped => break,
@@ -724,7 +735,7 @@ async fn fanout(cfg: Arc<Cfg>) {
     let cpu_wall = wall.max(1e-9);
     println!(
         "RESULT mode={} subs={} msgs={} rate={} size={} expected={} received={} lost={} dups={} wall_s={:.3} deliveries_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} server_cpu_s={:.2} server_cpu_pct={:.0} loadgen_cpu_s={:.2} loadgen_cpu_pct={:.0} other_procs_cpu_pct={:.0}",
-        cfg.mode, cfg.subs, cfg.msgs, cfg.rate, cfg.size.max(32), expected, received,
+        if cfg.batch { format!("{}+batch", cfg.mode) } else { cfg.mode.clone() }, cfg.subs, cfg.msgs, cfg.rate, cfg.size.max(32), expected, received,
         expected.saturating_sub(received), dups, wall, received as f64 / wall,
         pct(&lats, 0.50), pct(&lats, 0.90), pct(&lats, 0.99), pct(&lats, 1.0),
         srv1 - srv0, 100.0 * (srv1 - srv0) / cpu_wall, me1 - me0, 100.0 * (me1 - me0) / cpu_wall, 100.0 * other / cpu_wall
