@@ -250,9 +250,9 @@ async fn silent_connections_are_dropped_and_reading_ones_answer_pings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_is_enforced_while_messages_keep_coming() {
-    // A queue that never fills, holding far more than the socket buffers: the connection
+    // A queue that never fills (in frames or bytes), holding far more than the socket buffers: the connection
     // always has something to write when it looks.
-    let hub = start(HubConfig { queue_capacity: 1 << 22, ..HubConfig::default() }, None).await;
+    let hub = start(HubConfig { queue_capacity: 1 << 22, queue_bytes: 1 << 40, ..HubConfig::default() }, None).await;
     let pipeline = channels::pipeline(RUN).unwrap();
     let mut ws = Ws::connect(&hub.ws_url()).await;
     let token = issuer().mint(pipeline.name(), &["status"], Duration::from_secs(1));
@@ -323,23 +323,30 @@ async fn a_client_offering_the_batch_subprotocol_gets_queued_frames_joined() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let hub = start(HubConfig::default(), None).await;
+    const MESSAGES: u64 = 800; // under the queue limits (1,024 frames, 1 MiB): queued, not cut
+    // Small socket buffers on both sides, so frames queue up at the hub while the client
+    // does not read, and go out batched when it does.
+    let hub = start_with(HubConfig::default(), None, Some(16 * 1024), |b| b).await;
     let pipeline = channels::pipeline(RUN).unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(hub.addr).await.unwrap();
     let mut request = format!("{}/v1/ws", hub.ws_url()).into_client_request().unwrap();
     request.headers_mut().insert("Sec-WebSocket-Protocol", "chanspec.v1.batch".parse().unwrap());
-    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let (mut socket, response) =
+        tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await.unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], "chanspec.v1.batch");
     let subscribe = json!({"type": "subscribe", "id": 1, "token": token(pipeline.name(), &["tokens"])});
     socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
     // An old-style client beside it, on the same channel.
     let mut plain = Ws::connect(&hub.ws_url()).await;
     plain.subscribe(1, &token(pipeline.name(), &["tokens"]), None).await;
-    // Published while the batched client is not reading: its frames queue up.
-    for i in 0..200 {
-        hub.hub.publish(&pipeline.tokens(), &Token { token: format!("t{i}") }).await.unwrap();
+    let payload = "x".repeat(200);
+    for i in 0..MESSAGES {
+        hub.hub.publish(&pipeline.tokens(), &Token { token: format!("{i} {payload}") }).await.unwrap();
     }
-    let (mut frames, mut messages) = (Vec::new(), 0);
-    while frames.len() < 201 {
+    let (mut frames, mut messages) = (Vec::new(), 0u64);
+    while (frames.len() as u64) < MESSAGES + 1 {
         let Some(Ok(Message::Text(text))) = socket.next().await else { panic!("the connection ended") };
         messages += 1;
         for line in text.as_str().split('\n') {
@@ -348,10 +355,10 @@ async fn a_client_offering_the_batch_subprotocol_gets_queued_frames_joined() {
     }
     assert_eq!(frames[0]["type"], "subscribed");
     let offsets: Vec<u64> = frames[1..].iter().map(|f| f["offset"].as_u64().unwrap()).collect();
-    assert_eq!(offsets, (1..=200).collect::<Vec<_>>(), "every frame once, in order");
-    assert!(messages < 100, "{messages} WebSocket messages for 201 frames: batched");
+    assert_eq!(offsets, (1..=MESSAGES).collect::<Vec<_>>(), "every frame once, in order");
+    assert!(messages < MESSAGES / 2, "{messages} WebSocket messages for {} frames: batched", MESSAGES + 1);
     // The plain client got one frame per message, as before.
-    for i in 1..=200u64 {
+    for i in 1..=MESSAGES {
         assert_eq!(plain.frame().await["offset"], i);
     }
 }

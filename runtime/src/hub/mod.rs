@@ -310,7 +310,7 @@ pub(crate) struct Sub {
     pub exp: u64,
     /// On a lifecycle channel: the run's status when the subscription opened (or its epoch
     /// was reset), for `subscribed` frames.
-    pub lifecycle: Option<StatusData>,
+    pub lifecycle: Option<Box<StatusData>>,
 }
 
 impl Sub {
@@ -330,7 +330,7 @@ impl Sub {
                 // A new epoch: what was known of the run went with the old one.
                 if let Some(l) = &mut self.lifecycle {
                     let status = if position.offset > 0 { RunStatus::Running } else { RunStatus::Pending };
-                    *l = StatusData { status, result: None, error: None };
+                    **l = StatusData { status, result: None, error: None };
                 }
                 Some((self.subscribed(false).into(), None))
             }
@@ -601,8 +601,8 @@ impl Hub {
         self.inner.metrics.messages_out.fetch_add(n, Relaxed);
     }
 
-    /// Check a token's channel and topics against the definitions.
-    pub(crate) fn check_claims(&self, claims: &Claims) -> Result<(), HubError> {
+    /// Check a token's channel and topics against the definitions; the channel's definition.
+    pub(crate) fn check_claims(&self, claims: &Claims) -> Result<&crate::definitions::ChannelDef, HubError> {
         let channel = self
             .inner
             .catalog
@@ -611,7 +611,7 @@ impl Hub {
         if let Some(t) = claims.topics.iter().find(|t| channel.topic(t).is_none()) {
             return Err(HubError::new(ErrorCode::NotFound, format!("channel `{}` has no topic `{t}`", channel.id)));
         }
-        Ok(())
+        Ok(channel)
     }
 
     /// Start a subscription: register it, then read what it missed. Returns the subscription
@@ -624,7 +624,7 @@ impl Hub {
         claims: Claims,
         since: Option<Position>,
     ) -> Result<(Sub, bool, Vec<Arc<Message>>), HubError> {
-        self.check_claims(&claims)?;
+        let has_lifecycle = self.check_claims(&claims)?.lifecycle.is_some();
         let key = self.inner.next_id.fetch_add(1, Relaxed);
         self.register(&claims.chan, key, id, claims.topics.clone(), conn);
         let replay = match self.inner.broker.replay(&claims.chan, since.as_ref()).await {
@@ -634,12 +634,12 @@ impl Hub {
                 return Err(HubError::new(ErrorCode::Unavailable, e.to_string()));
             }
         };
-        let lifecycle = self.inner.catalog.channel(&claims.chan).and_then(|c| c.lifecycle.as_ref()).map(|_| {
-            replay.status.as_ref().and_then(|m| m.status()).unwrap_or(StatusData {
+        let lifecycle = has_lifecycle.then(|| {
+            Box::new(replay.status.as_ref().and_then(|m| m.status()).unwrap_or(StatusData {
                 status: if replay.position.offset > 0 { RunStatus::Running } else { RunStatus::Pending },
                 result: None,
                 error: None,
-            })
+            }))
         });
         let mut sub = Sub {
             id,

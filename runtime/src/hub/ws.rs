@@ -4,7 +4,6 @@
 //! dropping a connection that stays silent (no pong, no frame) for a whole interval after a
 //! ping: a peer that vanished without closing would otherwise hold its subscriptions forever.
 
-use std::collections::HashMap;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +43,39 @@ enum End {
     Shutdown,
 }
 
+/// A connection's subscriptions, by id: a few at most, so a list, grown one at a time (a
+/// map's smallest table would hold four, for the one most connections have).
+#[derive(Default)]
+struct Subs(Vec<Sub>);
+
+impl Subs {
+    fn values(&self) -> impl Iterator<Item = &Sub> {
+        self.0.iter()
+    }
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Sub> {
+        self.0.iter_mut()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn contains_key(&self, id: &u64) -> bool {
+        self.0.iter().any(|s| s.id == *id)
+    }
+    fn get_mut(&mut self, id: &u64) -> Option<&mut Sub> {
+        self.0.iter_mut().find(|s| s.id == *id)
+    }
+    fn remove(&mut self, id: &u64) -> Option<Sub> {
+        let i = self.0.iter().position(|s| s.id == *id)?;
+        Some(self.0.swap_remove(i))
+    }
+    /// Add a subscription whose id is not in use.
+    fn insert(&mut self, sub: Sub) -> &mut Sub {
+        self.0.reserve_exact(1);
+        self.0.push(sub);
+        self.0.last_mut().expect("just pushed")
+    }
+}
+
 /// Items written per batch (then one flush).
 const BATCH: usize = 256;
 
@@ -52,7 +84,7 @@ struct Connection {
     conn: Arc<Conn>,
     /// Not split: reads and writes take turns in this one task.
     socket: WebSocket,
-    subs: HashMap<u64, Sub>,
+    subs: Subs,
     /// Items taken off the queue, being written.
     batch: Vec<Out>,
     /// The client speaks `chanspec.v1.batch`: frames are joined by `\n`.
@@ -63,7 +95,7 @@ async fn run(hub: Hub, socket: WebSocket) {
     let conn = hub.connect();
     let mut shutdown = hub.shutdown_signal();
     let joined = socket.protocol().is_some_and(|p| p.as_bytes() == BATCH_PROTOCOL.as_bytes());
-    let mut c = Connection { hub: hub.clone(), conn, socket, subs: HashMap::new(), batch: Vec::new(), joined };
+    let mut c = Connection { hub: hub.clone(), conn, socket, subs: Subs::default(), batch: Vec::new(), joined };
     let end = c.serve(&mut shutdown).await;
     let close = match end {
         End::Gone => None,
@@ -150,7 +182,9 @@ impl Connection {
                 incoming = self.socket.next() => match incoming {
                     Some(Ok(message)) => {
                         heard = true;
-                        self.incoming(message).await
+                        // Boxed: a subscribe's state (token, replay) is large and rare; inline,
+                        // it would make every connection's task that large for its whole life.
+                        Box::pin(self.incoming(message)).await
                     }
                     // The socket refuses a frame over the hard limit before it is read whole.
                     Some(Err(e)) if e.to_string().contains("Message too long") || e.to_string().contains("Space limit") => {
@@ -162,7 +196,7 @@ impl Connection {
                 // expiry and pings must still happen.
                 _ = &mut expiry, if armed.is_some() => {
                     armed = None;
-                    self.expire().await
+                    Box::pin(self.expire()).await
                 }
                 () = &mut heartbeat, if !ping_every.is_zero() => {
                     if !heard {
@@ -300,7 +334,7 @@ impl Connection {
         let claims = self.hub.verify(token).map_err(Ok)?;
         let (sub, recovered, missed) = self.hub.open(&self.conn, id, claims, since).await.map_err(Ok)?;
         let subscribed = sub.subscribed(recovered);
-        let sub = self.subs.entry(id).or_insert(sub);
+        let sub = self.subs.insert(sub);
         let mut frames = vec![text(subscribed)];
         for m in missed {
             if m.is_status() || sub.topics.contains(&m.topic) {
