@@ -26,9 +26,15 @@ fn validator(spec: &Spec, payload: &str) -> jsonschema::Validator {
         .unwrap()
 }
 
+/// The named type a finding's topic label reads: a topic's payload, or `lifecycle result` /
+/// `lifecycle error`.
 fn payload(spec: &Spec, channel: &str, topic: &str) -> String {
     let ch = spec.channels.iter().find(|c| c.id == channel).unwrap();
-    ch.topics.iter().find(|t| t.name == topic).unwrap().payload.clone()
+    match topic.strip_prefix("lifecycle ") {
+        Some("result") => ch.lifecycle.as_ref().and_then(|l| l.result.clone()).unwrap(),
+        Some(_) => ch.lifecycle.as_ref().and_then(|l| l.error.clone()).unwrap(),
+        None => ch.topics.iter().find(|t| t.name == topic).unwrap().payload.clone(),
+    }
 }
 
 #[test]

@@ -134,22 +134,8 @@ pub fn diff(old: &Spec, new: &Spec, mode: Mode, categories: &[Category]) -> Vec<
                 ));
                 continue;
             };
-            let root = |t: &str| json!({ "$ref": format!("#/definitions/{t}") });
-            let (old_root, new_root) = (root(&ot.payload), root(&nt.payload));
-            let directions: &[Direction] = match mode {
-                Mode::Forward => &[Direction::Forward],
-                Mode::Backward => &[Direction::Backward],
-                Mode::Full => &[Direction::Forward, Direction::Backward],
-            };
-            for d in directions {
-                let (w, w_defs, r, r_defs) = match d {
-                    Direction::Forward => (&new_root, &new_defs, &old_root, &old_defs),
-                    Direction::Backward => (&old_root, &old_defs, &new_root, &new_defs),
-                };
-                let Some(b) = compat::subset(w, r, &Sides { writer: w_defs, reader: r_defs }) else { continue };
-                let witness = witness(w, w_defs, r, r_defs, &b);
-                out.push(wire(o, &ot.name, *d, b, witness, nt.breaking_allowed));
-            }
+            let types = (ot.payload.as_str(), nt.payload.as_str());
+            payloads(o, &ot.name, types, (&old_defs, &new_defs), mode, nt.breaking_allowed, &mut out);
             if ot.payload != nt.payload {
                 out.push(generated(
                     o,
@@ -159,6 +145,27 @@ pub fn diff(old: &Spec, new: &Spec, mode: Mode, categories: &[Category]) -> Vec<
             }
             if let (Some(a), Some(b)) = (find(old, &ot.payload), find(new, &nt.payload)) {
                 fields(o, &ot.name, a, b, &mut out);
+            }
+        }
+        // The run lifecycle: its result and error are read by subscribers like payloads.
+        if let Some(ol) = &o.lifecycle {
+            let Some(nl) = &n.lifecycle else {
+                let why = "the channel no longer has a lifecycle: old subscribers never learn how a run ends";
+                out.push(names(o, None, why.into()));
+                continue;
+            };
+            // Acknowledged on the channel (every topic then carries the acknowledgement).
+            let allowed = !n.topics.is_empty() && n.topics.iter().all(|t| t.breaking_allowed);
+            for (part, old_type, new_type) in [("result", &ol.result, &nl.result), ("error", &ol.error, &nl.error)] {
+                let label = format!("lifecycle {part}");
+                match (old_type, new_type) {
+                    (Some(a), Some(b)) => payloads(o, &label, (a, b), (&old_defs, &new_defs), mode, allowed, &mut out),
+                    (Some(_), None) => {
+                        out.push(names(o, Some(&label), format!("the run's {part} is no longer declared")))
+                    }
+                    // Declared now: old subscribers ignore a value they do not expect.
+                    _ => {}
+                }
             }
         }
     }
@@ -172,6 +179,35 @@ pub fn diff(old: &Spec, new: &Spec, mode: Mode, categories: &[Category]) -> Vec<
         categories.contains(&f.category) && !(mode == Mode::Backward && f.direction == Some(Direction::Forward))
     });
     out
+}
+
+/// The wire findings of one payload (a topic's, or a lifecycle's result or error): the old
+/// and new named types compared in the directions of `mode`.
+fn payloads(
+    ch: &Channel,
+    label: &str,
+    (old_type, new_type): (&str, &str),
+    (old_defs, new_defs): (&Map<String, Value>, &Map<String, Value>),
+    mode: Mode,
+    allowed: bool,
+    out: &mut Vec<Finding>,
+) {
+    let root = |t: &str| json!({ "$ref": format!("#/definitions/{t}") });
+    let (old_root, new_root) = (root(old_type), root(new_type));
+    let directions: &[Direction] = match mode {
+        Mode::Forward => &[Direction::Forward],
+        Mode::Backward => &[Direction::Backward],
+        Mode::Full => &[Direction::Forward, Direction::Backward],
+    };
+    for d in directions {
+        let (w, w_defs, r, r_defs) = match d {
+            Direction::Forward => (&new_root, new_defs, &old_root, old_defs),
+            Direction::Backward => (&old_root, old_defs, &new_root, new_defs),
+        };
+        let Some(b) = compat::subset(w, r, &Sides { writer: w_defs, reader: r_defs }) else { continue };
+        let witness = witness(w, w_defs, r, r_defs, &b);
+        out.push(wire(ch, label, *d, b, witness, allowed));
+    }
 }
 
 fn find<'a>(spec: &'a Spec, name: &str) -> Option<&'a NamedType> {
