@@ -129,6 +129,9 @@ enum Command {
         /// Time to read a request head (and to keep an idle keep-alive connection).
         #[arg(long, default_value = "10s")]
         head_timeout: String,
+        /// Time for a publish (or status) body to arrive once its head has (408 after).
+        #[arg(long, default_value = "10s")]
+        body_timeout: String,
         /// Open connections at most; over it a new one gets 503 with Retry-After.
         #[arg(long, default_value_t = 10_000)]
         max_connections: usize,
@@ -351,6 +354,7 @@ fn main() -> ExitCode {
             dedup_window,
             max_token_ttl,
             head_timeout,
+            body_timeout,
             max_connections,
             max_connections_per_ip,
             trusted_proxy,
@@ -375,6 +379,13 @@ fn main() -> ExitCode {
                 max_connections_per_ip,
                 trusted_proxies: trusted_proxy,
             };
+            let body_timeout = match chanspec_runtime::token::parse_ttl(&body_timeout) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: --body-timeout {e}");
+                    return ExitCode::from(1);
+                }
+            };
             let dedup_window = match chanspec_runtime::token::parse_ttl(&dedup_window) {
                 Ok(d) => d,
                 Err(e) => {
@@ -396,6 +407,7 @@ fn main() -> ExitCode {
                     history_bytes,
                     queue_bytes,
                     dedup_window,
+                    body_timeout,
                     max_token_ttl,
                     connections,
                 })

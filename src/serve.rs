@@ -27,6 +27,8 @@ pub struct ServeOptions {
     pub queue_bytes: usize,
     /// How long an idempotency key is remembered.
     pub dedup_window: Duration,
+    /// Time for a publish body to arrive (`--body-timeout`).
+    pub body_timeout: Duration,
     /// The longest a subscribe token may stay valid (`--max-token-ttl`).
     pub max_token_ttl: Duration,
     /// Request-head timeout and connection limits.
@@ -59,6 +61,7 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
             max_message_bytes: options.max_message_bytes,
             max_token_ttl: options.max_token_ttl,
             queue_bytes: options.queue_bytes,
+            body_timeout: options.body_timeout,
             connections: options.connections.clone(),
             broker: broker_config.clone(),
             ..HubConfig::default()

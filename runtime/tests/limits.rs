@@ -164,3 +164,21 @@ async fn without_a_trusted_proxy_x_forwarded_for_is_ignored() {
     assert_eq!((a, b, c), (101, 101, 503));
     drop((sa, sb));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_body_that_dribbles_gets_408() {
+    let config = HubConfig { body_timeout: Duration::from_millis(300), ..HubConfig::default() };
+    let hub = start(config, None).await;
+    let mut tcp = TcpStream::connect(hub.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {PUBLISH_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // Nothing more: the rest of the body never comes.
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut answer)).await.expect("an answer").unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
+    assert!(healthz(hub.addr).await.starts_with("HTTP/1.1 200"));
+}
