@@ -58,6 +58,9 @@ pub struct Lifecycle {
     pub result: Option<String>,
     pub error: Option<String>,
     pub doc: Option<String>,
+    /// `x-chanspec-allow: [breaking-change]` on the channel: `chanspec diff` reports the
+    /// lifecycle's breaking changes as acknowledged.
+    pub breaking_allowed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

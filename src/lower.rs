@@ -172,7 +172,12 @@ impl Lowering<'_> {
                     _ => self.claim(at, naming::topic_payload(&ch.id, part)),
                 })
             };
-            ir::Lifecycle { result: named("result"), error: named("error"), doc: l.description.clone() }
+            ir::Lifecycle {
+                result: named("result"),
+                error: named("error"),
+                doc: l.description.clone(),
+                breaking_allowed: ch.channel.allow.iter().any(|c| c == "breaking-change"),
+            }
         });
         let params = ch
             .channel

@@ -154,8 +154,7 @@ pub fn diff(old: &Spec, new: &Spec, mode: Mode, categories: &[Category]) -> Vec<
                 out.push(names(o, None, why.into()));
                 continue;
             };
-            // Acknowledged on the channel (every topic then carries the acknowledgement).
-            let allowed = !n.topics.is_empty() && n.topics.iter().all(|t| t.breaking_allowed);
+            let allowed = nl.breaking_allowed;
             for (part, old_type, new_type) in [("result", &ol.result, &nl.result), ("error", &ol.error, &nl.error)] {
                 let label = format!("lifecycle {part}");
                 match (old_type, new_type) {
