@@ -1,7 +1,9 @@
 //! The Redis broker, against a real `redis-server`: two hubs on one Redis (publish on A,
 //! receive on B, resume on either), durable publishes deduplicated across hubs, Redis
 //! restarted mid-stream with and without its data, frozen (SIGSTOP) during publishes, and
-//! killed (SIGKILL) during a subscriber's replay.
+//! killed (SIGKILL) during a subscriber's replay; per-channel routing (a hub receives only
+//! the channels it has subscribers on) and subscribing while publishing goes on (nothing lost
+//! or repeated in the window before Redis confirms the subscription).
 
 mod common;
 
@@ -261,4 +263,111 @@ async fn redis_killed_during_a_replay_the_subscriber_resumes_without_loss() {
         }
     }
     assert_eq!(got, (1..=MESSAGES).collect::<Vec<_>>(), "every message once, in order");
+}
+
+/// Subscribers on the pub/sub channel of `channel`, as Redis counts them.
+async fn redis_subscribers(redis: &RedisServer, channel: &str) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let live = format!("chanspec:{{{channel}}}:live");
+    let counts: Vec<(String, u64)> =
+        redis::cmd("PUBSUB").arg("NUMSUB").arg(&live).query_async(&mut conn).await.unwrap();
+    counts[0].1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_receives_only_the_channels_it_has_subscribers_on() {
+    let redis = RedisServer::start(false);
+    let (a, b) = (redis_hub(&redis).await, redis_hub(&redis).await);
+    let (x, y) = (channels::pipeline(&run_id(1)).unwrap(), channels::pipeline(&run_id(2)).unwrap());
+    let mut on_a = Ws::connect(&a.ws_url()).await;
+    on_a.subscribe(1, &token(x.name(), &["tokens"]), None).await;
+    let mut on_b = Ws::connect(&b.ws_url()).await;
+    on_b.subscribe(1, &token(y.name(), &["tokens"]), None).await;
+    eventually_async("both subscriptions in Redis", || async {
+        redis_subscribers(&redis, x.name()).await == 1 && redis_subscribers(&redis, y.name()).await == 1
+    })
+    .await;
+    for i in 1..=40 {
+        a.hub.publish(&x.tokens(), &tok(i)).await.unwrap();
+        a.hub.publish(&y.tokens(), &tok(i)).await.unwrap();
+    }
+    assert_eq!(read_until(&mut on_a, 40).await.len(), 40);
+    assert_eq!(read_until(&mut on_b, 40).await.len(), 40);
+    // Each hub was handed the 40 messages of its own channel, not the 80 of both.
+    assert_eq!(metric(&a.http_url(), "chanspec_broker_messages_total").await, 40);
+    assert_eq!(metric(&b.http_url(), "chanspec_broker_messages_total").await, 40);
+    // After its last subscriber leaves, the hub unsubscribes: nothing more reaches it.
+    drop(on_a);
+    eventually_async("A unsubscribed", || async { redis_subscribers(&redis, x.name()).await == 0 }).await;
+    for i in 41..=50 {
+        b.hub.publish(&x.tokens(), &tok(i)).await.unwrap();
+    }
+    b.hub.publish(&y.tokens(), &tok(41)).await.unwrap();
+    assert_eq!(read_until(&mut on_b, 41).await.len(), 1);
+    assert_eq!(metric(&a.http_url(), "chanspec_broker_messages_total").await, 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_while_publishing_loses_and_repeats_nothing() {
+    let redis = RedisServer::start(false);
+    let (a, b) = (redis_hub(&redis).await, redis_hub(&redis).await);
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let token = token(pipeline.name(), &["tokens"]);
+    // The window: a message published right after `subscribed`, possibly before Redis has
+    // confirmed B's new subscription, must still arrive (from the stream), once.
+    for round in 1..=30u64 {
+        let mut ws = Ws::connect(&b.ws_url()).await;
+        let last = ws.subscribe(1, &token, None).await["offset"].as_u64().unwrap();
+        let offset = a.hub.publish(&pipeline.tokens(), &tok(round)).await.unwrap();
+        assert_eq!(offset, last + 1);
+        assert_eq!(read_until(&mut ws, offset).await, vec![(offset, round.to_string())], "round {round}");
+        ws.send(json!({"type": "ping"})).await;
+        assert_eq!(ws.frame().await["type"], "pong", "round {round}: nothing more");
+        // The last subscriber leaves: B unsubscribes, and the next round subscribes again.
+    }
+    // Many channels at once, so that some subscriptions are still on their way to Redis
+    // when their first message is published.
+    let mut subscribers = Vec::new();
+    for i in 0..200u64 {
+        let channel = channels::pipeline(&run_id(100 + i)).unwrap();
+        let token = common::token(channel.name(), &["tokens"]);
+        let (b_url, hub) = (b.ws_url(), a.hub.clone());
+        subscribers.push(tokio::spawn(async move {
+            let mut ws = Ws::connect(&b_url).await;
+            let last = ws.subscribe(1, &token, None).await["offset"].as_u64().unwrap();
+            let offset = hub.publish(&channel.tokens(), &tok(i)).await.unwrap();
+            assert_eq!(offset, last + 1);
+            assert_eq!(read_until(&mut ws, offset).await, vec![(offset, i.to_string())], "channel {i}");
+        }));
+    }
+    for s in subscribers {
+        s.await.unwrap();
+    }
+    // Under continuous publishing: subscribers come and go on B; each sees every offset
+    // after its `subscribed`, once and in order.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let publisher = {
+        let (hub, stop, pipeline) = (a.hub.clone(), stop.clone(), pipeline.clone());
+        tokio::spawn(async move {
+            let mut i = 1000;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                hub.publish(&pipeline.tokens(), &tok(i)).await.unwrap();
+                i += 1;
+            }
+            hub.publish(&pipeline.tokens(), &tok(i)).await.unwrap()
+        })
+    };
+    let mut held = Ws::connect(&a.ws_url()).await;
+    let held_from = held.subscribe(1, &token, None).await["offset"].as_u64().unwrap();
+    for _ in 0..30 {
+        let mut ws = Ws::connect(&b.ws_url()).await;
+        let last = ws.subscribe(1, &token, None).await["offset"].as_u64().unwrap();
+        let got = read_until(&mut ws, last + 20).await;
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), (last + 1..=last + 20).collect::<Vec<_>>());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let end = publisher.await.unwrap();
+    let got = read_until(&mut held, end).await;
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), (held_from + 1..=end).collect::<Vec<_>>());
 }

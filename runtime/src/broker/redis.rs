@@ -1,23 +1,38 @@
-//! The Redis broker: several hubs share channels through one Redis.
+//! The Redis broker: several hubs share channels through one Redis or a Redis Cluster.
 //!
-//! Per channel (keys hash-tagged by the channel name): an epoch, a head offset, a stream of
-//! recent messages (bounded `XADD … MAXLEN`, entry id `<offset>-0`), idempotency keys with a
-//! TTL. Publishing is one Lua script: idempotency check, `INCR`, `XADD`, `PUBLISH` to one
-//! pub/sub channel every hub listens on. Each hub keeps, per channel it has subscribers on,
-//! the last offset it delivered; a gap (missed pub/sub messages, a reconnect) is filled from
-//! the stream, and a changed epoch (Redis lost its data) is reported as a reset.
+//! Per channel, keys hash-tagged by the channel name (`chanspec:{<channel>}:…`, one cluster
+//! slot): an epoch, a head offset, a stream of recent messages (bounded `XADD … MAXLEN`,
+//! entry id `<offset>-0`), the latest status, idempotency keys with a TTL, and the channel's
+//! own pub/sub channel `chanspec:{<channel>}:live`. Publishing is one Lua script:
+//! idempotency check, `INCR`, `XADD`, then `SPUBLISH` (a cluster of Redis 7 or later: the
+//! message stays on its shard) or `PUBLISH` to that pub/sub channel.
+//!
+//! Routing is per channel: a hub subscribes (`SSUBSCRIBE`, or `SUBSCRIBE`) to a channel's
+//! pub/sub channel when its first local subscriber arrives and unsubscribes after the last,
+//! so a hub receives only the messages of the channels it serves. Each hub keeps, per
+//! channel it serves, the last offset it delivered (and when it was published); a gap
+//! (missed pub/sub messages, the window before a subscription is confirmed, a reconnect) is
+//! filled from the stream, and a changed epoch (Redis lost its data) or a changed history (a
+//! failover lost the last writes) is reported as a reset, never a silent gap.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{FromRedisValue, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisResult, ScriptInvocation};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::{Broker, BrokerConfig, BrokerError, Event, Message, Publication, Published, Replay, Sink, new_epoch};
 use crate::protocol::{Position, now_millis};
 
+/// KEYS: epoch, head, stream, idempotency key, status, the channel's pub/sub channel.
+/// ARGV: new epoch, has key, dedup ms, history count, ttl ms, topic, data, published at,
+/// channel, publish command, is status.
 const PUBLISH: &str = r#"
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
@@ -43,10 +58,13 @@ local record = cjson.encode({c = ARGV[9], e = epoch, o = offset, t = ARGV[6], d 
 if ARGV[11] == '1' then redis.call('SET', KEYS[5], record) end
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
 if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('PEXPIRE', KEYS[5], ARGV[5]) end
-redis.call('PUBLISH', ARGV[10], record)
+redis.call(ARGV[10], KEYS[6], record)
 return {offset, 0, epoch, ''}
 "#;
 
+/// KEYS: epoch, head, stream, status. ARGV: new epoch, since epoch, since offset, ttl ms.
+/// The entries from `since` on, `since` itself included (the caller checks it is the
+/// message it delivered).
 const READ: &str = r#"
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
@@ -57,26 +75,119 @@ end
 local head = tonumber(redis.call('GET', KEYS[2]) or '0')
 local status = redis.call('GET', KEYS[4]) or ''
 local since = tonumber(ARGV[3])
-if ARGV[2] ~= epoch or since >= head then return {epoch, head, {}, status} end
-return {epoch, head, redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+'), status}
+if ARGV[2] ~= epoch or since > head or (since == head and since == 0) then return {epoch, head, {}, status} end
+return {epoch, head, redis.call('XRANGE', KEYS[3], math.max(since, 1) .. '-0', '+'), status}
 "#;
 
-/// The pub/sub channel every hub listens on.
-const LIVE: &str = "chanspec:live";
+/// Where the Redis is: one server, or a cluster known by some of its nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisTarget {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
+impl RedisTarget {
+    /// `redis://host:port` is one server. A cluster is `redis+cluster://host:port,host:port`
+    /// (any of its nodes; the others are found from them) or several `redis://` URLs
+    /// separated by commas.
+    pub fn parse(url: &str) -> Result<Self, BrokerError> {
+        let bad = |why: &str| BrokerError(format!("{why}: `{url}`"));
+        if let Some(nodes) = url.strip_prefix("redis+cluster://") {
+            let nodes: Vec<String> =
+                nodes.split(',').map(str::trim).filter(|n| !n.is_empty()).map(|n| format!("redis://{n}")).collect();
+            if nodes.is_empty() {
+                return Err(bad("a cluster URL names at least one node"));
+            }
+            return Ok(RedisTarget::Cluster(nodes));
+        }
+        let urls: Vec<String> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
+        for u in &urls {
+            if !u.starts_with("redis://") {
+                return Err(bad("expected redis://host:port, several of them separated by commas, or redis+cluster://host:port,host:port"));
+            }
+        }
+        match urls.len() {
+            0 => Err(bad("no Redis URL")),
+            1 => Ok(RedisTarget::Single(urls.into_iter().next().expect("one"))),
+            _ => Ok(RedisTarget::Cluster(urls)),
+        }
+    }
+}
+
+/// A connection to one server or to a cluster (routing each command by its keys' slot).
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    async fn invoke<T: FromRedisValue>(&self, invocation: &ScriptInvocation<'_>) -> RedisResult<T> {
+        match self {
+            Conn::Single(c) => invocation.invoke_async(&mut c.clone()).await,
+            Conn::Cluster(c) => invocation.invoke_async(&mut c.clone()).await,
+        }
+    }
+
+    async fn ping(&self) -> RedisResult<String> {
+        let cmd = redis::cmd("PING");
+        match self {
+            Conn::Single(c) => cmd.query_async(&mut c.clone()).await,
+            Conn::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+        }
+    }
+
+    /// Subscribe to a pub/sub channel: sharded on a cluster, plain on one server.
+    async fn subscribe(&self, name: &str, on: bool) -> RedisResult<()> {
+        match (self, on) {
+            (Conn::Single(c), true) => c.clone().subscribe(name).await,
+            (Conn::Single(c), false) => c.clone().unsubscribe(name).await,
+            (Conn::Cluster(c), true) => c.clone().ssubscribe(name).await,
+            (Conn::Cluster(c), false) => c.clone().sunsubscribe(name).await,
+        }
+    }
+}
 
 pub struct RedisBroker {
     inner: Arc<Shared>,
 }
 
+/// The last message a hub delivered on a channel: its epoch and offset, and when it was
+/// published (0 when not known), by which a changed history is noticed.
+#[derive(Clone, Debug)]
+struct Tip {
+    epoch: String,
+    offset: u64,
+    at: u64,
+}
+
+/// What the subscription task is asked to do.
+enum Request {
+    /// Make the subscription of this channel match whether it is watched.
+    Reconcile(String),
+    /// Redis dropped this subscription (or confirmed our unsubscribe): subscribe again if
+    /// it is still watched.
+    Lost(String),
+    /// The subscription connection dropped: every subscription is gone.
+    LostAll,
+    /// Time to try again what failed.
+    Retry,
+}
+
 struct Shared {
     config: BrokerConfig,
-    client: redis::Client,
-    conn: ConnectionManager,
+    commands: Conn,
+    subscriptions: Conn,
+    /// `SPUBLISH` (cluster) or `PUBLISH`.
+    publish_command: &'static str,
     publish: redis::Script,
     read: redis::Script,
-    /// Channels with local subscribers → (epoch, last offset delivered), once known.
-    watched: Mutex<HashMap<String, Option<(String, u64)>>>,
+    /// Channels with local subscribers → the last message delivered, once known.
+    watched: Mutex<HashMap<String, Option<Tip>>>,
     sink: OnceLock<Sink>,
+    requests: UnboundedSender<Request>,
+    /// The pushes from Redis and the subscription requests, until `start` takes them.
+    receivers: Mutex<Option<(UnboundedReceiver<PushInfo>, UnboundedReceiver<Request>)>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -93,34 +204,90 @@ fn key(channel: &str, what: &str) -> String {
     format!("chanspec:{{{channel}}}:{what}")
 }
 
+/// The channel's own pub/sub channel, in the slot of its keys.
+fn live_name(channel: &str) -> String {
+    key(channel, "live")
+}
+
+/// The channel whose pub/sub channel this is.
+fn channel_of(live: &str) -> Option<&str> {
+    live.strip_prefix("chanspec:{")?.strip_suffix("}:live")
+}
+
+/// Subscriptions asked of Redis at once, at most.
+const SUBSCRIBE_AT_ONCE: usize = 256;
+/// How soon a failed subscription is tried again.
+const RETRY: Duration = Duration::from_millis(100);
+
 impl RedisBroker {
-    /// Connect to Redis (`redis://host:port`); fails when it cannot be reached now. Later
-    /// outages are survived: commands reconnect, the listener resubscribes and fills gaps.
+    /// Connect to Redis ([`RedisTarget::parse`]: one server, or a cluster by its nodes);
+    /// fails when it cannot be reached now. Later outages are survived: commands reconnect,
+    /// subscriptions are made again and their gaps filled from the streams.
+    ///
+    /// Needs Redis 6 or later (subscriptions use RESP3), and for a cluster Redis 7 or later
+    /// (sharded pub/sub).
     pub async fn connect(url: &str, config: BrokerConfig) -> Result<Self, BrokerError> {
-        let client = redis::Client::open(url).map_err(|e| BrokerError(e.to_string()))?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_number_of_retries(1)
-            .set_connection_timeout(Duration::from_secs(1))
-            .set_response_timeout(Duration::from_secs(2));
-        let conn = ConnectionManager::new_with_config(client.clone(), manager_config)
-            .await
-            .map_err(|e| BrokerError(e.to_string()))?;
+        let err = |e: redis::RedisError| BrokerError(e.to_string());
+        let (push_sender, pushes) = unbounded_channel();
+        let (commands, subscriptions, publish_command) = match RedisTarget::parse(url)? {
+            RedisTarget::Single(url) => {
+                let manager = || {
+                    ConnectionManagerConfig::new()
+                        .set_number_of_retries(1)
+                        .set_connection_timeout(Duration::from_secs(1))
+                        .set_response_timeout(Duration::from_secs(2))
+                };
+                let mut info = url.as_str().into_connection_info().map_err(err)?;
+                let client = redis::Client::open(info.clone()).map_err(err)?;
+                let commands = ConnectionManager::new_with_config(client, manager()).await.map_err(err)?;
+                info.redis.protocol = ProtocolVersion::RESP3;
+                let client = redis::Client::open(info).map_err(err)?;
+                let subscriptions = ConnectionManager::new_with_config(client, manager().set_push_sender(push_sender))
+                    .await
+                    .map_err(err)?;
+                (Conn::Single(commands), Conn::Single(subscriptions), "PUBLISH")
+            }
+            RedisTarget::Cluster(nodes) => {
+                let builder = || {
+                    ClusterClientBuilder::new(nodes.clone())
+                        .connection_timeout(Duration::from_secs(1))
+                        .response_timeout(Duration::from_secs(2))
+                        .retries(2)
+                        .min_retry_wait(50)
+                        .max_retry_wait(500)
+                };
+                let commands = builder().build().map_err(err)?.get_async_connection().await.map_err(err)?;
+                let subscriptions = builder()
+                    .use_protocol(ProtocolVersion::RESP3)
+                    .push_sender(push_sender)
+                    .build()
+                    .map_err(err)?
+                    .get_async_connection()
+                    .await
+                    .map_err(err)?;
+                (Conn::Cluster(commands), Conn::Cluster(subscriptions), "SPUBLISH")
+            }
+        };
+        let (requests, requests_rx) = unbounded_channel();
         Ok(RedisBroker {
             inner: Arc::new(Shared {
                 config,
-                client,
-                conn,
+                commands,
+                subscriptions,
+                publish_command,
                 publish: redis::Script::new(PUBLISH),
                 read: redis::Script::new(READ),
                 watched: Mutex::new(HashMap::new()),
                 sink: OnceLock::new(),
+                requests,
+                receivers: Mutex::new(Some((pushes, requests_rx))),
             }),
         })
     }
 }
 
 impl Shared {
-    fn watched(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<(String, u64)>>> {
+    fn watched(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Tip>>> {
         self.watched.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -137,13 +304,14 @@ impl Shared {
     async fn publish(&self, p: Publication) -> Result<Published, BrokerError> {
         let has_key = p.idempotency_key.is_some();
         let idem = key(&p.channel, &format!("key:{}", p.idempotency_key.as_deref().unwrap_or("")));
-        let (offset, outcome, _epoch, closed): (u64, u8, String, String) = self
-            .publish
+        let mut invocation = self.publish.prepare_invoke();
+        invocation
             .key(key(&p.channel, "epoch"))
             .key(key(&p.channel, "head"))
             .key(key(&p.channel, "stream"))
             .key(idem)
             .key(key(&p.channel, "status"))
+            .key(live_name(&p.channel))
             .arg(new_epoch())
             .arg(if has_key { "1" } else { "0" })
             .arg(self.config.dedup_window.as_millis() as u64)
@@ -153,19 +321,20 @@ impl Shared {
             .arg(&p.data)
             .arg(now_millis())
             .arg(&p.channel)
-            .arg(LIVE)
-            .arg(if p.topic == crate::protocol::STATUS_TOPIC { "1" } else { "0" })
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(|e| BrokerError(e.to_string()))?;
+            .arg(self.publish_command)
+            .arg(if p.topic == crate::protocol::STATUS_TOPIC { "1" } else { "0" });
+        let (offset, outcome, _epoch, closed): (u64, u8, String, String) =
+            self.commands.invoke(&invocation).await.map_err(|e| BrokerError(e.to_string()))?;
         let closed = (outcome == 2).then(|| serde_json::from_value(serde_json::Value::String(closed)).ok()).flatten();
         Ok(Published { offset, duplicate: outcome == 1, closed })
     }
 
-    async fn replay(&self, channel: &str, since: Option<&Position>) -> Result<Replay, BrokerError> {
+    /// The channel's position and the messages after `since`; with them, when was the
+    /// message at `since` itself published, if the stream still holds it.
+    async fn read(&self, channel: &str, since: Option<&Position>) -> Result<(Replay, Option<u64>), BrokerError> {
         type Entries = Vec<(String, Vec<String>)>;
-        let (epoch, head, entries, status): (String, u64, Entries, String) = self
-            .read
+        let mut invocation = self.read.prepare_invoke();
+        invocation
             .key(key(channel, "epoch"))
             .key(key(channel, "head"))
             .key(key(channel, "stream"))
@@ -173,21 +342,24 @@ impl Shared {
             .arg(new_epoch())
             .arg(since.map(|s| s.epoch.as_str()).unwrap_or(""))
             .arg(since.map(|s| s.offset).unwrap_or(0))
-            .arg(self.ttl_ms())
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(|e| BrokerError(e.to_string()))?;
+            .arg(self.ttl_ms());
+        let (epoch, head, entries, status): (String, u64, Entries, String) =
+            self.commands.invoke(&invocation).await.map_err(|e| BrokerError(e.to_string()))?;
         let position = Position { epoch: epoch.clone(), offset: head };
         // The first position of a newly watched channel, unless the listener saw one first.
         if let Some(state @ None) = self.watched().get_mut(channel) {
-            *state = Some((epoch.clone(), head));
+            *state = Some(Tip { epoch: epoch.clone(), offset: head, at: 0 });
         }
+        let mut anchor = None;
         let messages = since.and_then(|since| {
             if since.epoch != epoch || since.offset > head {
                 return None;
             }
-            let messages: Vec<Arc<Message>> =
+            let mut messages: Vec<Arc<Message>> =
                 entries.into_iter().filter_map(|(id, fields)| entry(channel, &id, fields)).collect();
+            if messages.first().is_some_and(|m| m.offset == since.offset) {
+                anchor = Some(messages.remove(0).published_at);
+            }
             let oldest = now_millis().saturating_sub(self.config.history_age.as_millis() as u64);
             let complete = messages.len() as u64 == head - since.offset
                 && messages.first().is_none_or(|m| m.offset == since.offset + 1 && m.published_at >= oldest);
@@ -197,57 +369,67 @@ impl Shared {
             let at = l.p.parse().unwrap_or(0);
             Message::new(channel.to_string(), l.t, l.o, l.d, at)
         });
-        Ok(Replay { position, messages, status })
+        Ok((Replay { position, messages, status }, anchor))
     }
 
-    /// A message from the pub/sub channel: deliver it, fill a gap before it, or reset.
+    /// A message from the channel's pub/sub channel: deliver it, fill a gap before it, or
+    /// reset.
     async fn live(&self, live: Live) {
         let state = match self.watched().get(&live.c) {
             None => return,
             Some(state) => state.clone(),
         };
         match state {
-            Some((epoch, last)) if epoch == live.e => {
-                if live.o <= last {
+            Some(tip) if tip.epoch == live.e => {
+                if live.o <= tip.offset {
                     return;
                 }
-                if live.o > last + 1 {
-                    self.fill(&live.c, Position { epoch, offset: last }).await;
+                if live.o > tip.offset + 1 {
+                    self.fill(&live.c, tip).await;
                     return;
                 }
             }
             Some(_) => {
                 // Redis lost the channel: start the new epoch from its beginning.
-                self.fill(&live.c, Position { epoch: live.e, offset: 0 }).await;
+                self.fill(&live.c, Tip { epoch: live.e, offset: 0, at: 0 }).await;
                 return;
             }
             None => {}
         }
-        if let Some(state) = self.watched().get_mut(&live.c) {
-            *state = Some((live.e, live.o));
-        }
         let published_at = live.p.parse().unwrap_or(0);
+        if let Some(state) = self.watched().get_mut(&live.c) {
+            *state = Some(Tip { epoch: live.e.clone(), offset: live.o, at: published_at });
+        }
         self.emit(Event::Message(Message::new(live.c, live.t, live.o, live.d, published_at)));
     }
 
-    /// Deliver what was missed after `last` from the stream, or reset when it is gone.
-    /// Retries a few times: right after Redis comes back, the first command may still fail.
-    async fn fill(&self, channel: &str, last: Position) -> bool {
+    /// Deliver what was missed after `last` from the stream, or reset when it is gone or
+    /// is not what was delivered. Retries a few times: right after Redis comes back (or a
+    /// replica takes over), the first commands may still fail. When it cannot, the
+    /// subscription is made again, and its confirmation fills the gap later.
+    async fn fill(&self, channel: &str, last: Tip) {
+        let since = Position { epoch: last.epoch.clone(), offset: last.offset };
         let mut attempt = 0;
-        let replay = loop {
-            match self.replay(channel, Some(&last)).await {
+        let (replay, anchor) = loop {
+            match self.read(channel, Some(&since)).await {
                 Ok(r) => break r,
                 Err(_) if attempt < 20 => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                Err(_) => return false,
+                Err(_) => {
+                    let _ = self.requests.send(Request::Lost(channel.to_string()));
+                    return;
+                }
             }
         };
+        // The message at `last` is not the one delivered: a failover lost writes, and the
+        // offsets after them were given again.
+        let diverged = last.at != 0 && anchor.is_some_and(|at| at != last.at);
         let head = replay.position.clone();
         let known = self.watched().get(channel).cloned().flatten();
-        let messages = match replay.messages {
-            Some(messages) if known.as_ref().is_some_and(|(e, _)| *e == head.epoch) => messages,
+        let messages = match replay.messages.filter(|_| !diverged) {
+            Some(messages) if known.as_ref().is_some_and(|t| t.epoch == head.epoch) => messages,
             Some(messages) => {
                 // The epoch `last` names is not the one the subscribers know: reset them to
                 // its beginning, then deliver it.
@@ -256,10 +438,10 @@ impl Shared {
                 messages
             }
             None => {
-                // The epoch changed under the subscribers: when the new epoch's history is
+                // The history changed under the subscribers: when the current history is
                 // complete, reset them to its start and deliver it; else to its head.
                 let start = Position { epoch: head.epoch.clone(), offset: 0 };
-                match self.replay(channel, Some(&start)).await.ok().and_then(|r| r.messages) {
+                match self.read(channel, Some(&start)).await.ok().and_then(|(r, _)| r.messages) {
                     Some(messages) => {
                         self.emit(Event::Reset { channel: channel.to_string(), position: start });
                         messages
@@ -271,50 +453,126 @@ impl Shared {
                 }
             }
         };
-        let mut top = head.offset;
+        let mut tip = Tip { epoch: head.epoch, offset: head.offset, at: 0 };
         for m in messages {
-            top = top.max(m.offset);
+            if m.offset >= tip.offset {
+                tip.offset = m.offset;
+                tip.at = m.published_at;
+            }
             self.emit(Event::Message(m));
         }
-        let head = Position { epoch: head.epoch, offset: top };
+        if tip.at == 0 && tip.offset == last.offset && tip.epoch == last.epoch {
+            tip.at = last.at;
+        }
         if let Some(state) = self.watched().get_mut(channel) {
-            *state = Some((head.epoch, head.offset));
+            *state = Some(tip);
         }
-        true
     }
 
-    /// After (re)subscribing: catch up every watched channel. `false` when Redis failed.
-    async fn resync(&self) -> bool {
-        let known: Vec<(String, Position)> = self
-            .watched()
-            .iter()
-            .filter_map(|(c, s)| s.as_ref().map(|(e, o)| (c.clone(), Position { epoch: e.clone(), offset: *o })))
-            .collect();
-        for (channel, last) in known {
-            if !self.fill(&channel, last).await {
-                return false;
-            }
+    /// A subscription is confirmed (first made, or made again after a reconnect or a
+    /// failover): deliver what was published since the last message delivered.
+    async fn confirmed(&self, channel: &str) {
+        let known = self.watched().get(channel).cloned().flatten();
+        if let Some(tip) = known {
+            self.fill(channel, tip).await;
         }
-        true
     }
 
-    async fn listen(self: Arc<Self>) {
-        loop {
-            if let Ok(mut pubsub) = self.client.get_async_pubsub().await
-                && pubsub.subscribe(LIVE).await.is_ok()
-            {
-                if !self.resync().await {
-                    continue;
-                }
-                let mut messages = pubsub.into_on_message();
-                while let Some(message) = messages.next().await {
-                    let Ok(payload) = message.get_payload::<String>() else { continue };
-                    if let Ok(live) = serde_json::from_str::<Live>(&payload) {
+    /// Pushes from Redis, in order: messages, subscription confirmations and losses.
+    async fn listen(self: Arc<Self>, mut pushes: UnboundedReceiver<PushInfo>) {
+        while let Some(push) = pushes.recv().await {
+            let name = push.data.first().and_then(|v| String::from_redis_value(v).ok());
+            let channel = name.as_deref().and_then(channel_of).map(str::to_string);
+            match push.kind {
+                PushKind::Message | PushKind::SMessage => {
+                    let payload = push.data.get(1).and_then(|v| String::from_redis_value(v).ok());
+                    if let Some(live) = payload.and_then(|p| serde_json::from_str::<Live>(&p).ok()) {
                         self.live(live).await;
                     }
                 }
+                PushKind::Subscribe | PushKind::SSubscribe => {
+                    if let Some(channel) = channel {
+                        self.confirmed(&channel).await;
+                    }
+                }
+                PushKind::Unsubscribe | PushKind::SUnsubscribe => {
+                    if let Some(channel) = channel {
+                        let _ = self.requests.send(Request::Lost(channel));
+                    }
+                }
+                PushKind::Disconnection => {
+                    let _ = self.requests.send(Request::LostAll);
+                }
+                _ => {}
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Keeps Redis subscriptions equal to the watched channels: subscribes on a channel's
+    /// first local subscriber, unsubscribes after its last, subscribes again what Redis
+    /// dropped, and retries what failed.
+    async fn subscriptions(self: Arc<Self>, mut requests: UnboundedReceiver<Request>) {
+        let mut subscribed: HashSet<String> = HashSet::new();
+        let mut retry: Vec<String> = Vec::new();
+        loop {
+            let first = if retry.is_empty() {
+                requests.recv().await
+            } else {
+                match tokio::time::timeout(RETRY, requests.recv()).await {
+                    Ok(r) => r,
+                    Err(_) => Some(Request::Retry),
+                }
+            };
+            let Some(first) = first else { return };
+            let mut todo: Vec<String> = std::mem::take(&mut retry);
+            let mut request = Some(first);
+            while let Some(r) = request.take().or_else(|| requests.try_recv().ok()) {
+                match r {
+                    Request::Reconcile(c) => todo.push(c),
+                    Request::Lost(c) => {
+                        subscribed.remove(&c);
+                        todo.push(c);
+                    }
+                    Request::LostAll => {
+                        subscribed.clear();
+                        todo.extend(self.watched().keys().cloned());
+                    }
+                    Request::Retry => {}
+                }
+            }
+            todo.sort_unstable();
+            todo.dedup();
+            let changes: Vec<(String, bool)> = {
+                let watched = self.watched();
+                todo.into_iter()
+                    .filter_map(|c| {
+                        let want = watched.contains_key(&c);
+                        (want != subscribed.contains(&c)).then_some((c, want))
+                    })
+                    .collect()
+            };
+            let conn = &self.subscriptions;
+            let results: Vec<(String, bool, bool)> = futures_util::stream::iter(changes)
+                .map(|(c, on)| async move {
+                    let ok = conn.subscribe(&live_name(&c), on).await.is_ok();
+                    (c, on, ok)
+                })
+                .buffer_unordered(SUBSCRIBE_AT_ONCE)
+                .collect()
+                .await;
+            for (c, on, ok) in results {
+                match (on, ok) {
+                    (true, true) => {
+                        subscribed.insert(c);
+                    }
+                    (true, false) => retry.push(c),
+                    // Unsubscribing fails only with the connection, which ends the
+                    // subscription too.
+                    (false, _) => {
+                        subscribed.remove(&c);
+                    }
+                }
+            }
         }
     }
 }
@@ -337,8 +595,11 @@ fn entry(channel: &str, id: &str, fields: Vec<String>) -> Option<Arc<Message>> {
 
 impl Broker for RedisBroker {
     fn start(&self, sink: Sink) {
-        if self.inner.sink.set(sink).is_ok() {
-            tokio::spawn(self.inner.clone().listen());
+        if self.inner.sink.set(sink).is_ok()
+            && let Some((pushes, requests)) = self.inner.receivers.lock().unwrap_or_else(|e| e.into_inner()).take()
+        {
+            tokio::spawn(self.inner.clone().listen(pushes));
+            tokio::spawn(self.inner.clone().subscriptions(requests));
         }
     }
 
@@ -351,7 +612,7 @@ impl Broker for RedisBroker {
         channel: &'a str,
         since: Option<&'a Position>,
     ) -> BoxFuture<'a, Result<Replay, BrokerError>> {
-        Box::pin(self.inner.replay(channel, since))
+        Box::pin(async move { self.inner.read(channel, since).await.map(|(replay, _)| replay) })
     }
 
     fn watch(&self, channel: &str, on: bool) {
@@ -361,14 +622,39 @@ impl Broker for RedisBroker {
         } else {
             watched.remove(channel);
         }
+        let _ = self.inner.requests.send(Request::Reconcile(channel.to_string()));
     }
 
     fn healthy(&self) -> BoxFuture<'_, bool> {
-        Box::pin(async move {
-            let mut conn = self.inner.conn.clone();
-            let cmd = redis::cmd("PING");
-            let ping = cmd.query_async::<String>(&mut conn);
-            matches!(tokio::time::timeout(Duration::from_secs(2), ping).await, Ok(Ok(_)))
-        })
+        Box::pin(async move { matches!(tokio::time::timeout(Duration::from_secs(2), self.inner.commands.ping()).await, Ok(Ok(_))) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(RedisTarget::parse("redis://127.0.0.1:6379").unwrap(), RedisTarget::Single("redis://127.0.0.1:6379".into()));
+        assert_eq!(
+            RedisTarget::parse("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").unwrap(),
+            RedisTarget::Cluster(vec!["redis://127.0.0.1:7000".into(), "redis://127.0.0.1:7001".into()])
+        );
+        assert_eq!(
+            RedisTarget::parse("redis://a:1, redis://b:2").unwrap(),
+            RedisTarget::Cluster(vec!["redis://a:1".into(), "redis://b:2".into()])
+        );
+        assert!(RedisTarget::parse("").is_err());
+        assert!(RedisTarget::parse("redis+cluster://").is_err());
+        assert!(RedisTarget::parse("http://x").is_err());
+    }
+
+    #[test]
+    fn pub_sub_names_map_back_to_channels() {
+        for channel in ["announcements", "pipeline:7", "odd}:live", "{x}"] {
+            assert_eq!(channel_of(&live_name(channel)), Some(channel));
+        }
+        assert_eq!(channel_of("chanspec:live"), None);
     }
 }

@@ -8,6 +8,8 @@ pub struct Metrics {
     pub connections: AtomicI64,
     pub subscriptions: AtomicI64,
     pub messages_in: AtomicU64,
+    /// Messages the broker handed this hub (with Redis: those of the channels it serves).
+    pub broker_messages: AtomicU64,
     pub messages_out: AtomicU64,
     pub drops: AtomicU64,
     pub slow_consumer_disconnects: AtomicU64,
@@ -31,6 +33,12 @@ impl Metrics {
             "counter",
             "Messages published through this hub.",
             self.messages_in.load(Relaxed) as i64,
+        );
+        line(
+            "chanspec_broker_messages_total",
+            "counter",
+            "Messages the broker handed this hub (with Redis: those of the channels it has subscribers on).",
+            self.broker_messages.load(Relaxed) as i64,
         );
         line(
             "chanspec_messages_out_total",

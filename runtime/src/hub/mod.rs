@@ -366,6 +366,9 @@ impl Out {
 
 impl Inner {
     fn deliver(&self, event: Event) {
+        if let Event::Message(_) = &event {
+            self.metrics.broker_messages.fetch_add(1, Relaxed);
+        }
         let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         match event {
             Event::Message(message) => {

@@ -320,6 +320,31 @@ impl Drop for RedisServer {
     }
 }
 
+/// A counter or gauge of the hub's `/metrics`.
+pub async fn metric(base: &str, name: &str) -> u64 {
+    let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no metric {name}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A run channel's name for run `i` (a UUID made of `i`).
+pub fn run_id(i: u64) -> String {
+    format!("00000000-0000-4000-8000-{i:012x}")
+}
+
+/// Wait until the future `f` makes holds, checking every few milliseconds.
+pub async fn eventually_async<F: std::future::Future<Output = bool>>(what: &str, mut f: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !f().await {
+        assert!(tokio::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Wait until `f` holds, checking every few milliseconds (never a fixed sleep).
 pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
