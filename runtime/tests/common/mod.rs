@@ -12,6 +12,7 @@ use chanspec_runtime::broker::Broker;
 use chanspec_runtime::hub::{Hub, HubConfig};
 use chanspec_runtime::token::TokenIssuer;
 use futures_util::{SinkExt, StreamExt};
+use redis::RedisResult;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -58,6 +59,25 @@ impl Running {
 /// A hub serving on a free port, with the example's definitions.
 pub async fn start(config: HubConfig, broker: Option<Arc<dyn Broker>>) -> Running {
     start_with(config, broker, None, |b| b).await
+}
+
+/// A hub serving until `stop` completes (then it shuts down: `closing`, then 1001).
+pub async fn start_until(
+    config: HubConfig,
+    broker: Option<Arc<dyn Broker>>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Running {
+    let mut builder =
+        Hub::builder(channels::chanspec_definitions()).secret(SECRET).publish_key(PUBLISH_KEY).config(config);
+    if let Some(b) = broker {
+        builder = builder.broker(b);
+    }
+    let hub = builder.build().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = hub.clone();
+    tokio::spawn(async move { h.serve(listener, stop).await });
+    Running { hub, addr }
 }
 
 /// A hub whose accepted sockets have a small send buffer (`send_buffer`), so a subscriber
@@ -317,6 +337,72 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A real Redis Cluster on loopback (3 masters, 3 replicas, `scripts/redis-cluster`),
+/// stopped on drop.
+pub struct RedisCluster {
+    dir: PathBuf,
+    pub nodes: Vec<String>,
+}
+
+impl RedisCluster {
+    fn script() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/redis-cluster")
+    }
+
+    pub fn start() -> RedisCluster {
+        let dir = std::env::temp_dir().join(format!("chanspec-cluster-{}-{}", std::process::id(), free_port()));
+        let out = Command::new(Self::script())
+            .arg("start")
+            .arg(&dir)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("scripts/redis-cluster runs (redis-server and redis-cli: scripts/install-deps)");
+        assert!(out.status.success(), "scripts/redis-cluster start failed");
+        let nodes = String::from_utf8(out.stdout).unwrap().trim().split(',').map(String::from).collect();
+        RedisCluster { dir, nodes }
+    }
+
+    /// The `--redis` form of the cluster.
+    pub fn url(&self) -> String {
+        format!("redis+cluster://{}", self.nodes.join(","))
+    }
+
+    /// The port of the master that holds `channel`'s keys now.
+    pub fn master_of(&self, channel: &str) -> u16 {
+        let key = format!("chanspec:{{{channel}}}:head");
+        for node in &self.nodes {
+            let Ok(client) = redis::Client::open(format!("redis://{node}")) else { continue };
+            let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1)) else { continue };
+            let slot: RedisResult<u16> = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&key).query(&mut conn);
+            let slots: RedisResult<Vec<Vec<redis::Value>>> = redis::cmd("CLUSTER").arg("SLOTS").query(&mut conn);
+            let (Ok(slot), Ok(slots)) = (slot, slots) else { continue };
+            for range in slots {
+                let int = |v: &redis::Value| redis::from_redis_value::<u16>(v).ok();
+                let (Some(from), Some(to)) = (range.first().and_then(int), range.get(1).and_then(int)) else {
+                    continue;
+                };
+                if (from..=to).contains(&slot) {
+                    let master: Vec<redis::Value> = redis::from_redis_value(&range[2]).unwrap();
+                    return redis::from_redis_value(&master[1]).unwrap();
+                }
+            }
+        }
+        panic!("no node knows the master of {channel}");
+    }
+
+    /// Kill one node without warning (SIGKILL).
+    pub fn kill(&self, port: u16) {
+        let status = Command::new(Self::script()).arg("kill").arg(&self.dir).arg(port.to_string()).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(Self::script()).arg("stop").arg(&self.dir).status();
     }
 }
 

@@ -15,17 +15,20 @@
 //! filled from the stream, and a changed epoch (Redis lost its data) or a changed history (a
 //! failover lost the last writes) is reported as a reset, never a silent gap.
 
-use std::collections::{HashMap, HashSet};
+mod subscriber;
+
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{FromRedisValue, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, RedisResult, ScriptInvocation};
+use redis::{FromRedisValue, PushKind, RedisResult, ScriptInvocation};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use subscriber::{Push, Subscriber};
 
 use super::{Broker, BrokerConfig, BrokerError, Event, Message, Publication, Published, Replay, Sink, new_epoch};
 use crate::protocol::{Position, now_millis};
@@ -103,7 +106,9 @@ impl RedisTarget {
         let urls: Vec<String> = url.split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
         for u in &urls {
             if !u.starts_with("redis://") {
-                return Err(bad("expected redis://host:port, several of them separated by commas, or redis+cluster://host:port,host:port"));
+                return Err(bad(
+                    "expected redis://host:port, several of them separated by commas, or redis+cluster://host:port,host:port",
+                ));
             }
         }
         match urls.len() {
@@ -136,16 +141,6 @@ impl Conn {
             Conn::Cluster(c) => cmd.query_async(&mut c.clone()).await,
         }
     }
-
-    /// Subscribe to a pub/sub channel: sharded on a cluster, plain on one server.
-    async fn subscribe(&self, name: &str, on: bool) -> RedisResult<()> {
-        match (self, on) {
-            (Conn::Single(c), true) => c.clone().subscribe(name).await,
-            (Conn::Single(c), false) => c.clone().unsubscribe(name).await,
-            (Conn::Cluster(c), true) => c.clone().ssubscribe(name).await,
-            (Conn::Cluster(c), false) => c.clone().sunsubscribe(name).await,
-        }
-    }
 }
 
 pub struct RedisBroker {
@@ -161,6 +156,21 @@ struct Tip {
     at: u64,
 }
 
+/// What to do with a message from pub/sub.
+enum Step {
+    Deliver,
+    Drop,
+    Fill(Option<Tip>),
+}
+
+/// A channel whose gap is being filled: the messages that arrived meanwhile, and whether
+/// another fill was asked for.
+#[derive(Default)]
+struct Filling {
+    pending: std::collections::VecDeque<Live>,
+    again: bool,
+}
+
 /// What the subscription task is asked to do.
 enum Request {
     /// Make the subscription of this channel match whether it is watched.
@@ -168,8 +178,8 @@ enum Request {
     /// Redis dropped this subscription (or confirmed our unsubscribe): subscribe again if
     /// it is still watched.
     Lost(String),
-    /// The subscription connection dropped: every subscription is gone.
-    LostAll,
+    /// The connection to this node dropped, and the subscriptions on it.
+    NodeLost(String),
     /// Time to try again what failed.
     Retry,
 }
@@ -177,7 +187,7 @@ enum Request {
 struct Shared {
     config: BrokerConfig,
     commands: Conn,
-    subscriptions: Conn,
+    target: RedisTarget,
     /// `SPUBLISH` (cluster) or `PUBLISH`.
     publish_command: &'static str,
     publish: redis::Script,
@@ -185,9 +195,12 @@ struct Shared {
     /// Channels with local subscribers → the last message delivered, once known.
     watched: Mutex<HashMap<String, Option<Tip>>>,
     sink: OnceLock<Sink>,
+    /// Channels being filled from their streams.
+    filling: Mutex<HashMap<String, Filling>>,
     requests: UnboundedSender<Request>,
     /// The pushes from Redis and the subscription requests, until `start` takes them.
-    receivers: Mutex<Option<(UnboundedReceiver<PushInfo>, UnboundedReceiver<Request>)>>,
+    #[allow(clippy::type_complexity)]
+    receivers: Mutex<Option<(UnboundedSender<Push>, UnboundedReceiver<Push>, UnboundedReceiver<Request>)>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -214,8 +227,6 @@ fn channel_of(live: &str) -> Option<&str> {
     live.strip_prefix("chanspec:{")?.strip_suffix("}:live")
 }
 
-/// Subscriptions asked of Redis at once, at most.
-const SUBSCRIBE_AT_ONCE: usize = 256;
 /// How soon a failed subscription is tried again.
 const RETRY: Duration = Duration::from_millis(100);
 
@@ -228,59 +239,43 @@ impl RedisBroker {
     /// (sharded pub/sub).
     pub async fn connect(url: &str, config: BrokerConfig) -> Result<Self, BrokerError> {
         let err = |e: redis::RedisError| BrokerError(e.to_string());
-        let (push_sender, pushes) = unbounded_channel();
-        let (commands, subscriptions, publish_command) = match RedisTarget::parse(url)? {
+        let target = RedisTarget::parse(url)?;
+        let (commands, publish_command) = match &target {
             RedisTarget::Single(url) => {
-                let manager = || {
-                    ConnectionManagerConfig::new()
-                        .set_number_of_retries(1)
-                        .set_connection_timeout(Duration::from_secs(1))
-                        .set_response_timeout(Duration::from_secs(2))
-                };
-                let mut info = url.as_str().into_connection_info().map_err(err)?;
-                let client = redis::Client::open(info.clone()).map_err(err)?;
-                let commands = ConnectionManager::new_with_config(client, manager()).await.map_err(err)?;
-                info.redis.protocol = ProtocolVersion::RESP3;
-                let client = redis::Client::open(info).map_err(err)?;
-                let subscriptions = ConnectionManager::new_with_config(client, manager().set_push_sender(push_sender))
-                    .await
-                    .map_err(err)?;
-                (Conn::Single(commands), Conn::Single(subscriptions), "PUBLISH")
+                let config = ConnectionManagerConfig::new()
+                    .set_number_of_retries(1)
+                    .set_connection_timeout(Duration::from_secs(1))
+                    .set_response_timeout(Duration::from_secs(2));
+                let client = redis::Client::open(url.as_str()).map_err(err)?;
+                (Conn::Single(ConnectionManager::new_with_config(client, config).await.map_err(err)?), "PUBLISH")
             }
             RedisTarget::Cluster(nodes) => {
-                let builder = || {
-                    ClusterClientBuilder::new(nodes.clone())
-                        .connection_timeout(Duration::from_secs(1))
-                        .response_timeout(Duration::from_secs(2))
-                        .retries(2)
-                        .min_retry_wait(50)
-                        .max_retry_wait(500)
-                };
-                let commands = builder().build().map_err(err)?.get_async_connection().await.map_err(err)?;
-                let subscriptions = builder()
-                    .use_protocol(ProtocolVersion::RESP3)
-                    .push_sender(push_sender)
+                let client = ClusterClientBuilder::new(nodes.clone())
+                    .connection_timeout(Duration::from_secs(1))
+                    .response_timeout(Duration::from_secs(2))
+                    .retries(2)
+                    .min_retry_wait(50)
+                    .max_retry_wait(500)
                     .build()
-                    .map_err(err)?
-                    .get_async_connection()
-                    .await
                     .map_err(err)?;
-                (Conn::Cluster(commands), Conn::Cluster(subscriptions), "SPUBLISH")
+                (Conn::Cluster(client.get_async_connection().await.map_err(err)?), "SPUBLISH")
             }
         };
+        let (push_sender, pushes) = unbounded_channel();
         let (requests, requests_rx) = unbounded_channel();
         Ok(RedisBroker {
             inner: Arc::new(Shared {
                 config,
                 commands,
-                subscriptions,
+                target,
                 publish_command,
                 publish: redis::Script::new(PUBLISH),
                 read: redis::Script::new(READ),
                 watched: Mutex::new(HashMap::new()),
                 sink: OnceLock::new(),
+                filling: Mutex::new(HashMap::new()),
                 requests,
-                receivers: Mutex::new(Some((pushes, requests_rx))),
+                receivers: Mutex::new(Some((push_sender, pushes, requests_rx))),
             }),
         })
     }
@@ -372,35 +367,98 @@ impl Shared {
         Ok((Replay { position, messages, status }, anchor))
     }
 
-    /// A message from the channel's pub/sub channel: deliver it, fill a gap before it, or
-    /// reset.
-    async fn live(&self, live: Live) {
-        let state = match self.watched().get(&live.c) {
-            None => return,
-            Some(state) => state.clone(),
-        };
-        match state {
-            Some(tip) if tip.epoch == live.e => {
-                if live.o <= tip.offset {
-                    return;
-                }
-                if live.o > tip.offset + 1 {
-                    self.fill(&live.c, tip).await;
-                    return;
-                }
+    /// What to do with a message from the channel's pub/sub channel: deliver it (the next
+    /// offset, or the first seen), drop it (delivered already), or fill the gap before it
+    /// (or the new epoch it starts) from the stream.
+    fn step(&self, live: &Live) -> Step {
+        match self.watched().get_mut(&live.c) {
+            None => Step::Drop,
+            Some(Some(tip)) if tip.epoch == live.e && live.o <= tip.offset => Step::Drop,
+            Some(Some(tip)) if tip.epoch == live.e && live.o > tip.offset + 1 => Step::Fill(Some(tip.clone())),
+            // Redis lost the channel: start the new epoch from its beginning.
+            Some(Some(tip)) if tip.epoch != live.e => Step::Fill(Some(Tip { epoch: live.e.clone(), offset: 0, at: 0 })),
+            Some(state) => {
+                let at = live.p.parse().unwrap_or(0);
+                *state = Some(Tip { epoch: live.e.clone(), offset: live.o, at });
+                Step::Deliver
             }
-            Some(_) => {
-                // Redis lost the channel: start the new epoch from its beginning.
-                self.fill(&live.c, Tip { epoch: live.e, offset: 0, at: 0 }).await;
+        }
+    }
+
+    /// A message from a pub/sub channel, in the order Redis sent it. While the channel's
+    /// gap is being filled, it waits for the fill; no channel waits for another's.
+    fn live(self: &Arc<Self>, live: Live) {
+        if let Some(filling) = self.filling().get_mut(&live.c) {
+            filling.pending.push_back(live);
+            return;
+        }
+        match self.step(&live) {
+            Step::Deliver => self.deliver(live),
+            Step::Drop => {}
+            Step::Fill(tip) => self.start_fill(live.c.clone(), tip, Some(live)),
+        }
+    }
+
+    fn deliver(&self, live: Live) {
+        let at = live.p.parse().unwrap_or(0);
+        self.emit(Event::Message(Message::new(live.c, live.t, live.o, live.d, at)));
+    }
+
+    fn filling(&self) -> std::sync::MutexGuard<'_, HashMap<String, Filling>> {
+        self.filling.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Fill `channel`'s gap after `tip` (after the last message delivered when `None`) on
+    /// a task of its own, then deliver what arrived meanwhile (`first` first). A fill asked
+    /// for while one runs makes that one go round again.
+    fn start_fill(self: &Arc<Self>, channel: String, tip: Option<Tip>, first: Option<Live>) {
+        {
+            let mut filling = self.filling();
+            if let Some(f) = filling.get_mut(&channel) {
+                f.again = true;
+                f.pending.extend(first);
                 return;
             }
-            None => {}
+            filling.insert(channel.clone(), Filling { pending: first.into_iter().collect(), again: false });
         }
-        let published_at = live.p.parse().unwrap_or(0);
-        if let Some(state) = self.watched().get_mut(&live.c) {
-            *state = Some(Tip { epoch: live.e.clone(), offset: live.o, at: published_at });
-        }
-        self.emit(Event::Message(Message::new(live.c, live.t, live.o, live.d, published_at)));
+        let this = self.clone();
+        tokio::spawn(async move {
+            let (mut tip, mut fill) = (tip, true);
+            loop {
+                if fill {
+                    let known = this.watched().get(&channel).cloned().flatten();
+                    if let Some(from) = tip.take().or(known) {
+                        this.fill(&channel, from).await;
+                    }
+                }
+                let mut pending = {
+                    let mut filling = this.filling();
+                    let Some(f) = filling.get_mut(&channel) else { return };
+                    if f.pending.is_empty() && !f.again {
+                        filling.remove(&channel);
+                        return;
+                    }
+                    fill = std::mem::take(&mut f.again);
+                    std::mem::take(&mut f.pending)
+                };
+                while let Some(live) = pending.pop_front() {
+                    match this.step(&live) {
+                        Step::Deliver => this.deliver(live),
+                        Step::Drop => {}
+                        Step::Fill(from) => {
+                            // Another gap: fill it, then go on with the rest.
+                            (tip, fill) = (from, true);
+                            pending.push_front(live);
+                            if let Some(f) = this.filling().get_mut(&channel) {
+                                pending.append(&mut f.pending);
+                                f.pending = pending;
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+        });
     }
 
     /// Deliver what was missed after `last` from the stream, or reset when it is gone or
@@ -469,30 +527,23 @@ impl Shared {
         }
     }
 
-    /// A subscription is confirmed (first made, or made again after a reconnect or a
-    /// failover): deliver what was published since the last message delivered.
-    async fn confirmed(&self, channel: &str) {
-        let known = self.watched().get(channel).cloned().flatten();
-        if let Some(tip) = known {
-            self.fill(channel, tip).await;
-        }
-    }
-
     /// Pushes from Redis, in order: messages, subscription confirmations and losses.
-    async fn listen(self: Arc<Self>, mut pushes: UnboundedReceiver<PushInfo>) {
-        while let Some(push) = pushes.recv().await {
+    async fn listen(self: Arc<Self>, mut pushes: UnboundedReceiver<Push>) {
+        while let Some((node, push)) = pushes.recv().await {
             let name = push.data.first().and_then(|v| String::from_redis_value(v).ok());
             let channel = name.as_deref().and_then(channel_of).map(str::to_string);
             match push.kind {
                 PushKind::Message | PushKind::SMessage => {
                     let payload = push.data.get(1).and_then(|v| String::from_redis_value(v).ok());
                     if let Some(live) = payload.and_then(|p| serde_json::from_str::<Live>(&p).ok()) {
-                        self.live(live).await;
+                        self.live(live);
                     }
                 }
+                // A subscription is confirmed (first made, or made again after a reconnect or
+                // a failover): deliver what was published since the last message delivered.
                 PushKind::Subscribe | PushKind::SSubscribe => {
-                    if let Some(channel) = channel {
-                        self.confirmed(&channel).await;
+                    if let Some(channel) = channel.filter(|c| self.watched().contains_key(c)) {
+                        self.start_fill(channel, None, None);
                     }
                 }
                 PushKind::Unsubscribe | PushKind::SUnsubscribe => {
@@ -501,7 +552,7 @@ impl Shared {
                     }
                 }
                 PushKind::Disconnection => {
-                    let _ = self.requests.send(Request::LostAll);
+                    let _ = self.requests.send(Request::NodeLost(node));
                 }
                 _ => {}
             }
@@ -510,9 +561,8 @@ impl Shared {
 
     /// Keeps Redis subscriptions equal to the watched channels: subscribes on a channel's
     /// first local subscriber, unsubscribes after its last, subscribes again what Redis
-    /// dropped, and retries what failed.
-    async fn subscriptions(self: Arc<Self>, mut requests: UnboundedReceiver<Request>) {
-        let mut subscribed: HashSet<String> = HashSet::new();
+    /// dropped (on the node that serves it now), and retries what failed.
+    async fn subscriptions(self: Arc<Self>, mut subscriber: Subscriber, mut requests: UnboundedReceiver<Request>) {
         let mut retry: Vec<String> = Vec::new();
         loop {
             let first = if retry.is_empty() {
@@ -530,13 +580,10 @@ impl Shared {
                 match r {
                     Request::Reconcile(c) => todo.push(c),
                     Request::Lost(c) => {
-                        subscribed.remove(&c);
+                        subscriber.lost(&c);
                         todo.push(c);
                     }
-                    Request::LostAll => {
-                        subscribed.clear();
-                        todo.extend(self.watched().keys().cloned());
-                    }
+                    Request::NodeLost(node) => todo.extend(subscriber.node_lost(&node)),
                     Request::Retry => {}
                 }
             }
@@ -547,32 +594,11 @@ impl Shared {
                 todo.into_iter()
                     .filter_map(|c| {
                         let want = watched.contains_key(&c);
-                        (want != subscribed.contains(&c)).then_some((c, want))
+                        (want != subscriber.is_subscribed(&c)).then_some((c, want))
                     })
                     .collect()
             };
-            let conn = &self.subscriptions;
-            let results: Vec<(String, bool, bool)> = futures_util::stream::iter(changes)
-                .map(|(c, on)| async move {
-                    let ok = conn.subscribe(&live_name(&c), on).await.is_ok();
-                    (c, on, ok)
-                })
-                .buffer_unordered(SUBSCRIBE_AT_ONCE)
-                .collect()
-                .await;
-            for (c, on, ok) in results {
-                match (on, ok) {
-                    (true, true) => {
-                        subscribed.insert(c);
-                    }
-                    (true, false) => retry.push(c),
-                    // Unsubscribing fails only with the connection, which ends the
-                    // subscription too.
-                    (false, _) => {
-                        subscribed.remove(&c);
-                    }
-                }
-            }
+            retry = subscriber.apply(changes).await;
         }
     }
 }
@@ -596,10 +622,12 @@ fn entry(channel: &str, id: &str, fields: Vec<String>) -> Option<Arc<Message>> {
 impl Broker for RedisBroker {
     fn start(&self, sink: Sink) {
         if self.inner.sink.set(sink).is_ok()
-            && let Some((pushes, requests)) = self.inner.receivers.lock().unwrap_or_else(|e| e.into_inner()).take()
+            && let Some((push_sender, pushes, requests)) =
+                self.inner.receivers.lock().unwrap_or_else(|e| e.into_inner()).take()
         {
+            let subscriber = Subscriber::new(self.inner.target.clone(), push_sender);
             tokio::spawn(self.inner.clone().listen(pushes));
-            tokio::spawn(self.inner.clone().subscriptions(requests));
+            tokio::spawn(self.inner.clone().subscriptions(subscriber, requests));
         }
     }
 
@@ -626,7 +654,9 @@ impl Broker for RedisBroker {
     }
 
     fn healthy(&self) -> BoxFuture<'_, bool> {
-        Box::pin(async move { matches!(tokio::time::timeout(Duration::from_secs(2), self.inner.commands.ping()).await, Ok(Ok(_))) })
+        Box::pin(async move {
+            matches!(tokio::time::timeout(Duration::from_secs(2), self.inner.commands.ping()).await, Ok(Ok(_)))
+        })
     }
 }
 
@@ -636,7 +666,10 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(RedisTarget::parse("redis://127.0.0.1:6379").unwrap(), RedisTarget::Single("redis://127.0.0.1:6379".into()));
+        assert_eq!(
+            RedisTarget::parse("redis://127.0.0.1:6379").unwrap(),
+            RedisTarget::Single("redis://127.0.0.1:6379".into())
+        );
         assert_eq!(
             RedisTarget::parse("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").unwrap(),
             RedisTarget::Cluster(vec!["redis://127.0.0.1:7000".into(), "redis://127.0.0.1:7001".into()])
