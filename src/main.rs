@@ -99,7 +99,8 @@ enum Command {
         /// Environment variable holding the previous token secret, accepted during a rotation.
         #[arg(long, value_name = "VAR")]
         previous_secret_env: Option<String>,
-        /// Share channels with other hubs through this Redis (`redis://127.0.0.1:6379`).
+        /// Share channels with other hubs through this Redis (`redis://127.0.0.1:6379`) or
+        /// Redis Cluster (`redis+cluster://10.0.0.5:7000,10.0.0.6:7000`: any of its nodes).
         #[arg(long, value_name = "URL")]
         redis: Option<String>,
         /// Largest publish, in bytes (larger ones get 413, never truncated).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chanspec_runtime::broker::BrokerConfig;
-use chanspec_runtime::broker::redis::RedisBroker;
+use chanspec_runtime::broker::redis::{RedisBroker, RedisTarget};
 use chanspec_runtime::hub::{Hub, HubConfig};
 use chanspec_runtime::token::TokenIssuer;
 
@@ -82,7 +82,11 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
             .await
             .map_err(|e| format!("error: cannot listen on {}: {e}", options.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let broker = if options.redis.is_some() { "redis" } else { "memory" };
+        let broker = match options.redis.as_deref().map(RedisTarget::parse) {
+            Some(Ok(RedisTarget::Cluster(_))) => "Redis Cluster",
+            Some(_) => "Redis",
+            None => "memory",
+        };
         eprintln!("chanspec hub: {channels} channel(s), {broker} broker, listening on http://{addr}");
         hub.serve(listener, shutdown_signal()).await.map_err(|e| format!("error: {e}"))
     })
