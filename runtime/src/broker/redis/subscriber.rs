@@ -76,11 +76,19 @@ impl Subscriber {
         };
         let mut work = Vec::new();
         let mut failed = Vec::new();
+        // Nodes that could not be reached in this round: not tried again for every channel.
+        let mut unreachable: Vec<String> = Vec::new();
         for (channel, on) in changes {
             let node = if on { self.node_of(&channel) } else { self.subscribed.remove(&channel) };
             let conn = match &node {
-                Some(node) => self.connect(node).await.ok(),
-                None => None,
+                Some(node) if !unreachable.contains(node) => {
+                    let conn = self.connect(node).await.ok();
+                    if conn.is_none() {
+                        unreachable.push(node.clone());
+                    }
+                    conn
+                }
+                _ => None,
             };
             match (node, conn) {
                 (Some(node), Some(conn)) => work.push((channel, on, node, conn)),
