@@ -146,6 +146,9 @@ impl Builder {
             }
         }
         let mut spec = crate::lower::lower(&checked).map_err(|d| fail(&checked, d.into_vec()))?;
+        // The documents are not needed past lowering: their memory goes back to the allocator
+        // for the emitters to reuse, instead of the emitters asking the kernel for fresh pages.
+        drop(checked);
         let rust_out = match (&self.rust_out, std::env::var_os("OUT_DIR")) {
             (Some(p), _) => Some(p.clone()),
             (None, Some(dir)) => Some(PathBuf::from(dir).join("chanspec.rs")),

@@ -174,42 +174,17 @@ impl Schemas {
         }
     }
 
-    /// How a union's variants are tagged, if they are: the property every variant (an object
-    /// schema, through `$ref`s to these schemas) requires with a distinct `const`, and each
-    /// variant's value. The rule refusals are explained by, here and in the TypeScript guards.
+    /// How a union's variants are tagged, if they are ([`union_tag_values`]).
     pub fn union_tag_values(&self, list: &[Value]) -> Option<(String, Vec<Value>)> {
-        let tag = self.union_tag(list)?;
-        let values = list.iter().filter_map(|s| self.tag_value(s, tag)).cloned().collect();
-        Some((tag.to_string(), values))
+        union_tag_values(&self.definitions, list)
     }
 
-    /// The property every variant requires with a distinct `const`, if there is one.
     fn union_tag<'a>(&'a self, list: &'a [Value]) -> Option<&'a str> {
-        let first = self.object_schema(list.first()?)?;
-        let candidates = first.get("properties")?.as_object()?.keys();
-        candidates.map(String::as_str).find(|tag| {
-            let values: Vec<&Value> = list.iter().filter_map(|s| self.tag_value(s, tag)).collect();
-            values.len() == list.len()
-                && values.iter().enumerate().all(|(i, a)| values[..i].iter().all(|b| !equal(a, b)))
-        })
+        union_tag(&self.definitions, list)
     }
 
-    /// The `const` a variant requires for property `tag`.
     fn tag_value<'a>(&'a self, variant: &'a Value, tag: &str) -> Option<&'a Value> {
-        let o = self.object_schema(variant)?;
-        let required = o.get("required")?.as_array()?.iter().any(|r| r.as_str() == Some(tag));
-        o.get("properties")?.get(tag)?.get("const").filter(|_| required)
-    }
-
-    /// A schema with its `$ref`s followed (a few steps), as an object.
-    fn object_schema<'a>(&'a self, mut schema: &'a Value) -> Option<&'a Map<String, Value>> {
-        for _ in 0..8 {
-            match schema.get("$ref").and_then(Value::as_str) {
-                Some(r) => schema = self.resolve(r)?,
-                None => return schema.as_object(),
-            }
-        }
-        None
+        tag_value(&self.definitions, variant, tag)
     }
 
     fn object(&self, obj: &Map<String, Value>, map: &Map<String, Value>, at: &str, depth: usize) -> Result<(), String> {
@@ -492,6 +467,61 @@ pub fn integral_floats(mut data: Value) -> Value {
     }
     walk(&mut data);
     data
+}
+
+/// Where bundled definitions (`#/definitions/Name`) are looked up: the embedded map, or the
+/// generator's view of the IR's named types.
+pub trait Definitions {
+    fn definition(&self, name: &str) -> Option<&Value>;
+}
+
+impl Definitions for Map<String, Value> {
+    fn definition(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+impl Definitions for std::collections::HashMap<&str, &Value> {
+    fn definition(&self, name: &str) -> Option<&Value> {
+        self.get(name).copied()
+    }
+}
+
+/// How a union's variants are tagged, if they are: the property every variant (an object
+/// schema, through `$ref`s to `definitions`) requires with a distinct `const`, and each
+/// variant's value. The rule refusals are explained by, here and in the TypeScript guards.
+pub fn union_tag_values(definitions: &impl Definitions, list: &[Value]) -> Option<(String, Vec<Value>)> {
+    let tag = union_tag(definitions, list)?;
+    let values = list.iter().filter_map(|s| tag_value(definitions, s, tag)).cloned().collect();
+    Some((tag.to_string(), values))
+}
+
+/// The property every variant requires with a distinct `const`, if there is one.
+fn union_tag<'a>(definitions: &'a impl Definitions, list: &'a [Value]) -> Option<&'a str> {
+    let first = object_schema(definitions, list.first()?)?;
+    let candidates = first.get("properties")?.as_object()?.keys();
+    candidates.map(String::as_str).find(|tag| {
+        let values: Vec<&Value> = list.iter().filter_map(|s| tag_value(definitions, s, tag)).collect();
+        values.len() == list.len() && values.iter().enumerate().all(|(i, a)| values[..i].iter().all(|b| !equal(a, b)))
+    })
+}
+
+/// The `const` a variant requires for property `tag`.
+fn tag_value<'a>(definitions: &'a impl Definitions, variant: &'a Value, tag: &str) -> Option<&'a Value> {
+    let o = object_schema(definitions, variant)?;
+    let required = o.get("required")?.as_array()?.iter().any(|r| r.as_str() == Some(tag));
+    o.get("properties")?.get(tag)?.get("const").filter(|_| required)
+}
+
+/// A schema with its `$ref`s followed (a few steps), as an object.
+fn object_schema<'a>(definitions: &'a impl Definitions, mut schema: &'a Value) -> Option<&'a Map<String, Value>> {
+    for _ in 0..8 {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => schema = definitions.definition(r.strip_prefix("#/definitions/")?)?,
+            None => return schema.as_object(),
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -122,14 +122,15 @@ impl Expr {
 
 /// Builds checker expressions, recording which helpers they use.
 #[derive(Default)]
-pub struct Guards {
+pub struct Guards<'s> {
     pub used: BTreeSet<&'static str>,
-    /// The bundled schemas, for the runtime's rule of which unions are tagged (refusals of a
-    /// tagged union are explained by the variant its tag selects, in both languages).
-    pub schemas: chanspec_runtime::check::Schemas,
+    /// The IR's named types by name, for the runtime's rule of which unions are tagged
+    /// (refusals of a tagged union are explained by the variant its tag selects, in both
+    /// languages). Borrowed: the schemas are not copied.
+    pub schemas: std::collections::HashMap<&'s str, &'s serde_json::Value>,
 }
 
-impl Guards {
+impl Guards<'_> {
     fn call(&mut self, f: &'static str, args: Vec<Expr>) -> Expr {
         self.used.insert(f);
         Expr::Call(f, args)
@@ -199,7 +200,7 @@ impl Guards {
             if let Some(variants) = obj.get(key).and_then(Value::as_array) {
                 let checks = variants.iter().map(|s| self.check(s)).collect();
                 let mut args = vec![Expr::Array(checks)];
-                if let Some((tag, values)) = self.schemas.union_tag_values(variants) {
+                if let Some((tag, values)) = chanspec_runtime::check::union_tag_values(&self.schemas, variants) {
                     args.push(json(&serde_json::json!({ "tag": tag, "values": values })));
                 }
                 parts.push(self.call(helper, args));

@@ -98,9 +98,8 @@ struct TopicCtx {
 
 /// The TypeScript module for `spec`. Deterministic: same IR, same bytes.
 pub fn emit(spec: &Spec) -> Result<String, String> {
-    let bundle = spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
-    let mut builder =
-        guards::Guards { schemas: chanspec_runtime::check::Schemas::from_map(bundle), ..Default::default() };
+    let schemas = spec.types.iter().map(|t| (t.name.as_str(), &t.schema)).collect();
+    let mut builder = guards::Guards { schemas, ..Default::default() };
     let types = spec.types.iter().map(|t| TypeDecl { declaration: types::declaration(t) }).collect();
     let guards = spec
         .types
