@@ -22,6 +22,26 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) }
 }
 
+/// `serve` has mimalloc commit memory as it is used. By default mimalloc commits each arena
+/// at once, in transparent huge pages where the kernel gives them on request, and a hub's first
+/// burst of fan-out then spends a fifth of its CPU zeroing 2 MiB pages (a `perf` profile of the
+/// fan-out burst; BENCHMARKS.md). mimalloc reads the option when the process starts, before
+/// `main`, so the hub starts itself again with it set (once: the variable is then present).
+#[cfg(unix)]
+fn commit_on_demand() {
+    use std::os::unix::process::CommandExt;
+    const VAR: &str = "MIMALLOC_ARENA_EAGER_COMMIT";
+    if std::env::var_os(VAR).is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    // Only returns when it could not start itself again: then it runs as it is.
+    let _ = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env(VAR, "0").exec();
+}
+
+#[cfg(not(unix))]
+fn commit_on_demand() {}
+
 #[derive(Parser)]
 #[command(
     name = "chanspec",
@@ -230,6 +250,10 @@ enum Color {
 }
 
 fn main() -> ExitCode {
+    // Before anything allocates much: the arenas made from here on follow it.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "serve") {
+        commit_on_demand();
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files, format, deny, deny_warnings, color } => {
