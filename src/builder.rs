@@ -175,7 +175,9 @@ impl Builder {
             let dir = path.parent().filter(|d| d.is_dir());
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             let format = |part: &str| if self.rustfmt { rustfmt(part, dir) } else { None };
-            let emitted = crate::emit::rust::emit_finished(&spec, cores, &format)
+            // Many small parts, worked through one per core at a time: the syntax trees of
+            // only a few parts are in memory at once.
+            let emitted = crate::emit::rust::emit_finished(&spec, cores * 16, &format)
                 .map_err(|e| Error { report: e, stale: Vec::new() })?;
             for note in &emitted.notes {
                 if cargo {

@@ -2,9 +2,9 @@
 //!
 //! The module is made in parts that are printed (and finished, e.g. by rustfmt) as soon as
 //! they are ready: the channel glue and the embedded schemas on their own thread while typify
-//! converts the payload types, then the types cut between top-level items into one part per
-//! core, each parsed, printed and finished on its own thread. The parts concatenate to exactly
-//! what printing the whole would give.
+//! converts the payload types, then the types cut between top-level items into parts that one
+//! worker per core parses, prints and finishes in turn (so only a few parts' syntax trees are
+//! in memory at once). The parts concatenate to exactly what printing the whole would give.
 
 mod channels;
 mod fidelity;
@@ -70,9 +70,32 @@ pub fn emit_finished(
             items.chunks(per_part).map(|c| c.iter().cloned().collect::<TokenStream>().to_string()).collect();
         // The token streams are no longer needed: free them before the parts are parsed.
         drop(items);
-        let handles: Vec<_> = chunks.into_iter().map(|text| s.spawn(move || done(&text))).collect();
-        let mut results: Vec<Result<(Option<String>, String), String>> =
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))).collect();
+        // One worker per core takes the parts in turn: only as many parts are parsed at once
+        // as there are cores, however many parts there are (the syntax trees of a part are
+        // many times its text).
+        let workers = std::thread::available_parallelism().map_or(1, usize::from).min(chunks.len()).max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<Part>>> = chunks.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|w| {
+            for _ in 0..workers {
+                w.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(text) = chunks.get(i) else { break };
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(text)))
+                            .unwrap_or_else(|_| Err("the Rust printer panicked".into()));
+                        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                    }
+                });
+            }
+        });
+        let mut results: Vec<Part> = slots
+            .into_iter()
+            .map(|slot| {
+                let result = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+                result.unwrap_or_else(|| Err("the Rust printer panicked".into()))
+            })
+            .collect();
         results.extend(glue.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))?.map(Ok));
         let mut out = Emitted { printed: vec![header.clone()], finished: Some(vec![header]), notes };
         for result in results {
@@ -86,6 +109,9 @@ pub fn emit_finished(
         Ok(out)
     })
 }
+
+/// A part as `finish` returned it (if it did) and as prettyplease printed it.
+type Part = Result<(Option<String>, String), String>;
 
 /// The items after the types, as text: the embedded schemas and each channel's glue.
 fn glue(spec: &Spec) -> Result<Option<String>, String> {
