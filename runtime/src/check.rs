@@ -55,7 +55,7 @@ impl Schemas {
     }
 
     fn resolve(&self, reference: &str) -> Option<&Value> {
-        self.definitions.get(reference.strip_prefix("#/definitions/")?)
+        resolve(&self.definitions, reference)
     }
 
     fn node(&self, schema: &Value, v: &Value, at: &str, depth: usize) -> Result<(), String> {
@@ -140,8 +140,8 @@ impl Schemas {
     /// (or that its tag selects none), otherwise the closest one, whose failure lies deepest.
     fn no_variant(&self, key: &str, list: &[Value], results: Vec<Result<(), String>>, v: &Value, at: &str) -> String {
         let shown = if at.is_empty() { "/" } else { at };
-        if let (Some(tag), Some(object)) = (self.union_tag(list), v.as_object()) {
-            let values: Vec<&Value> = list.iter().filter_map(|s| self.tag_value(s, tag)).collect();
+        if let (Some(tag), Some(object)) = (union_tag(&self.definitions, list), v.as_object()) {
+            let values: Vec<&Value> = list.iter().filter_map(|s| tag_value(&self.definitions, s, tag)).collect();
             let Some(found) = object.get(tag) else {
                 return format!("{shown}: missing the tag property `{tag}` that selects a variant of `{key}`");
             };
@@ -172,19 +172,6 @@ impl Schemas {
                 errors.iter().map(|e| e.split_once(": ").map_or(e.as_str(), |(_, m)| m)).collect::<Vec<_>>().join("; ")
             ),
         }
-    }
-
-    /// How a union's variants are tagged, if they are ([`union_tag_values`]).
-    pub fn union_tag_values(&self, list: &[Value]) -> Option<(String, Vec<Value>)> {
-        union_tag_values(&self.definitions, list)
-    }
-
-    fn union_tag<'a>(&'a self, list: &'a [Value]) -> Option<&'a str> {
-        union_tag(&self.definitions, list)
-    }
-
-    fn tag_value<'a>(&'a self, variant: &'a Value, tag: &str) -> Option<&'a Value> {
-        tag_value(&self.definitions, variant, tag)
     }
 
     fn object(&self, obj: &Map<String, Value>, map: &Map<String, Value>, at: &str, depth: usize) -> Result<(), String> {
@@ -487,6 +474,11 @@ impl Definitions for std::collections::HashMap<&str, &Value> {
     }
 }
 
+/// The schema a bundled reference (`#/definitions/Name`) names.
+fn resolve<'a>(definitions: &'a impl Definitions, reference: &str) -> Option<&'a Value> {
+    definitions.definition(reference.strip_prefix("#/definitions/")?)
+}
+
 /// How a union's variants are tagged, if they are: the property every variant (an object
 /// schema, through `$ref`s to `definitions`) requires with a distinct `const`, and each
 /// variant's value. The rule refusals are explained by, here and in the TypeScript guards.
@@ -517,7 +509,7 @@ fn tag_value<'a>(definitions: &'a impl Definitions, variant: &'a Value, tag: &st
 fn object_schema<'a>(definitions: &'a impl Definitions, mut schema: &'a Value) -> Option<&'a Map<String, Value>> {
     for _ in 0..8 {
         match schema.get("$ref").and_then(Value::as_str) {
-            Some(r) => schema = definitions.definition(r.strip_prefix("#/definitions/")?)?,
+            Some(r) => schema = resolve(definitions, r)?,
             None => return schema.as_object(),
         }
     }

@@ -168,9 +168,12 @@ impl Subscriber {
             self.stale = false;
             return;
         };
-        let mut candidates: Vec<String> = self.slots.iter().map(|(_, _, n)| format!("redis://{n}")).collect();
-        candidates.extend(seeds.iter().cloned());
-        candidates.dedup();
+        let mut candidates: Vec<String> = Vec::new();
+        for url in self.slots.iter().map(|(_, _, n)| format!("redis://{n}")).chain(seeds.iter().cloned()) {
+            if !candidates.contains(&url) {
+                candidates.push(url);
+            }
+        }
         for url in candidates {
             if let Some(slots) = cluster_slots(&url).await {
                 self.slots = slots;
