@@ -12,6 +12,7 @@
 //!   modes: nats-ws | nats-tcp | redis | idle-ws | chanspec-ws | idle-chanspec
 //!   chanspec keys: hub=127.0.0.1:8090 token=<jwt> channel=<name> key=<publish key>
 //!          batch=1 (offer the `chanspec.v1.batch` subprotocol: frames joined by newlines)
+//!          compact=1 (offer `chanspec.v1.compact`: batched, each message an array)
 //!   keys : subs=1000 msgs=2000 rate=0 (msg/s, 0 = as fast as possible)
 //!          size=100 server_pid=PID grace_s=15 limit_s=120 hold_s=5
 //!          ws=127.0.0.1:9222 nats=127.0.0.1:4222 redis=127.0.0.1:6390
@@ -55,6 +56,7 @@ struct Cfg {
     channel: String,
     key: String,
     batch: bool,
+    compact: bool,
 }
 
 fn parse_cfg() -> Cfg {
@@ -88,6 +90,7 @@ fn parse_cfg() -> Cfg {
         channel: g("channel", ""),
         key: g("key", ""),
         batch: g("batch", "0") == "1",
+        compact: g("compact", "0") == "1",
     }
 }
 
@@ -477,7 +480,9 @@ async fn chanspec_ws_sub(
     let mut request =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{}/v1/ws", cfg.hub))
             .expect("request");
-    if cfg.batch {
+    if cfg.compact {
+        request.headers_mut().insert("Sec-WebSocket-Protocol", "chanspec.v1.compact".parse().unwrap());
+    } else if cfg.batch {
         request.headers_mut().insert("Sec-WebSocket-Protocol", "chanspec.v1.batch".parse().unwrap());
     }
     let (mut ws, _) = tokio_tungstenite::client_async_with_config(request, tcp, Some(wcfg)).await.expect("ws handshake");
@@ -494,7 +499,9 @@ async fn chanspec_ws_sub(
     let _ = ready.send(());
     // One `changed()` for the whole loop, not one per frame (the same for every mode).
     let mut stopped = std::pin::pin!(stop.changed());
-    const NEEDLE: &str = "\"token\":\"";
+    // The needle's searcher is built once; the payload's closing quote is found with memchr,
+    // as a JSON tokenizer scans a string (the payload has no escapes).
+    let needle = memchr::memmem::Finder::new(b"\"token\":\"");
     loop {
         if cfg.msgs > 0 && rec.done() {
             break;
@@ -503,13 +510,13 @@ async fn chanspec_ws_sub(
             m = ws.next() => {
                 let Some(Ok(m)) = m else { break };
                 let Message::Text(t) = m else { continue };
-                // `str::find` (not a byte-window scan): the payload sits ~110 bytes into the frame.
                 // A batched message holds several frames: one payload per frame.
+                let bytes = t.as_bytes();
                 let mut at = 0;
-                while let Some(i) = t.as_str()[at..].find(NEEDLE) {
-                    let start = at + i + NEEDLE.len();
-                    let rest = &t.as_bytes()[start..];
-                    let end = rest.iter().position(|&c| c == b'"').unwrap_or(rest.len());
+                while let Some(i) = needle.find(&bytes[at..]) {
+                    let start = at + i + needle.needle().len();
+                    let rest = &bytes[start..];
+                    let end = memchr::memchr(b'"', rest).unwrap_or(rest.len());
                     rec.on_payload(&rest[..end]);
                     at = start + end;
                 }
@@ -735,7 +742,13 @@ async fn fanout(cfg: Arc<Cfg>) {
     let cpu_wall = wall.max(1e-9);
     println!(
         "RESULT mode={} subs={} msgs={} rate={} size={} expected={} received={} lost={} dups={} wall_s={:.3} deliveries_per_s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} server_cpu_s={:.2} server_cpu_pct={:.0} loadgen_cpu_s={:.2} loadgen_cpu_pct={:.0} other_procs_cpu_pct={:.0}",
-        if cfg.batch { format!("{}+batch", cfg.mode) } else { cfg.mode.clone() }, cfg.subs, cfg.msgs, cfg.rate, cfg.size.max(32), expected, received,
+        if cfg.compact {
+            format!("{}+compact", cfg.mode)
+        } else if cfg.batch {
+            format!("{}+batch", cfg.mode)
+        } else {
+            cfg.mode.clone()
+        }, cfg.subs, cfg.msgs, cfg.rate, cfg.size.max(32), expected, received,
         expected.saturating_sub(received), dups, wall, received as f64 / wall,
         pct(&lats, 0.50), pct(&lats, 0.90), pct(&lats, 0.99), pct(&lats, 1.0),
         srv1 - srv0, 100.0 * (srv1 - srv0) / cpu_wall, me1 - me0, 100.0 * (me1 - me0) / cpu_wall, 100.0 * other / cpu_wall
