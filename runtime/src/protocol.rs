@@ -194,6 +194,35 @@ pub struct PublishRequest {
 /// joined by `\n` (JSON text never holds a raw newline): split each message on `\n`.
 pub const BATCH_PROTOCOL: &str = "chanspec.v1.batch";
 
+/// The WebSocket subprotocol of compact message frames: batched as [`BATCH_PROTOCOL`], and
+/// each `message` frame sent as a [`CompactMessage`] array instead of an object. Every other
+/// frame is the same object. A hub offered both picks this one.
+pub const COMPACT_PROTOCOL: &str = "chanspec.v1.compact";
+
+/// How a connection's `message` frames are written: objects ([`ServerFrame::Message`]; SSE,
+/// and WebSocket clients that did not offer [`COMPACT_PROTOCOL`]) or [`CompactMessage`]
+/// arrays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameFormat {
+    Objects,
+    Compact,
+}
+
+/// A `message` frame in the compact subprotocol: `[id, topic, offset, publishedAt, data]`,
+/// `publishedAt` in milliseconds since the Unix epoch. The channel is the subscription's
+/// (`id` names it). A line that starts with `[` is one of these; every other line an object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+pub struct CompactMessage(pub u64, pub String, pub u64, pub u64, pub Value);
+
+impl CompactMessage {
+    /// The `message` frame it stands for, on `channel` (the subscription's).
+    pub fn into_frame(self, channel: String) -> ServerFrame {
+        let CompactMessage(id, topic, offset, published_at, data) = self;
+        ServerFrame::Message { id, channel, topic, offset, data, published_at: rfc3339_millis(published_at) }
+    }
+}
+
 /// A run's status on a channel with a lifecycle: `pending` until the first publish (or an
 /// explicit `running`), then `running`, then one terminal status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -327,6 +356,7 @@ pub fn protocol_schema() -> Value {
     let mut generator = schemars::r#gen::SchemaSettings::draft2019_09().into_generator();
     generator.subschema_for::<ClientFrame>();
     generator.subschema_for::<ServerFrame>();
+    generator.subschema_for::<CompactMessage>();
     generator.subschema_for::<PublishRequest>();
     generator.subschema_for::<PublishResponse>();
     generator.subschema_for::<StatusRequest>();
@@ -337,15 +367,22 @@ pub fn protocol_schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://chanspec.dev/schemas/protocol.schema.json",
         "title": "chanspec wire protocol",
-        "description": "Frames on GET /v1/ws (ClientFrame from the client, ServerFrame from the hub; the same ServerFrame objects as SSE `data:` on GET /v1/sse), the body and answer of POST /v1/publish, the body of POST /v1/status, HTTP error bodies, and subscribe token claims. See docs/protocol.md.",
+        "description": "Frames on GET /v1/ws (ClientFrame from the client, ServerFrame from the hub, and CompactMessage for a `message` in the chanspec.v1.compact subprotocol; the same ServerFrame objects as SSE `data:` on GET /v1/sse), the body and answer of POST /v1/publish, the body of POST /v1/status, HTTP error bodies, and subscribe token claims. See docs/protocol.md.",
         "oneOf": [
             { "$ref": "#/$defs/ClientFrame" },
-            { "$ref": "#/$defs/ServerFrame" }
+            { "$ref": "#/$defs/ServerFrame" },
+            { "$ref": "#/$defs/CompactMessage" }
         ],
     });
     let defs = serde_json::to_value(definitions).unwrap_or_default();
     let text = serde_json::to_string(&defs).unwrap_or_default().replace("#/definitions/", "#/$defs/");
     root["$defs"] = serde_json::from_str(&text).unwrap_or_default();
+    // schemars writes a tuple as draft 7 does (`items` as an array); 2020-12 says `prefixItems`.
+    if let Some(compact) = root["$defs"].get_mut("CompactMessage").and_then(Value::as_object_mut)
+        && let Some(items) = compact.remove("items")
+    {
+        compact.insert("prefixItems".into(), items);
+    }
     root
 }
 

@@ -362,3 +362,64 @@ async fn a_client_offering_the_batch_subprotocol_gets_queued_frames_joined() {
         assert_eq!(plain.frame().await["offset"], i);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_offering_the_compact_subprotocol_gets_the_same_messages_as_arrays() {
+    use chanspec_runtime::protocol::{CompactMessage, ServerFrame};
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let hub = start(HubConfig::default(), None).await;
+    let pipeline = channels::pipeline(RUN).unwrap();
+    let tokens = token(pipeline.name(), &["tokens", "status"]);
+    // An old-style client, subscribed before anything is published: the reference.
+    let mut plain = Ws::connect(&hub.ws_url()).await;
+    let subscribed = plain.subscribe(1, &tokens, None).await;
+    let publish = |i: u64| {
+        let (hub, pipeline) = (hub.hub.clone(), pipeline.clone());
+        async move {
+            if i.is_multiple_of(3) {
+                hub.publish(&pipeline.status(), &status(&format!("stage \"{i}\"\n"))).await.unwrap();
+            } else {
+                hub.publish(&pipeline.tokens(), &Token { token: format!("{i} ✓") }).await.unwrap();
+            }
+        }
+    };
+    for i in 1..=5 {
+        publish(i).await;
+    }
+    // The compact client offers both subprotocols and resumes after offset 2: offsets 3..5
+    // come from history (replay), 6..10 live.
+    let mut request = format!("{}/v1/ws", hub.ws_url()).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "chanspec.v1.compact, chanspec.v1.batch".parse().unwrap());
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chanspec.v1.compact");
+    let since = json!({"epoch": subscribed["epoch"], "offset": 2});
+    let subscribe = json!({"type": "subscribe", "id": 7, "token": tokens, "since": since});
+    socket.send(Message::Text(subscribe.to_string().into())).await.unwrap();
+    for i in 6..=10 {
+        publish(i).await;
+    }
+    let mut lines = Vec::new();
+    while lines.len() < 9 {
+        let Some(Ok(Message::Text(text))) = socket.next().await else { panic!("the connection ended") };
+        lines.extend(text.as_str().split('\n').map(str::to_string));
+    }
+    let mut reference = Vec::new();
+    for _ in 1..=10 {
+        reference.push(serde_json::from_value::<ServerFrame>(plain.frame().await).unwrap());
+    }
+    let first: ServerFrame = serde_json::from_str(&lines[0]).unwrap();
+    assert!(matches!(first, ServerFrame::Subscribed { id: 7, recovered: true, offset: 2, .. }), "{first:?}");
+    for (line, offset) in lines[1..].iter().zip(3u64..) {
+        assert!(line.starts_with('['), "a message is an array in compact: {line}");
+        let compact: CompactMessage = serde_json::from_str(line).unwrap();
+        let got = compact.into_frame(pipeline.name().to_string());
+        // The same message as the plain client's object frame, but for the subscription id.
+        let mut want = reference[offset as usize - 1].clone();
+        if let ServerFrame::Message { id, .. } = &mut want {
+            *id = 7;
+        }
+        assert_eq!(got, want, "offset {offset}");
+    }
+}

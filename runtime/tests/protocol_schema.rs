@@ -31,6 +31,7 @@ fn documented_frames_validate() {
         json!({"type":"ping"}),
         json!({"type":"subscribed","id":1,"channel":"pipeline:7","topics":["status"],"epoch":"e","offset":41,"recovered":true}),
         json!({"type":"message","id":1,"channel":"pipeline:7","topic":"status","offset":42,"data":{"a":1},"publishedAt":"2026-01-02T03:04:05.678Z"}),
+        json!([1, "status", 42, 1767323045678u64, {"a": 1}]),
         json!({"type":"unsubscribed","id":1,"reason":"token_expired"}),
         json!({"type":"error","id":1,"code":"forbidden","message":"m"}),
         json!({"type":"pong"}),
@@ -42,6 +43,8 @@ fn documented_frames_validate() {
     let bad = [
         json!({"type":"subscribe","id":-1,"token":"t"}),
         json!({"type":"nope"}),
+        json!([1, "status", 42, "2026-01-02T03:04:05.678Z", {"a": 1}]),
+        json!([1, "status", 42, 1767323045678u64]),
         json!({"type":"error","code":"weird","message":"m"}),
     ];
     for frame in &bad {

@@ -19,6 +19,7 @@ export { type JwtClaims, decodeJwtPayload, refreshDelayMs } from "./jwt.js";
 export {
   BATCH_PROTOCOL,
   CLOSE_SLOW_CONSUMER,
+  COMPACT_PROTOCOL,
   type ClientFrame,
   type ErrorCode,
   type Position,

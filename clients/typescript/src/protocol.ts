@@ -65,7 +65,17 @@ export type ServerFrame =
       offset: number;
       publishedAt: string;
     }
-  | { type: "message"; id: number; channel: string; topic: string; offset: number; data: unknown; publishedAt: string }
+  | {
+      type: "message";
+      id: number;
+      /** Absent from a compact message (`chanspec.v1.compact`): the subscription id names it. */
+      channel?: string;
+      topic: string;
+      offset: number;
+      data: unknown;
+      /** RFC 3339, UTC, milliseconds. */
+      publishedAt: string;
+    }
   | { type: "unsubscribed"; id: number; reason: string }
   | { type: "error"; id?: number; code: ErrorCode | (string & {}); message: string }
   | { type: "pong" }
@@ -76,6 +86,13 @@ export type ServerFrame =
  * WebSocket message, joined by "\n".
  */
 export const BATCH_PROTOCOL = "chanspec.v1.batch";
+
+/**
+ * The WebSocket subprotocol the client offers first: batched as {@link BATCH_PROTOCOL}, and each
+ * `message` frame sent as the array `[id, topic, offset, publishedAt, data]` (`publishedAt` in
+ * milliseconds since the Unix epoch). Every other frame is the same object.
+ */
+export const COMPACT_PROTOCOL = "chanspec.v1.compact";
 
 /** The close code the hub uses for a subscriber whose queue filled (slow consumer). */
 export const CLOSE_SLOW_CONSUMER = 4008;
@@ -97,7 +114,8 @@ export function parseFrame(text: unknown): ServerFrame | undefined {
   } catch {
     return undefined;
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  if (Array.isArray(v)) return compactMessage(v);
+  if (typeof v !== "object" || v === null) return undefined;
   const f = v as Record<string, unknown>;
   switch (f.type) {
     case "subscribed":
@@ -126,4 +144,14 @@ export function parseFrame(text: unknown): ServerFrame | undefined {
     default:
       return undefined;
   }
+}
+
+/** A compact `message` frame, `[id, topic, offset, publishedAt, data]`, as the object frame. */
+function compactMessage(v: unknown[]): ServerFrame | undefined {
+  if (v.length !== 5) return undefined;
+  const [id, topic, offset, at, data] = v;
+  if (!isInt(id) || !isStr(topic) || !isInt(offset) || !isInt(at)) return undefined;
+  const publishedAt = new Date(at);
+  if (Number.isNaN(publishedAt.getTime())) return undefined;
+  return { type: "message", id, topic, offset, data, publishedAt: publishedAt.toISOString() };
 }

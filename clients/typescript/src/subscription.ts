@@ -14,6 +14,7 @@ import { ChanspecError } from "./errors.js";
 import { refreshDelayMs } from "./jwt.js";
 import {
   BATCH_PROTOCOL,
+  COMPACT_PROTOCOL,
   CLOSE_SLOW_CONSUMER,
   type ClientFrame,
   type Position,
@@ -248,7 +249,7 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
     let ws: WebSocketLike;
     try {
       // Offer batched frames: the hub may then join queued frames with "\n" (split below).
-      ws = new this.WS(this.options.url, [BATCH_PROTOCOL]);
+      ws = new this.WS(this.options.url, [COMPACT_PROTOCOL, BATCH_PROTOCOL]);
     } catch (cause) {
       this.reconnect(new ChanspecError("connection", `cannot open ${this.options.url}: ${describe(cause)}`, { cause }));
       return;
@@ -364,7 +365,7 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
   // --- frames -----------------------------------------------------------------------------
 
   private onFrame(raw: unknown): void {
-    // A batched message (`chanspec.v1.batch`) holds several frames, one per line; JSON text
+    // A batched message (`chanspec.v1.batch`, `.compact`) holds several frames, one per line; JSON text
     // never holds a raw newline, so splitting is safe whatever was negotiated.
     if (typeof raw === "string" && raw.includes("\n")) {
       for (const line of raw.split("\n")) this.onFrame(line);

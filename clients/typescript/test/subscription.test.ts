@@ -27,7 +27,7 @@ const tick = () => vi.advanceTimersByTimeAsync(0);
 
 function start(over: Partial<SubscribeOptions<typeof pipeline, "status" | "tokens">> = {}) {
   const events = { status: [] as StatusEvent[], recovered: [] as RecoveryEvent[], invalid: [] as InvalidMessage[], errors: [] as ChanspecError[] };
-  const received: { topic: string; data: unknown; offset: number }[] = [];
+  const received: { topic: string; data: unknown; offset: number; publishedAt: string }[] = [];
   const sub = subscribe({
     url: URL,
     channel: pipeline,
@@ -46,11 +46,11 @@ function start(over: Partial<SubscribeOptions<typeof pipeline, "status" | "token
 }
 
 describe("connecting", () => {
-  it("offers the batch subprotocol and splits a batched message into its frames", async () => {
+  it("offers the compact and batch subprotocols and splits a batched message into its frames", async () => {
     const { received } = start();
     await tick();
     const ws = FakeSocket.last();
-    expect(ws.protocols).toEqual(["chanspec.v1.batch"]);
+    expect(ws.protocols).toEqual(["chanspec.v1.compact", "chanspec.v1.batch"]);
     ws.open();
     ws.subscribed();
     const { id } = ws.lastSubscribe();
@@ -58,6 +58,29 @@ describe("connecting", () => {
       JSON.stringify({ type: "message", id, channel: "pipeline:7", topic: "tokens", offset, data: { token: `t${offset}` }, publishedAt: "x" });
     ws.receive([1, 2, 3].map(frame).join("\n"));
     expect(received.map((m) => m.offset)).toEqual([1, 2, 3]);
+  });
+
+  it("reads compact messages (arrays) beside object frames, and reports a malformed one", async () => {
+    const { received, events } = start();
+    await tick();
+    const ws = FakeSocket.last();
+    ws.open();
+    ws.subscribed();
+    const { id } = ws.lastSubscribe();
+    const at = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+    const compact = (offset: number) => JSON.stringify([id, "tokens", offset, at, { token: `t${offset}` }]);
+    ws.receive([compact(1), compact(2)].join("\n"));
+    ws.receive(compact(3));
+    expect(received.map((m) => [m.offset, m.topic, m.data, m.publishedAt])).toEqual([
+      [1, "tokens", { token: "t1" }, "2026-01-02T03:04:05.678Z"],
+      [2, "tokens", { token: "t2" }, "2026-01-02T03:04:05.678Z"],
+      [3, "tokens", { token: "t3" }, "2026-01-02T03:04:05.678Z"],
+    ]);
+    const before = events.errors.length;
+    ws.receive(JSON.stringify([id, "tokens", 4, "2026-01-02T03:04:05.678Z", { token: "t4" }]));
+    ws.receive(JSON.stringify([id, "tokens", 5]));
+    expect(received).toHaveLength(3);
+    expect(events.errors.slice(before).map((e) => e.code)).toEqual(["invalid_frame", "invalid_frame"]);
   });
 
   it("subscribes with the token on open and iterates typed messages", async () => {

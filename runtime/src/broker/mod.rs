@@ -123,6 +123,22 @@ impl Message {
         s.push_str(&self.tail);
         s
     }
+
+    /// The frame for subscription `id` in `format`: in the compact subprotocol a `message` is
+    /// the array `[id,"topic",offset,publishedAt,data]` (a status change stays an object).
+    pub fn frame_in(&self, id: u64, format: crate::protocol::FrameFormat) -> String {
+        if format == crate::protocol::FrameFormat::Objects || self.is_status() {
+            return self.frame(id);
+        }
+        let topic = serde_json::Value::from(self.topic.as_str()).to_string();
+        let data = self.data();
+        let mut s = String::with_capacity(data.len() + topic.len() + 48);
+        use std::fmt::Write;
+        let _ = write!(s, "[{id},{topic},{},{},", self.offset, self.published_at);
+        s.push_str(data);
+        s.push(']');
+        s
+    }
 }
 
 /// What a broker tells its hub.

@@ -137,6 +137,8 @@ pub enum Event<M> {
 pub struct Subscription<M> {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     id: u64,
+    /// The channel, as `subscribed` named it (compact `message` frames do not repeat it).
+    channel: String,
     position: Position,
     recovered: bool,
     status: Option<StatusData>,
@@ -151,9 +153,11 @@ impl<M: ChannelMessage> Subscription<M> {
     pub async fn connect(base: &str, token: &str, since: Option<Position>) -> Result<Self, ClientError> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}/v1/ws", base.trim_end_matches('/'));
-        // Offer batched frames (several per WebSocket message, split on `\n` below).
+        // Offer compact, then batched, frames (several per WebSocket message, split on `\n`
+        // below; in compact, a `message` is an array).
         let mut request = url.into_client_request().map_err(transport)?;
-        let protocol = crate::protocol::BATCH_PROTOCOL.parse().map_err(transport)?;
+        let offer = format!("{}, {}", crate::protocol::COMPACT_PROTOCOL, crate::protocol::BATCH_PROTOCOL);
+        let protocol = offer.parse().map_err(transport)?;
         request.headers_mut().insert("Sec-WebSocket-Protocol", protocol);
         let (mut socket, _) = tokio_tungstenite::connect_async(request).await.map_err(transport)?;
         let subscribe = ClientFrame::Subscribe { id: 1, token: token.to_string(), since };
@@ -162,6 +166,7 @@ impl<M: ChannelMessage> Subscription<M> {
         let mut sub = Subscription {
             socket,
             id: 1,
+            channel: String::new(),
             position: Position { epoch: String::new(), offset: 0 },
             recovered: false,
             status: None,
@@ -169,7 +174,8 @@ impl<M: ChannelMessage> Subscription<M> {
             message: PhantomData,
         };
         match sub.frame().await? {
-            ServerFrame::Subscribed { epoch, offset, recovered, status, result, error, .. } => {
+            ServerFrame::Subscribed { channel, epoch, offset, recovered, status, result, error, .. } => {
+                sub.channel = channel;
                 sub.position = Position { epoch, offset };
                 sub.recovered = recovered;
                 sub.status = status.map(|status| StatusData { status, result, error });
@@ -204,7 +210,14 @@ impl<M: ChannelMessage> Subscription<M> {
             match self.socket.next().await {
                 Some(Ok(WsMessage::Text(t))) => {
                     for line in t.as_str().split('\n') {
-                        self.pending.push_back(serde_json::from_str(line).map_err(transport)?);
+                        let frame = if line.starts_with('[') {
+                            let compact: crate::protocol::CompactMessage =
+                                serde_json::from_str(line).map_err(transport)?;
+                            compact.into_frame(self.channel.clone())
+                        } else {
+                            serde_json::from_str(line).map_err(transport)?
+                        };
+                        self.pending.push_back(frame);
                     }
                 }
                 Some(Ok(WsMessage::Close(close))) => {

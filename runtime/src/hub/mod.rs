@@ -38,8 +38,8 @@ use crate::broker::memory::MemoryBroker;
 use crate::broker::{Broker, BrokerConfig, Event, Message, Publication};
 use crate::definitions::Definitions;
 use crate::protocol::{
-    Claims, ErrorCode, Position, PublishRequest, PublishResponse, RunStatus, STATUS_TOPIC, ServerFrame, StatusData,
-    StatusRequest,
+    Claims, ErrorCode, FrameFormat, Position, PublishRequest, PublishResponse, RunStatus, STATUS_TOPIC, ServerFrame,
+    StatusData, StatusRequest,
 };
 use crate::token::TokenVerifier;
 use crate::{Outgoing, Publish};
@@ -235,6 +235,8 @@ struct Entry {
 
 /// What fan-out shares with one connection: its bounded queue and its kill switch.
 pub(crate) struct Conn {
+    /// How its `message` frames are written.
+    format: FrameFormat,
     queue: Queue,
     kill: Notify,
     killed: AtomicBool,
@@ -242,7 +244,8 @@ pub(crate) struct Conn {
 
 /// A queued item for one subscription (`key` identifies the subscription instance).
 pub(crate) enum Out {
-    /// A message's frame, encoded once for every subscription with this id and shared.
+    /// A message's frame, encoded once for every subscription with this id (and frame
+    /// format) and shared.
     Message {
         key: u64,
         offset: u64,
@@ -373,19 +376,21 @@ impl Inner {
         match event {
             Event::Message(message) => {
                 let Some(entries) = registry.get(&message.channel) else { return };
-                // The frame differs only by subscription id, and clients mostly use the same
-                // few ids: encode it once per id (up to 8 ids; beyond, per subscriber).
-                let mut frames: Vec<(u64, Utf8Bytes)> = Vec::new();
+                // The frame differs only by subscription id (and format), and clients mostly
+                // use the same few ids: encode it once per id and format (up to 8; beyond,
+                // per subscriber).
+                let mut frames: Vec<((u64, FrameFormat), Utf8Bytes)> = Vec::new();
                 let (mut queued, mut bytes) = (0, 0);
                 // A status change goes to every subscription of the channel.
                 let status = message.is_status();
                 for e in entries.iter().filter(|e| status || e.topics.contains(&message.topic)) {
-                    let frame = match frames.iter().find(|(id, _)| *id == e.id) {
+                    let which = (e.id, e.conn.format);
+                    let frame = match frames.iter().find(|(w, _)| *w == which) {
                         Some((_, frame)) => frame.clone(),
                         None => {
-                            let frame = Utf8Bytes::from(message.frame(e.id));
+                            let frame = Utf8Bytes::from(message.frame_in(e.id, e.conn.format));
                             if frames.len() < 8 {
-                                frames.push((e.id, frame.clone()));
+                                frames.push((which, frame.clone()));
                             }
                             frame
                         }
@@ -574,10 +579,11 @@ impl Hub {
     }
 
     /// A new connection's queue and shared half.
-    pub(crate) fn connect(&self) -> Arc<Conn> {
+    /// A new connection whose `message` frames are written in `format`.
+    pub(crate) fn connect(&self, format: FrameFormat) -> Arc<Conn> {
         let queue = Queue::new(self.inner.config.queue_capacity, self.inner.config.queue_bytes);
         self.inner.metrics.connections.fetch_add(1, Relaxed);
-        Arc::new(Conn { queue, kill: Notify::new(), killed: AtomicBool::new(false) })
+        Arc::new(Conn { format, queue, kill: Notify::new(), killed: AtomicBool::new(false) })
     }
 
     pub(crate) fn disconnect(&self) {

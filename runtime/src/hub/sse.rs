@@ -58,7 +58,7 @@ async fn start(
     let claims = hub.verify(&token)?;
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(params.last_event_id);
     let since = last.as_deref().filter(|s| !s.is_empty()).map(position).transpose()?;
-    let conn = hub.connect();
+    let conn = hub.connect(crate::protocol::FrameFormat::Objects);
     let opened = hub.open(&conn, 0, claims, since).await;
     let (sub, recovered, missed) = match opened {
         Ok(o) => o,

@@ -15,7 +15,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
 
 use super::{Conn, Hub, HubError, Out, Sub, frame, until};
-use crate::protocol::{BATCH_PROTOCOL, ClientFrame, ErrorCode, ServerFrame, UnsubscribeReason};
+use crate::protocol::{
+    BATCH_PROTOCOL, COMPACT_PROTOCOL, ClientFrame, ErrorCode, FrameFormat, ServerFrame, UnsubscribeReason,
+};
 
 pub const SLOW_CONSUMER: u16 = 4008;
 
@@ -23,9 +25,10 @@ pub(super) async fn handler(State(hub): State<Hub>, upgrade: WebSocketUpgrade) -
     let hard = hub.config().hard_frame_bytes;
     // A small read buffer (it grows for a large frame): idle connections stay small.
     // Writes are batched up to 64 KiB before a flush.
-    // A client offering the batch subprotocol gets it: queued frames then share messages.
+    // A client offering the compact or the batch subprotocol gets it (compact first): queued
+    // frames then share messages.
     upgrade
-        .protocols([BATCH_PROTOCOL])
+        .protocols([COMPACT_PROTOCOL, BATCH_PROTOCOL])
         .max_message_size(hard)
         .max_frame_size(hard)
         .read_buffer_size(1024)
@@ -87,14 +90,17 @@ struct Connection {
     subs: Subs,
     /// Items taken off the queue, being written.
     batch: Vec<Out>,
-    /// The client speaks `chanspec.v1.batch`: frames are joined by `\n`.
+    /// The client speaks `chanspec.v1.batch` or `chanspec.v1.compact`: frames are joined by
+    /// `\n`.
     joined: bool,
 }
 
 async fn run(hub: Hub, socket: WebSocket) {
-    let conn = hub.connect();
+    let protocol = socket.protocol().map(|p| p.as_bytes());
+    let compact = protocol == Some(COMPACT_PROTOCOL.as_bytes());
+    let joined = compact || protocol == Some(BATCH_PROTOCOL.as_bytes());
+    let conn = hub.connect(if compact { FrameFormat::Compact } else { FrameFormat::Objects });
     let mut shutdown = hub.shutdown_signal();
-    let joined = socket.protocol().is_some_and(|p| p.as_bytes() == BATCH_PROTOCOL.as_bytes());
     let mut c = Connection { hub: hub.clone(), conn, socket, subs: Subs::default(), batch: Vec::new(), joined };
     let end = c.serve(&mut shutdown).await;
     let close = match end {
@@ -243,8 +249,8 @@ impl Connection {
     }
 
     /// Write the batch taken off the queue (dropping what a subscription already has), then
-    /// flush once. A client speaking `chanspec.v1.batch` gets the frames joined by `\n`, up
-    /// to `batch_frames` frames and `batch_bytes` bytes per WebSocket message.
+    /// flush once. A client speaking `chanspec.v1.batch` (or `.compact`) gets the frames joined
+    /// by `\n`, up to `batch_frames` frames and `batch_bytes` bytes per WebSocket message.
     async fn outgoing(&mut self) -> Result<(), End> {
         let mut frames = Vec::with_capacity(self.batch.len());
         let mut written = 0u64;
@@ -338,7 +344,7 @@ impl Connection {
         let mut frames = vec![text(subscribed)];
         for m in missed {
             if m.is_status() || sub.topics.contains(&m.topic) {
-                frames.push(text(m.frame(id)));
+                frames.push(text(m.frame_in(id, self.conn.format)));
             }
             sub.last = sub.last.max(m.offset);
         }
