@@ -22,7 +22,47 @@ pub struct Builder {
     ts_out: Option<PathBuf>,
     check_only: bool,
     cargo: Option<bool>,
-    rustfmt: bool,
+    rustfmt: Rustfmt,
+}
+
+/// Whether the Rust output goes through `rustfmt` after prettyplease has printed it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rustfmt {
+    /// When the project configures rustfmt: a `rustfmt.toml` or `.rustfmt.toml` in the
+    /// output's directory or one above it (that style is what `cargo fmt --check` holds the
+    /// file to), unless the output is a build script's (under `$OUT_DIR`, which nobody
+    /// formats). Otherwise prettyplease's formatting alone.
+    #[default]
+    Auto,
+    /// Always (when rustfmt is installed).
+    Always,
+    /// Never: prettyplease's formatting only.
+    Never,
+}
+
+impl Rustfmt {
+    /// Whether rustfmt runs on an output written to `out`, `out_dir` being cargo's `OUT_DIR`
+    /// when run as a build script.
+    pub fn applies_to(self, out: &Path, out_dir: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            Rustfmt::Always => true,
+            Rustfmt::Never => false,
+            Rustfmt::Auto => {
+                let abs = |p: &Path| std::path::absolute(p).map(|p| crate::workspace::normalize(&p)).ok();
+                let out = abs(out);
+                let in_out_dir =
+                    out_dir.and_then(|d| abs(Path::new(d))).zip(out.as_ref()).is_some_and(|(d, o)| o.starts_with(d));
+                !in_out_dir && out.as_deref().and_then(Path::parent).is_some_and(|d| rustfmt_config(d).is_some())
+            }
+        }
+    }
+}
+
+/// The rustfmt configuration file that applies to files in `dir`, if any: rustfmt's own
+/// lookup, from `dir` up to the root.
+pub fn rustfmt_config(dir: &Path) -> Option<PathBuf> {
+    let dir = std::path::absolute(dir).ok()?;
+    dir.ancestors().flat_map(|d| ["rustfmt.toml", ".rustfmt.toml"].map(|name| d.join(name))).find(|f| f.is_file())
 }
 
 /// Why generation failed: the diagnostics rendered as `check` prints them, or the stale
@@ -64,7 +104,14 @@ pub struct Generated {
 
 impl Default for Builder {
     fn default() -> Self {
-        Builder { files: Vec::new(), rust_out: None, ts_out: None, check_only: false, cargo: None, rustfmt: true }
+        Builder {
+            files: Vec::new(),
+            rust_out: None,
+            ts_out: None,
+            check_only: false,
+            cargo: None,
+            rustfmt: Rustfmt::Auto,
+        }
     }
 }
 
@@ -73,11 +120,20 @@ impl Builder {
         Self::default()
     }
 
-    /// Pass the Rust output through `rustfmt` (with the project's rustfmt.toml) when it is
-    /// installed, so committed bindings pass `cargo fmt --check`. Default: on. Without
-    /// rustfmt, or with this off, the output is prettyplease's formatting.
+    /// Pass the Rust output through `rustfmt` (run from the output's directory, so the
+    /// project's rustfmt.toml applies) when it is installed: `true` always, `false` never.
+    /// Default: [`Rustfmt::Auto`], only when the project configures rustfmt. Without rustfmt,
+    /// the output is prettyplease's formatting, which is deterministic but not rustfmt's: a
+    /// project that runs `cargo fmt --check` over committed bindings either configures
+    /// rustfmt, asks for it here, or declares the module `#[rustfmt::skip] mod channels;`.
     pub fn rustfmt(mut self, yes: bool) -> Self {
-        self.rustfmt = yes;
+        self.rustfmt = if yes { Rustfmt::Always } else { Rustfmt::Never };
+        self
+    }
+
+    /// When to run rustfmt, [`Rustfmt::Auto`] by default.
+    pub fn rustfmt_when(mut self, when: Rustfmt) -> Self {
+        self.rustfmt = when;
         self
     }
 
@@ -174,7 +230,8 @@ impl Builder {
             spec.sources = self.files.iter().map(|f| relative_to(f, &path)).collect();
             let dir = path.parent().filter(|d| d.is_dir());
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let format = |part: &str| if self.rustfmt { rustfmt(part, dir) } else { None };
+            let run_rustfmt = self.rustfmt.applies_to(&path, std::env::var_os("OUT_DIR").as_deref());
+            let format = |part: &str| if run_rustfmt { rustfmt(part, dir) } else { None };
             // Many small parts, worked through one per core at a time: the syntax trees of
             // only a few parts are in memory at once.
             let emitted = crate::emit::rust::emit_finished(&spec, cores * 16, &format)
@@ -214,8 +271,10 @@ impl Builder {
             }
         };
         let mut cmd = String::from("chanspec generate");
-        if !self.rustfmt {
-            cmd.push_str(" --no-rustfmt");
+        match self.rustfmt {
+            Rustfmt::Auto => {}
+            Rustfmt::Always => cmd.push_str(" --rustfmt"),
+            Rustfmt::Never => cmd.push_str(" --no-rustfmt"),
         }
         if let Some(p) = rust_out {
             cmd.push_str(&format!(" --rust {}", quote(p)));
@@ -273,4 +332,34 @@ pub fn rustfmt(code: &str, dir: Option<&Path>) -> Option<String> {
         return None;
     }
     String::from_utf8(output.stdout).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rustfmt_runs_by_default_only_where_the_project_configures_it() {
+        let root = std::env::temp_dir().join(format!("chanspec-rustfmt-{}", std::process::id()));
+        let (plain, configured, dotted) = (root.join("plain"), root.join("configured"), root.join("dotted"));
+        for d in [&plain, &configured.join("src/deep"), &dotted] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(configured.join("rustfmt.toml"), "max_width = 80\n").unwrap();
+        std::fs::write(dotted.join(".rustfmt.toml"), "").unwrap();
+        let auto = Rustfmt::Auto;
+        if rustfmt_config(&root).is_none() {
+            assert!(!auto.applies_to(&plain.join("channels.rs"), None), "no rustfmt.toml: prettyplease only");
+        }
+        assert!(auto.applies_to(&configured.join("src/deep/channels.rs"), None), "a rustfmt.toml above");
+        assert!(auto.applies_to(&dotted.join("channels.rs"), None), "a .rustfmt.toml beside");
+        assert_eq!(rustfmt_config(&configured.join("src/deep")), Some(configured.join("rustfmt.toml")));
+        // A build script's output is never formatted by default, whatever is configured above.
+        let out_dir = configured.join("src");
+        assert!(!auto.applies_to(&out_dir.join("deep/chanspec.rs"), Some(out_dir.as_os_str())));
+        assert!(auto.applies_to(&configured.join("chanspec.rs"), Some(out_dir.as_os_str())));
+        assert!(Rustfmt::Always.applies_to(&plain.join("channels.rs"), Some(plain.as_os_str())));
+        assert!(!Rustfmt::Never.applies_to(&configured.join("channels.rs"), None));
+        std::fs::remove_dir_all(root).ok();
+    }
 }

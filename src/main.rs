@@ -89,7 +89,12 @@ enum Command {
         /// Write nothing; exit 1 when a committed output is missing or stale, with a short diff.
         #[arg(long)]
         check: bool,
-        /// Do not pass the Rust output through rustfmt (prettyplease formatting only).
+        /// Pass the Rust output through rustfmt (with the rustfmt.toml that applies to it).
+        /// Default: only when a rustfmt.toml or .rustfmt.toml is in the output's directory or
+        /// above; otherwise the output is prettyplease's formatting.
+        #[arg(long, conflicts_with = "no_rustfmt")]
+        rustfmt: bool,
+        /// Never pass the Rust output through rustfmt, even with a rustfmt.toml.
         #[arg(long)]
         no_rustfmt: bool,
     },
@@ -314,10 +319,18 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Generate { files, rust, ts, check, no_rustfmt } => {
+        Command::Generate { files, rust, ts, check, rustfmt, no_rustfmt } => {
             keep_freed_memory();
+            use chanspec::builder::Rustfmt;
+            let when = if rustfmt {
+                Rustfmt::Always
+            } else if no_rustfmt {
+                Rustfmt::Never
+            } else {
+                Rustfmt::Auto
+            };
             let mut builder =
-                chanspec::Builder::new().files(&files).check_only(check).cargo_output(false).rustfmt(!no_rustfmt);
+                chanspec::Builder::new().files(&files).check_only(check).cargo_output(false).rustfmt_when(when);
             if let Some(rust) = rust {
                 builder = builder.rust_out(rust);
             }

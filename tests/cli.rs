@@ -189,6 +189,63 @@ fn generate_writes_then_leaves_unchanged_and_check_detects_staleness() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// prettyplease alone by default; rustfmt with `--rustfmt` or where a rustfmt.toml applies,
+/// in its style; `--no-rustfmt` never. `--check` compares with what the same flags write.
+#[test]
+fn generate_runs_rustfmt_when_asked_or_configured() {
+    let dir = std::env::temp_dir().join(format!("chanspec-fmt-{}", std::process::id()));
+    let (plain, styled) = (dir.join("plain"), dir.join("styled/src"));
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::create_dir_all(&styled).unwrap();
+    std::fs::write(dir.join("styled/rustfmt.toml"), "max_width = 70\n").unwrap();
+    let def = std::path::absolute("examples/pipeline/chanspec.yaml").unwrap();
+    let def = def.to_str().unwrap();
+    let generate = |out: &std::path::Path, flags: &[&str]| {
+        let out_s = out.to_str().unwrap();
+        let o = chanspec(&[&["generate", "--rust", out_s][..], flags, &[def]].concat());
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let rustfmt_check = |file: &std::path::Path| {
+        let o = Command::new("rustfmt")
+            .args(["--edition", "2024", "--check"])
+            .arg(file)
+            .current_dir(file.parent().unwrap())
+            .output()
+            .unwrap();
+        o.status.success()
+    };
+    let rustfmt_default = |code: &str| chanspec::builder::rustfmt(code, Some(&plain)).unwrap();
+    let prettyplease = generate(&plain.join("default.rs"), &[]);
+    assert_eq!(prettyplease, generate(&plain.join("never.rs"), &["--no-rustfmt"]));
+    let asked = generate(&plain.join("asked.rs"), &["--rustfmt"]);
+    let configured = generate(&styled.join("channels.rs"), &[]);
+    let refused = generate(&styled.join("never.rs"), &["--no-rustfmt"]);
+    if Command::new("rustfmt").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        assert_ne!(asked, prettyplease, "rustfmt's layout is not prettyplease's");
+        assert!(rustfmt_check(&plain.join("asked.rs")), "--rustfmt: rustfmt's default style");
+        assert!(rustfmt_check(&styled.join("channels.rs")), "a rustfmt.toml above: its style");
+        // Past the header (which names the definition relative to each output).
+        let body = |code: &str| code.split_once("\n\n").map(|(_, b)| b.to_string()).unwrap();
+        assert_ne!(body(&configured), body(&asked), "max_width = 70 is not the default style");
+        assert_eq!(
+            body(&asked),
+            body(&rustfmt_default(&prettyplease)),
+            "--rustfmt is rustfmt on prettyplease's output"
+        );
+        assert!(!rustfmt_check(&styled.join("never.rs")), "--no-rustfmt ignores the configuration");
+    }
+    // `--check` with the flags that wrote the file passes.
+    let styled_s = styled.join("channels.rs");
+    assert_eq!(code(&chanspec(&["generate", "--check", "--rust", styled_s.to_str().unwrap(), def])), 0);
+    let asked_s = plain.join("asked.rs");
+    assert_eq!(code(&chanspec(&["generate", "--check", "--rustfmt", "--rust", asked_s.to_str().unwrap(), def])), 0);
+    let o = chanspec(&["generate", "--check", "--rust", asked_s.to_str().unwrap(), def]);
+    assert_eq!(code(&o), 1, "written with rustfmt, checked without");
+    drop(refused);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn generate_writes_rust_and_typescript_from_one_call_and_check_covers_both() {
     let dir = std::env::temp_dir().join(format!("chanspec-gen-both-{}", std::process::id()));

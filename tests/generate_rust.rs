@@ -47,9 +47,21 @@ fn generated_rust_compiles_clippy_and_rustfmt_clean() {
     modules.sort();
     for (name, files) in &modules {
         let out = src.join(format!("{name}.rs"));
-        chanspec::Builder::new().files(files).rust_out(&out).cargo_output(false).generate().unwrap();
+        // rustfmt asked for: its output must then pass `rustfmt --check`.
+        chanspec::Builder::new().files(files).rust_out(&out).cargo_output(false).rustfmt(true).generate().unwrap();
         lib.push_str(&format!("pub mod {name};\n"));
     }
+    // prettyplease's formatting alone (the default without a rustfmt.toml): clippy-clean too,
+    // and kept out of `cargo fmt` the way the README says, with `#[rustfmt::skip]`.
+    let out = src.join("all_merged_prettyplease.rs");
+    chanspec::Builder::new()
+        .files(valid_fixtures())
+        .rust_out(&out)
+        .cargo_output(false)
+        .rustfmt(false)
+        .generate()
+        .unwrap();
+    lib.push_str("#[rustfmt::skip]\npub mod all_merged_prettyplease;\n");
     std::fs::write(src.join("lib.rs"), lib).unwrap();
     let out = common::cargo(&dir, &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]);
     common::assert_success(&out, "clippy");
