@@ -22,6 +22,28 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) }
 }
 
+/// `generate` takes no transparent huge pages. mimalloc asks for them, and where the kernel
+/// must first compact memory to make one (`defrag` on `madvise`, the usual setting, after
+/// another large process ran, as in any build), the run waits: `generate --ts` on the
+/// benchmark corpus right after json2ts took 0.43–0.93 s, by luck, with 0.03–0.52 s of system
+/// time; without huge pages 0.49–0.50 s every time, with a smaller peak RSS (BENCHMARKS.md).
+/// Run after run with nothing between, huge pages are ready and 10% faster: `check`, short and
+/// often run alone, keeps them. The kernel reads the flag at each page fault, so setting it
+/// from `main` covers the memory mimalloc reserved before.
+fn small_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_THP_DISABLE,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        );
+    }
+}
+
 /// `serve` has mimalloc commit memory as it is used. By default mimalloc commits each arena
 /// at once, in transparent huge pages where the kernel gives them on request, and a hub's first
 /// burst of fan-out then spends a fifth of its CPU zeroing 2 MiB pages (a `perf` profile of the
@@ -321,6 +343,7 @@ fn main() -> ExitCode {
         }
         Command::Generate { files, rust, ts, check, rustfmt, no_rustfmt } => {
             keep_freed_memory();
+            small_pages();
             use chanspec::builder::Rustfmt;
             let when = if rustfmt {
                 Rustfmt::Always
