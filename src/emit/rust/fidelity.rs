@@ -21,12 +21,120 @@ pub const OPTIONAL_NULLABLE: &str = " [chanspec:optional-nullable]";
 pub const ORDER: &str = " [chanspec:order:";
 
 pub fn apply(file: &mut syn::File) {
-    OptionalCollections.visit_file_mut(file);
-    OptionalNullable.visit_file_mut(file);
-    FreeExtra.visit_file_mut(file);
-    SchemaOrder.visit_file_mut(file);
+    adjust_items(&mut file.items);
     closed_variants_apart(file);
     constructors(file);
+}
+
+/// One walk over the items, into structs, enum variants and modules only (typify puts marks
+/// and fields nowhere else; impl bodies are not walked): each field made optional where it is
+/// an optional collection or an optional nullable property, the `extra` map renamed where it
+/// collides, the fields put in the schema's order, and every mark removed.
+fn adjust_items(items: &mut [syn::Item]) {
+    for item in items {
+        match item {
+            syn::Item::Struct(s) => {
+                let order = take_marks(&mut s.attrs).1;
+                adjust_fields(&mut s.fields, order);
+            }
+            syn::Item::Enum(e) => {
+                take_marks(&mut e.attrs);
+                for v in e.variants.iter_mut() {
+                    let order = take_marks(&mut v.attrs).1;
+                    adjust_fields(&mut v.fields, order);
+                }
+            }
+            syn::Item::Mod(m) => {
+                take_marks(&mut m.attrs);
+                if let Some((_, items)) = &mut m.content {
+                    adjust_items(items);
+                }
+            }
+            syn::Item::Impl(i) => {
+                take_marks(&mut i.attrs);
+                for member in i.items.iter_mut() {
+                    if let syn::ImplItem::Fn(f) = member {
+                        take_marks(&mut f.attrs);
+                    } else {
+                        Marks.visit_impl_item_mut(member);
+                    }
+                }
+            }
+            syn::Item::Type(t) => {
+                take_marks(&mut t.attrs);
+            }
+            syn::Item::Use(u) => {
+                take_marks(&mut u.attrs);
+            }
+            other => Marks.visit_item_mut(other),
+        }
+    }
+}
+
+fn adjust_fields(fields: &mut syn::Fields, order: Option<Vec<String>>) {
+    for field in fields.iter_mut() {
+        optional_collection(field);
+        let nullable = take_marks(&mut field.attrs).0;
+        optional_nullable(field, nullable);
+    }
+    if let syn::Fields::Named(named) = fields {
+        free_extra(named);
+        if let Some(order) = order {
+            reorder(named, &order);
+        }
+    }
+}
+
+/// Removes the marks from whatever attributes it visits, everywhere below (for items the walk
+/// does not know).
+struct Marks;
+
+impl VisitMut for Marks {
+    fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
+        take_marks(attrs);
+    }
+}
+
+/// Removes both marks from `#[doc]` attributes (dropping one left empty): whether the
+/// optional-nullable mark was there, and the property order the order mark held. Each doc
+/// text is read once; the nullable mark goes first, then the order mark, from what is left.
+fn take_marks(attrs: &mut Vec<syn::Attribute>) -> (bool, Option<Vec<String>>) {
+    let (mut nullable, mut order) = (false, None);
+    attrs.retain_mut(|attr| {
+        let Some(mut text) = doc_text(attr) else { return true };
+        let mut changed = false;
+        if text.contains(OPTIONAL_NULLABLE.trim_start()) {
+            nullable = true;
+            text = text.replace(OPTIONAL_NULLABLE, "").replace(OPTIONAL_NULLABLE.trim_start(), "");
+            if text.trim().is_empty() {
+                return false;
+            }
+            changed = true;
+        }
+        if let Some((list, cleaned)) = split_order(&text) {
+            order = Some(list);
+            if cleaned.trim().is_empty() {
+                return false;
+            }
+            text = cleaned;
+            changed = true;
+        }
+        if changed && let syn::Meta::NameValue(nv) = &mut attr.meta {
+            nv.value = syn::parse_quote! { #text };
+        }
+        true
+    });
+    (nullable, order)
+}
+
+/// The property names of the order mark in `text`, and `text` without the mark.
+fn split_order(text: &str) -> Option<(Vec<String>, String)> {
+    let start = text.find(ORDER.trim_start())?;
+    let json = &text[start + ORDER.trim_start().len()..];
+    let mut names = serde_json::Deserializer::from_str(json).into_iter::<Vec<String>>();
+    let Some(Ok(list)) = names.next() else { return None };
+    let end = start + ORDER.trim_start().len() + names.byte_offset() + 1;
+    Some((list, format!("{}{}", text[..start].trim_end(), &text[end.min(text.len())..])))
 }
 
 /// typify marks a whole untagged enum `deny_unknown_fields` when one variant is a closed
@@ -78,69 +186,23 @@ fn serde_list(attr: &syn::Attribute) -> Option<String> {
     attr.meta.require_list().ok().map(|l| l.tokens.to_string())
 }
 
-/// The words of a field's `#[serde(...)]` attributes (`flatten`, `default`, `rename`, …).
+/// The words of a field's `#[serde(...)]` attributes (`flatten`, `default`, `rename`, …): the
+/// identifiers at their top level (serde's values are string literals, never identifiers).
 fn serde_words(field: &syn::Field) -> Vec<String> {
     let mut words = Vec::new();
-    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let _ = attr.parse_nested_meta(|meta| {
-            if let Some(ident) = meta.path.get_ident() {
-                words.push(ident.to_string());
+    for list in serde_lists(field) {
+        for t in list.tokens.clone() {
+            if let proc_macro2::TokenTree::Ident(i) = t {
+                words.push(i.to_string());
             }
-            if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
-            }
-            Ok(())
-        });
+        }
     }
     words
 }
 
-/// Puts the fields of a struct (or struct-like enum variant) back in the schema's order, read
-/// from the order mark in its doc comment, and removes every order mark.
-struct SchemaOrder;
-
-impl VisitMut for SchemaOrder {
-    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
-        if let (Some(order), syn::Fields::Named(fields)) = (take_order(&mut item.attrs), &mut item.fields) {
-            reorder(fields, &order);
-        }
-        syn::visit_mut::visit_item_struct_mut(self, item);
-    }
-
-    fn visit_variant_mut(&mut self, variant: &mut syn::Variant) {
-        if let (Some(order), syn::Fields::Named(fields)) = (take_order(&mut variant.attrs), &mut variant.fields) {
-            reorder(fields, &order);
-        }
-        syn::visit_mut::visit_variant_mut(self, variant);
-    }
-
-    fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
-        take_order(attrs);
-    }
-}
-
-/// The order mark's property names, removed from the `#[doc]` attributes (a doc left empty
-/// is dropped).
-fn take_order(attrs: &mut Vec<syn::Attribute>) -> Option<Vec<String>> {
-    let mut order = None;
-    attrs.retain_mut(|attr| {
-        let Some(text) = doc_text(attr) else { return true };
-        let Some(start) = text.find(ORDER.trim_start()) else { return true };
-        let json = &text[start + ORDER.trim_start().len()..];
-        let mut names = serde_json::Deserializer::from_str(json).into_iter::<Vec<String>>();
-        let Some(Ok(list)) = names.next() else { return true };
-        let end = start + ORDER.trim_start().len() + names.byte_offset() + 1;
-        let cleaned = format!("{}{}", text[..start].trim_end(), &text[end.min(text.len())..]);
-        order = Some(list);
-        if cleaned.trim().is_empty() {
-            return false;
-        }
-        if let syn::Meta::NameValue(nv) = &mut attr.meta {
-            nv.value = syn::parse_quote! { #cleaned };
-        }
-        true
-    });
-    order
+/// The `#[serde(...)]` lists of a field.
+fn serde_lists(field: &syn::Field) -> impl Iterator<Item = &syn::MetaList> {
+    field.attrs.iter().filter(|a| a.path().is_ident("serde")).filter_map(|a| a.meta.require_list().ok())
 }
 
 fn doc_text(attr: &syn::Attribute) -> Option<String> {
@@ -154,19 +216,23 @@ fn doc_text(attr: &syn::Attribute) -> Option<String> {
 
 /// The name a field has on the wire: its `#[serde(rename = "…")]`, or its identifier.
 fn wire_name(field: &syn::Field) -> Option<String> {
-    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let mut renamed = None;
-        let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("rename") {
-                let value: syn::LitStr = meta.value()?.parse()?;
-                renamed = Some(value.value());
-            } else if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
+    for list in serde_lists(field) {
+        let mut tokens = list.tokens.clone().into_iter();
+        while let Some(t) = tokens.next() {
+            let proc_macro2::TokenTree::Ident(i) = &t else { continue };
+            if i != "rename" {
+                continue;
             }
-            Ok(())
-        });
-        if renamed.is_some() {
-            return renamed;
+            let (Some(proc_macro2::TokenTree::Punct(eq)), Some(proc_macro2::TokenTree::Literal(lit))) =
+                (tokens.next(), tokens.next())
+            else {
+                continue;
+            };
+            if eq.as_char() == '='
+                && let syn::Lit::Str(s) = syn::Lit::new(lit)
+            {
+                return Some(s.value());
+            }
         }
     }
     field.ident.as_ref().map(|i| i.to_string().trim_start_matches("r#").to_string())
@@ -176,7 +242,7 @@ fn wire_name(field: &syn::Field) -> Option<String> {
 /// after the others.
 fn reorder(fields: &mut syn::FieldsNamed, order: &[String]) {
     let mut list: Vec<syn::Field> = std::mem::take(&mut fields.named).into_iter().collect();
-    list.sort_by_key(|f| wire_name(f).and_then(|n| order.iter().position(|o| *o == n)).unwrap_or(usize::MAX));
+    list.sort_by_cached_key(|f| wire_name(f).and_then(|n| order.iter().position(|o| *o == n)).unwrap_or(usize::MAX));
     fields.named = list.into_iter().collect();
 }
 
@@ -208,124 +274,113 @@ fn constructor(item: &syn::Item) -> Option<syn::Item> {
     let syn::Fields::Named(fields) = &s.fields else { return None };
     // Payload types only (they derive serde's traits), not the channel glue.
     let payload = s.attrs.iter().any(|a| {
-        a.path().is_ident("derive") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string().contains("Deserialize"))
+        a.path().is_ident("derive")
+            && a.meta.require_list().is_ok_and(|l| {
+                l.tokens
+                    .clone()
+                    .into_iter()
+                    .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "Deserialize"))
+            })
     });
     if !payload {
         return None;
     }
-    let (mut params, mut inits) = (Vec::new(), Vec::new());
+    // Built from a template parsed once per thread: parsing an `impl` per struct was most of
+    // the time spent adjusting typify's output.
+    thread_local! {
+        static TEMPLATE: (syn::ItemImpl, syn::Expr) = (
+            syn::parse_quote! {
+                impl T {
+                    #[doc = ""]
+                    #[allow(clippy::too_many_arguments, clippy::new_without_default)]
+                    pub fn new() -> Self {
+                        Self {}
+                    }
+                }
+            },
+            syn::parse_quote! { ::std::default::Default::default() },
+        );
+    }
+    let (mut imp, default) = TEMPLATE.with(|t| t.clone());
+    let ty = &s.ident;
+    imp.self_ty = Box::new(syn::Type::Path(syn::TypePath { attrs: Vec::new(), qself: None, path: ty.clone().into() }));
+    let syn::ImplItem::Fn(new) = &mut imp.items[0] else { return None };
+    let doc = format!(" A `{ty}` with the required properties given and every optional one absent.");
+    if let syn::Meta::NameValue(nv) = &mut new.attrs[0].meta {
+        nv.value =
+            syn::Expr::Lit(syn::ExprLit { attrs: Vec::new(), lit: syn::Lit::Str(syn::LitStr::new(&doc, ty.span())) });
+    }
+    let Some(syn::Stmt::Expr(syn::Expr::Struct(init), _)) = new.block.stmts.first_mut() else { return None };
     for f in &fields.named {
         let (Some(name), ty) = (&f.ident, &f.ty) else { continue };
-        if defaults(f) {
-            inits.push(quote::quote! { #name: ::std::default::Default::default() });
-        } else {
-            params.push(quote::quote! { #name: #ty });
-            inits.push(quote::quote! { #name });
+        let path = || syn::Expr::Path(syn::ExprPath { attrs: Vec::new(), qself: None, path: name.clone().into() });
+        let optional = defaults(f);
+        if !optional {
+            new.sig.inputs.push(syn::FnArg::Typed(syn::PatType {
+                attrs: Vec::new(),
+                pat: Box::new(syn::Pat::Ident(syn::PatIdent {
+                    attrs: Vec::new(),
+                    by_ref: None,
+                    mutability: None,
+                    ident: name.clone(),
+                    subpat: None,
+                })),
+                colon_token: Default::default(),
+                ty: Box::new(ty.clone()),
+            }));
         }
+        init.fields.push(syn::FieldValue {
+            attrs: Vec::new(),
+            member: syn::Member::Named(name.clone()),
+            colon_token: optional.then(Default::default),
+            expr: if optional { default.clone() } else { path() },
+        });
     }
-    let ty = &s.ident;
-    let doc = format!(" A `{ty}` with the required properties given and every optional one absent.");
-    Some(syn::parse_quote! {
-        impl #ty {
-            #[doc = #doc]
-            #[allow(clippy::too_many_arguments, clippy::new_without_default)]
-            pub fn new(#(#params),*) -> Self {
-                Self { #(#inits),* }
-            }
-        }
-    })
+    Some(syn::Item::Impl(imp))
 }
 
 /// typify names the flattened map of an open object's undeclared properties `extra`; with a
 /// declared property `extra` the struct would have two fields of that name. The map's field
 /// takes the first free name of `extra_`, `extra__`, ...: flattened, its name is never on the
 /// wire.
-struct FreeExtra;
-
-impl VisitMut for FreeExtra {
-    /// The fields of a struct, or of a struct-like enum variant.
-    fn visit_fields_named_mut(&mut self, fields: &mut syn::FieldsNamed) {
-        let names: Vec<String> = fields.named.iter().filter_map(|f| f.ident.as_ref()).map(|i| i.to_string()).collect();
-        if names.iter().filter(|n| *n == "extra").count() > 1 {
-            let mut free = "extra_".to_string();
-            while names.contains(&free) {
-                free.push('_');
-            }
-            for field in fields.named.iter_mut() {
-                let flattened = field.attrs.iter().any(|a| {
-                    a.path().is_ident("serde") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "flatten")
-                });
-                if flattened && field.ident.as_ref().is_some_and(|i| i == "extra") {
-                    field.ident = Some(syn::Ident::new(&free, proc_macro2::Span::call_site()));
-                }
-            }
+fn free_extra(fields: &mut syn::FieldsNamed) {
+    if fields.named.iter().filter(|f| f.ident.as_ref().is_some_and(|i| i == "extra")).count() < 2 {
+        return;
+    }
+    let names: Vec<String> = fields.named.iter().filter_map(|f| f.ident.as_ref()).map(|i| i.to_string()).collect();
+    let mut free = "extra_".to_string();
+    while names.contains(&free) {
+        free.push('_');
+    }
+    for field in fields.named.iter_mut() {
+        let flattened = field.attrs.iter().any(|a| {
+            a.path().is_ident("serde") && a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "flatten")
+        });
+        if flattened && field.ident.as_ref().is_some_and(|i| i == "extra") {
+            field.ident = Some(syn::Ident::new(&free, proc_macro2::Span::call_site()));
         }
-        syn::visit_mut::visit_fields_named_mut(self, fields);
     }
 }
 
-struct OptionalNullable;
-
-impl VisitMut for OptionalNullable {
-    fn visit_field_mut(&mut self, field: &mut syn::Field) {
-        let marked = strip_mark(&mut field.attrs);
-        // An optional property whose only value is `null`: typify's `()` would add it to every
-        // value it encodes. `Option<()>`: absent is `None`, `null` is `Some(())`.
-        if marked && is_unit(&field.ty) {
-            field.ty = syn::parse_quote! { ::std::option::Option<()> };
-            field.attrs.retain(|a| {
-                !a.path().is_ident("serde") || !a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "default")
-            });
-            field.attrs.push(syn::parse_quote! {
-                #[serde(default, skip_serializing_if = "::std::option::Option::is_none", deserialize_with = "::chanspec_runtime::present")]
-            });
-        } else if marked && is_option(&field.ty) {
-            let ty = &field.ty;
-            field.ty = syn::parse_quote! { ::std::option::Option<#ty> };
-            field
-                .attrs
-                .push(syn::parse_quote! { #[serde(default, deserialize_with = "::chanspec_runtime::double_option")] });
-        }
-        syn::visit_mut::visit_field_mut(self, field);
+/// An optional property that may be `null` (`marked`) gets `Option<Option<T>>`.
+fn optional_nullable(field: &mut syn::Field, marked: bool) {
+    // An optional property whose only value is `null`: typify's `()` would add it to every
+    // value it encodes. `Option<()>`: absent is `None`, `null` is `Some(())`.
+    if marked && is_unit(&field.ty) {
+        field.ty = syn::parse_quote! { ::std::option::Option<()> };
+        field.attrs.retain(|a| {
+            !a.path().is_ident("serde") || !a.meta.require_list().is_ok_and(|l| l.tokens.to_string() == "default")
+        });
+        field.attrs.push(syn::parse_quote! {
+            #[serde(default, skip_serializing_if = "::std::option::Option::is_none", deserialize_with = "::chanspec_runtime::present")]
+        });
+    } else if marked && is_option(&field.ty) {
+        let ty = &field.ty;
+        field.ty = syn::parse_quote! { ::std::option::Option<#ty> };
+        field
+            .attrs
+            .push(syn::parse_quote! { #[serde(default, deserialize_with = "::chanspec_runtime::double_option")] });
     }
-
-    fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
-        strip_mark(attrs);
-    }
-
-    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
-        strip_mark(&mut item.attrs);
-        syn::visit_mut::visit_item_struct_mut(self, item);
-    }
-
-    fn visit_item_enum_mut(&mut self, item: &mut syn::ItemEnum) {
-        strip_mark(&mut item.attrs);
-        syn::visit_mut::visit_item_enum_mut(self, item);
-    }
-}
-
-/// Removes the mark from `#[doc]` attributes (dropping one left empty); whether it was there.
-fn strip_mark(attrs: &mut Vec<syn::Attribute>) -> bool {
-    let mut found = false;
-    attrs.retain_mut(|attr| {
-        if !attr.path().is_ident("doc") {
-            return true;
-        }
-        let syn::Meta::NameValue(nv) = &mut attr.meta else { return true };
-        let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value else { return true };
-        let text = s.value();
-        if !text.contains(OPTIONAL_NULLABLE.trim_start()) {
-            return true;
-        }
-        found = true;
-        let cleaned = text.replace(OPTIONAL_NULLABLE, "").replace(OPTIONAL_NULLABLE.trim_start(), "");
-        if cleaned.trim().is_empty() {
-            return false;
-        }
-        nv.value = syn::parse_quote! { #cleaned };
-        true
-    });
-    found
 }
 
 fn is_unit(ty: &syn::Type) -> bool {
@@ -337,33 +392,39 @@ fn is_option(ty: &syn::Type) -> bool {
     p.path.segments.last().is_some_and(|s| s.ident == "Option")
 }
 
-struct OptionalCollections;
-
-impl VisitMut for OptionalCollections {
-    fn visit_field_mut(&mut self, field: &mut syn::Field) {
-        let mut skipped_when_empty = false;
-        for attr in &mut field.attrs {
-            if !attr.path().is_ident("serde") {
-                continue;
-            }
-            let syn::Meta::List(list) = &mut attr.meta else { continue };
-            let text = list.tokens.to_string();
-            // Only the `skip_serializing_if = "...::is_empty"` part changes; `rename` and the
-            // rest stay.
-            let Some(start) = text.find("skip_serializing_if") else { continue };
-            let Some(end) = text[start..].find("is_empty\"").map(|i| start + i + "is_empty\"".len()) else {
-                continue;
-            };
-            let rewritten =
-                format!("{}skip_serializing_if = \"::std::option::Option::is_none\"{}", &text[..start], &text[end..]);
-            if let Ok(tokens) = rewritten.parse() {
-                list.tokens = tokens;
-                skipped_when_empty = true;
-            }
+/// An optional array or map property (typify: skipped when empty) becomes an `Option`.
+fn optional_collection(field: &mut syn::Field) {
+    let mut skipped_when_empty = false;
+    for attr in &mut field.attrs {
+        if !attr.path().is_ident("serde") {
+            continue;
         }
-        if skipped_when_empty {
-            let ty = &field.ty;
-            field.ty = syn::parse_quote! { ::std::option::Option<#ty> };
+        let syn::Meta::List(list) = &mut attr.meta else { continue };
+        // Most serde attributes have no `skip_serializing_if`: look before printing them.
+        let skips = list
+            .tokens
+            .clone()
+            .into_iter()
+            .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "skip_serializing_if"));
+        if !skips {
+            continue;
         }
+        let text = list.tokens.to_string();
+        // Only the `skip_serializing_if = "...::is_empty"` part changes; `rename` and the
+        // rest stay.
+        let Some(start) = text.find("skip_serializing_if") else { continue };
+        let Some(end) = text[start..].find("is_empty\"").map(|i| start + i + "is_empty\"".len()) else {
+            continue;
+        };
+        let rewritten =
+            format!("{}skip_serializing_if = \"::std::option::Option::is_none\"{}", &text[..start], &text[end..]);
+        if let Ok(tokens) = rewritten.parse() {
+            list.tokens = tokens;
+            skipped_when_empty = true;
+        }
+    }
+    if skipped_when_empty {
+        let ty = &field.ty;
+        field.ty = syn::parse_quote! { ::std::option::Option<#ty> };
     }
 }
