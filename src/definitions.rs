@@ -8,8 +8,25 @@ use crate::ir::Spec;
 use crate::model::ParamType;
 
 pub fn definitions(spec: &Spec) -> Definitions {
-    let channels = spec
-        .channels
+    let schemas = spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+    Definitions { channels: channels(spec), schemas }
+}
+
+/// The JSON text of [`definitions`]' `schemas`, written from the IR without copying it (a
+/// generated module embeds it; a copy of every schema was a large part of generating Rust).
+pub fn schemas_json(spec: &Spec) -> Result<String, serde_json::Error> {
+    struct Schemas<'a>(&'a Spec);
+    impl serde::Serialize for Schemas<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.types.iter().map(|t| (&t.name, &t.schema)))
+        }
+    }
+    serde_json::to_string(&Schemas(spec))
+}
+
+/// The channels of [`definitions`].
+pub fn channels(spec: &Spec) -> Vec<ChannelDef> {
+    spec.channels
         .iter()
         .map(|ch| ChannelDef {
             id: ch.id.clone(),
@@ -33,9 +50,7 @@ pub fn definitions(spec: &Spec) -> Definitions {
             topics: ch.topics.iter().map(|t| TopicDef { name: t.name.clone(), payload: t.payload.clone() }).collect(),
             lifecycle: ch.lifecycle.as_ref().map(|l| LifecycleDef { result: l.result.clone(), error: l.error.clone() }),
         })
-        .collect();
-    let schemas = spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
-    Definitions { channels, schemas }
+        .collect()
 }
 
 /// Check and lower definition files into run-time definitions; the error is the rendered

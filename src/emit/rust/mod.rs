@@ -1,16 +1,17 @@
 //! The Rust emitter: payload types (typify) and channel glue, as one formatted module.
 //!
-//! The module is made in parts that are printed (and finished, e.g. by rustfmt) as soon as
-//! they are ready: the channel glue and the embedded schemas on their own thread while typify
-//! converts the payload types, then the types cut between top-level items into parts that one
-//! worker per core parses, prints and finishes in turn (so only a few parts' syntax trees are
-//! in memory at once). The parts concatenate to exactly what printing the whole would give.
+//! The module is made in parts, so that little of it is in memory at once: typify converts
+//! the payload types in groups, one worker per core taking the groups in turn ([`groups`]),
+//! while the channel glue is written as text on its own thread; then the types and the glue,
+//! cut between top-level items into parts, are parsed, adjusted ([`fidelity`]), printed by
+//! prettyplease and finished (rustfmt, when the builder asks) by one worker per core in turn.
+//! The embedded schemas are put into the printed text as literals, never parsed. The parts
+//! concatenate to exactly what printing the whole would give.
 
 mod channels;
 mod fidelity;
+mod groups;
 mod types;
-
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
 use crate::ir::Spec;
 
@@ -50,56 +51,46 @@ pub fn emit_finished(
     finish: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Result<Emitted, String> {
     let header = format!("{}\n", super::header(&spec.sources, "//"));
-    let done = |text: &str| print(text).map(|printed| (finish(&printed), printed));
     std::thread::scope(|s| {
         // The glue does not depend on the types: it is made while typify works.
-        let glue = s.spawn(move || glue(spec)?.map(|text| done(&text)).transpose());
-        let types = types::payload_types(spec);
-        // On a typify error, the glue's own error (or panic) is not lost to the scope.
-        let (types, notes) = match types {
-            Ok(t) => t,
-            Err(e) => {
-                glue.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))?;
-                return Err(e);
+        let glue = s.spawn(move || glue(spec));
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let types = type_pieces(spec, workers, parts);
+        let glue = glue.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()));
+        // A typify error first; else the glue's own error (or panic).
+        let (mut pieces, notes) = types?;
+        let glue = glue?;
+        let types = pieces.len();
+        pieces.extend(glue.pieces);
+        // The types' pieces and the glue's in parts of about the same number of pieces, cut
+        // where the types end.
+        let per_part = pieces.len().div_ceil(parts.max(1)).max(1);
+        let mut chunks: Vec<String> = Vec::new();
+        for (i, piece) in pieces.into_iter().enumerate() {
+            match chunks.last_mut() {
+                Some(last) if i % per_part != 0 && i != types => {
+                    last.push('\n');
+                    last.push_str(&piece);
+                }
+                _ => chunks.push(piece),
             }
-        };
-        let items = split_items(types);
-        // Token streams are not `Send`: hand each thread its items as text.
-        let per_part = items.len().div_ceil(parts.max(1)).max(1);
-        let chunks: Vec<String> =
-            items.chunks(per_part).map(|c| c.iter().cloned().collect::<TokenStream>().to_string()).collect();
-        // The token streams are no longer needed: free them before the parts are parsed.
-        drop(items);
+        }
         // One worker per core takes the parts in turn: only as many parts are parsed at once
         // as there are cores, however many parts there are (the syntax trees of a part are
-        // many times its text).
-        let workers = std::thread::available_parallelism().map_or(1, usize::from).min(chunks.len()).max(1);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let slots: Vec<std::sync::Mutex<Option<Part>>> = chunks.iter().map(|_| std::sync::Mutex::new(None)).collect();
-        std::thread::scope(|w| {
-            for _ in 0..workers {
-                w.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(text) = chunks.get(i) else { break };
-                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(text)))
-                            .unwrap_or_else(|_| Err("the Rust printer panicked".into()));
-                        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                    }
-                });
-            }
+        // many times its text). A part is dropped once parsed.
+        let chunks: Vec<std::sync::Mutex<String>> = chunks.into_iter().map(std::sync::Mutex::new).collect();
+        let done = |i: usize| -> Part {
+            let text = std::mem::take(&mut *chunks[i].lock().unwrap_or_else(|e| e.into_inner()));
+            let printed = glue.literals.put(print(&text)?);
+            Ok((finish(&printed), printed))
+        };
+        let results = in_turn(chunks.len(), workers, |i| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(i)))
+                .unwrap_or_else(|_| Err("the Rust printer panicked".into()))
         });
-        let mut results: Vec<Part> = slots
-            .into_iter()
-            .map(|slot| {
-                let result = slot.into_inner().unwrap_or_else(|e| e.into_inner());
-                result.unwrap_or_else(|| Err("the Rust printer panicked".into()))
-            })
-            .collect();
-        results.extend(glue.join().unwrap_or_else(|_| Err("the Rust printer panicked".into()))?.map(Ok));
         let mut out = Emitted { printed: vec![header.clone()], finished: Some(vec![header]), notes };
         for result in results {
-            let (finished, printed) = result?;
+            let (finished, printed) = result.unwrap_or_else(|| Err("the Rust printer panicked".into()))?;
             out.printed.push(printed);
             out.finished = out.finished.zip(finished).map(|(mut all, part)| {
                 all.push(part);
@@ -110,48 +101,110 @@ pub fn emit_finished(
     })
 }
 
+/// `f` of `0..jobs`, worked through by `workers` threads taking the next job in turn; the
+/// results by job (`None` for a job whose thread panicked).
+fn in_turn<T: Send>(jobs: usize, workers: usize, f: impl Fn(usize) -> T + Sync) -> Vec<Option<T>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<T>>> = (0..jobs).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|w| {
+        for _ in 0..workers.min(jobs).max(1) {
+            w.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= jobs {
+                        break;
+                    }
+                    let result = f(i);
+                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                }
+            });
+        }
+    });
+    slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
+}
+
+/// The payload types as pieces of text in output order (their concatenation is typify's
+/// output over every type), and notes. With `groups` > 1, converted in up to `groups` groups,
+/// `workers` at a time (see [`groups`]); otherwise, or when the groups' output could differ,
+/// by one typify.
+fn type_pieces(spec: &Spec, workers: usize, groups: usize) -> Result<(Vec<String>, Vec<String>), String> {
+    if let Some(pieces) = types_in_groups(spec, workers, groups) {
+        return Ok((pieces, Vec::new()));
+    }
+    types_at_once(spec)
+}
+
+/// The payload types converted in up to `groups` groups, `workers` at a time, as pieces of
+/// text in output order; `None` when there is one group or the groups' output could differ
+/// from [`types_at_once`] (see [`groups`]), and generation converts them at once instead.
+pub fn types_in_groups(spec: &Spec, workers: usize, groups: usize) -> Option<Vec<String>> {
+    if groups < 2 || spec.types.len() < 2 {
+        return None;
+    }
+    let groups = groups::groups(spec, groups);
+    let converted = in_turn(groups.len(), workers, |i| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| groups::convert(spec, &groups[i]))).ok().flatten()
+    });
+    let converted: Vec<_> = converted.into_iter().flatten().collect::<Option<_>>()?;
+    if converted.len() != groups.len() {
+        return None;
+    }
+    groups::merge(converted)
+}
+
+/// The payload types through one typify instance, as pieces of text in output order, and
+/// notes on types typify could not take.
+pub fn types_at_once(spec: &Spec) -> Result<(Vec<String>, Vec<String>), String> {
+    let (tokens, notes) = types::payload_types(spec)?;
+    Ok((groups::split_items(tokens).iter().map(ToString::to_string).collect(), notes))
+}
+
 /// A part as `finish` returned it (if it did) and as prettyplease printed it.
 type Part = Result<(Option<String>, String), String>;
 
-/// The items after the types, as text: the embedded schemas and each channel's glue.
-fn glue(spec: &Spec) -> Result<Option<String>, String> {
+/// The items after the types: the embedded schemas and each channel's glue, as pieces of
+/// text to print with the types' (a channel's glue at a time: printed whole, the glue of a
+/// large definition took more memory than any other step).
+struct Glue {
+    pieces: Vec<String>,
+    literals: Literals,
+}
+
+/// The embedded schemas and channels, megabytes of JSON on a large definition: printed as
+/// short stand-ins, then put in place of them as the literals prettyplease would print (each
+/// alone on its line), instead of being parsed and printed through syntax trees.
+struct Literals(Vec<(String, String)>);
+
+impl Literals {
+    /// `printed` with every stand-in replaced by its literal.
+    fn put(&self, printed: String) -> String {
+        let mut printed = printed;
+        for (stand_in, literal) in &self.0 {
+            if let Some((a, b)) = printed.split_once(stand_in.as_str()) {
+                printed = [a, literal, b].concat();
+            }
+        }
+        printed
+    }
+}
+
+fn glue(spec: &Spec) -> Result<Glue, String> {
     if spec.channels.is_empty() {
-        return Ok(None);
+        return Ok(Glue { pieces: Vec::new(), literals: Literals(Vec::new()) });
     }
-    let definitions = crate::definitions::definitions(spec);
-    let schemas = serde_json::to_string(&definitions.schemas).map_err(|e| e.to_string())?;
-    let channels = serde_json::to_string(&definitions.channels).map_err(|e| e.to_string())?;
-    let mut tokens = channels::schemas(&schemas, &channels);
-    for ch in &spec.channels {
-        tokens.extend(channels::channel(ch));
-    }
-    Ok(Some(tokens.to_string()))
+    const SCHEMAS: &str = "chanspec-schemas-stand-in";
+    const CHANNELS: &str = "chanspec-channels-stand-in";
+    let literal = |text: &str| proc_macro2::Literal::string(text).to_string();
+    let mut pieces = vec![channels::schemas(SCHEMAS, CHANNELS).to_string()];
+    pieces.extend(spec.channels.iter().map(|ch| channels::channel(ch).to_string()));
+    let schemas = crate::definitions::schemas_json(spec).map_err(|e| e.to_string())?;
+    let channels = serde_json::to_string(&crate::definitions::channels(spec)).map_err(|e| e.to_string())?;
+    let literals = Literals(vec![(literal(SCHEMAS), literal(&schemas)), (literal(CHANNELS), literal(&channels))]);
+    Ok(Glue { pieces, literals })
 }
 
 fn print(text: &str) -> Result<String, String> {
     let mut file = syn::parse_file(text).map_err(|e| format!("generated Rust does not parse: {e}"))?;
     fidelity::apply(&mut file);
     Ok(prettyplease::unparse(&file))
-}
-
-/// Cut a stream of items into one stream per item: an item ends with a top-level `;` or
-/// `{ ... }` group (attributes `#[...]` are bracket groups, so they never end one).
-fn split_items(tokens: TokenStream) -> Vec<TokenStream> {
-    let mut items = Vec::new();
-    let mut current: Vec<TokenTree> = Vec::new();
-    for tt in tokens {
-        let ends = match &tt {
-            TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
-            TokenTree::Punct(p) => p.as_char() == ';',
-            _ => false,
-        };
-        current.push(tt);
-        if ends {
-            items.push(current.drain(..).collect());
-        }
-    }
-    if !current.is_empty() {
-        items.push(current.into_iter().collect());
-    }
-    items
 }

@@ -15,15 +15,43 @@ use crate::source::pointer_push;
 /// Rust items for every named type of the spec, and a note for every type typify could not
 /// take (see [`degrade`]).
 pub fn payload_types(spec: &Spec) -> Result<(TokenStream, Vec<String>), String> {
-    let defs: Map<String, Value> = spec
-        .types
-        .iter()
-        .map(|t| (t.name.clone(), for_typify(&nullable_enum_as_types(&t.schema, true), t, "", false)))
-        .collect();
-    match typify(&defs) {
+    // Each type adapted and read into typify's input one at a time: the adapted JSON of every
+    // type is never in memory at once (it was the largest part of the run's peak after typify's
+    // own). Only when typify refuses the set are they made again, for `degrade`.
+    match typify_types(spec.types.iter()) {
         Ok(tokens) => Ok((tokens, Vec::new())),
-        Err(first) => degrade(defs, first),
+        Err(first) => {
+            let defs = spec.types.iter().map(|t| (t.name.clone(), adapted(t))).collect();
+            degrade(defs, first)
+        }
     }
+}
+
+/// typify over some of the spec's types (whose references stay among them).
+pub(super) fn typify_types<'a>(types: impl Iterator<Item = &'a NamedType>) -> Result<TokenStream, String> {
+    let definitions = types
+        .map(|t| Ok((t.name.clone(), schema(adapted(t))?)))
+        .collect::<Result<schemars::Map<String, schemars::schema::Schema>, String>>()?;
+    typify(definitions)
+}
+
+/// A named type's schema as typify gets it.
+fn adapted(t: &NamedType) -> Value {
+    for_typify(&nullable_enum_as_types(&t.schema, true), t, "", false)
+}
+
+/// A JSON schema as typify reads it (schemars 0.8).
+fn schema(value: Value) -> Result<schemars::schema::Schema, String> {
+    serde_json::from_value(value).map_err(|e| format!("schema bridge: {e}"))
+}
+
+/// typify over adapted JSON schemas.
+fn typify_values(defs: &Map<String, Value>) -> Result<TokenStream, String> {
+    let definitions = defs
+        .iter()
+        .map(|(name, value)| Ok((name.clone(), schema(value.clone())?)))
+        .collect::<Result<schemars::Map<String, schemars::schema::Schema>, String>>()?;
+    typify(definitions)
 }
 
 /// typify refused the whole set: find the types it cannot take, one at a time (each alone,
@@ -36,7 +64,7 @@ fn degrade(mut defs: Map<String, Value>, first: String) -> Result<(TokenStream, 
     for name in &names {
         let mut probe: Map<String, Value> = names.iter().map(|n| (n.clone(), json!({}))).collect();
         probe.insert(name.clone(), defs[name].clone());
-        let Err(reason) = typify(&probe) else { continue };
+        let Err(reason) = typify_values(&probe) else { continue };
         let reason =
             reason.trim_start_matches("typify failed on these schemas: ").lines().next().unwrap_or("").to_string();
         let doc = defs[name].get("description").and_then(Value::as_str).map(|d| format!("{}\n\n", d.trim_end()));
@@ -53,14 +81,12 @@ fn degrade(mut defs: Map<String, Value>, first: String) -> Result<(TokenStream, 
     if notes.is_empty() {
         return Err(first);
     }
-    Ok((typify(&defs)?, notes))
+    Ok((typify_values(&defs)?, notes))
 }
 
 /// typify over `defs`, a panic becoming an error (typify panics on some inputs; a panic must
 /// become a diagnostic, never a crash, and print nothing while it is caught).
-fn typify(defs: &Map<String, Value>) -> Result<TokenStream, String> {
-    let root: schemars::schema::RootSchema =
-        serde_json::from_value(json!({ "definitions": defs })).map_err(|e| format!("schema bridge: {e}"))?;
+fn typify(definitions: schemars::Map<String, schemars::schema::Schema>) -> Result<TokenStream, String> {
     let mut settings = TypeSpaceSettings::default();
     settings.with_struct_builder(false).with_derive("PartialEq".to_string()).with_conversion(
         schemars::schema::SchemaObject {
@@ -70,14 +96,13 @@ fn typify(defs: &Map<String, Value>) -> Result<TokenStream, String> {
         "::chanspec_runtime::Integer",
         [typify::TypeSpaceImpl::Display, typify::TypeSpaceImpl::Default].into_iter(),
     );
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(move || {
-        let mut space = TypeSpace::new(&settings);
-        space.add_ref_types(root.definitions).map_err(|e| e.to_string())?;
-        Ok::<_, String>(space.to_stream())
+    let result = quietly(move || {
+        std::panic::catch_unwind(move || {
+            let mut space = TypeSpace::new(&settings);
+            space.add_ref_types(definitions).map_err(|e| e.to_string())?;
+            Ok::<_, String>(space.to_stream())
+        })
     });
-    std::panic::set_hook(hook);
     result.map_err(|panic| {
         let text = panic
             .downcast_ref::<String>()
@@ -86,6 +111,30 @@ fn typify(defs: &Map<String, Value>) -> Result<TokenStream, String> {
             .unwrap_or_else(|| "unknown panic".into());
         format!("typify failed on these schemas: {text}")
     })?
+}
+
+thread_local! {
+    /// This thread is running typify: a panic is caught and reported, not printed.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `f` with panics on this thread not printed. The panic hook is replaced once, by one that
+/// asks the panicking thread: typify runs on several threads at once (and tests run side by
+/// side), so swapping the hook per call would race and could leave it silent for good.
+fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let result = f();
+    QUIET.with(|q| q.set(was));
+    result
 }
 
 /// Object keywords (`properties`, `required`, `additionalProperties`) or array keywords
