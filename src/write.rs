@@ -13,7 +13,14 @@ pub enum Outcome {
 /// Write `content` to `path` unless it already holds exactly that (so a no-op build touches
 /// nothing and triggers nothing downstream).
 pub fn write_if_changed(path: &Path, content: &str) -> std::io::Result<Outcome> {
-    if std::fs::read(path).is_ok_and(|old| old == content.as_bytes()) {
+    write_parts_if_changed(path, &[content])
+}
+
+/// [`write_if_changed`] for content in consecutive parts, compared and written part by part:
+/// the whole text is never in memory at once.
+pub fn write_parts_if_changed(path: &Path, parts: &[impl AsRef<str>]) -> std::io::Result<Outcome> {
+    use std::io::Write;
+    if holds(path, parts) {
         return Ok(Outcome::Unchanged);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -23,11 +30,41 @@ pub fn write_if_changed(path: &Path, content: &str) -> std::io::Result<Outcome> 
     // previous file whole instead of a truncated one.
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.chanspec-{}.tmp", std::process::id()));
-    let written = std::fs::write(&tmp, content).and_then(|()| std::fs::rename(&tmp, path));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+            for part in parts {
+                out.write_all(part.as_ref().as_bytes())?;
+            }
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     written.map(|()| Outcome::Written)
+}
+
+/// Whether the file at `path` holds exactly the parts, one after another (read in blocks).
+fn holds(path: &Path, parts: &[impl AsRef<str>]) -> bool {
+    use std::io::Read;
+    let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    if file.metadata().map(|m| m.len()).ok() != Some(total as u64) {
+        return false;
+    }
+    let mut file = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut block = vec![0u8; 1 << 16];
+    for part in parts {
+        for want in part.as_ref().as_bytes().chunks(block.len()) {
+            let got = &mut block[..want.len()];
+            if file.read_exact(got).is_err() || got != want {
+                return false;
+            }
+        }
+    }
+    // Nothing after the parts (the file did not grow since its length was read).
+    file.read(&mut block[..1]).is_ok_and(|n| n == 0)
 }
 
 /// `None` when `path` holds exactly `content`; otherwise a description of the difference
@@ -78,6 +115,41 @@ mod tests {
             d,
             "--- x.rs (committed)\n+++ x.rs (generated)\n@@ -8,6 +8,7 @@\n line 8\n line 9\n line 10\n+added\n line 11\n line 12\n line 13\n"
         );
+    }
+
+    /// Parts cut anywhere (block edges included) compare as their concatenation; a file
+    /// that differs anywhere, or is longer or shorter, is rewritten, whole.
+    #[test]
+    fn parts_are_compared_and_written_as_one_text() {
+        let dir = std::env::temp_dir().join(format!("chanspec-write-{}", std::process::id()));
+        let path = dir.join("out.rs");
+        let text: String = (0..30_000).map(|i| format!("line {i} ✓\n")).collect();
+        let cuts = |at: &[usize]| -> Vec<&str> {
+            let mut parts = Vec::new();
+            let mut from = 0;
+            for &to in at {
+                parts.push(&text[from..to]);
+                from = to;
+            }
+            parts.push(&text[from..]);
+            parts
+        };
+        let boundaries: Vec<usize> = (1..text.len()).filter(|&i| text.is_char_boundary(i)).step_by(65_537).collect();
+        assert_eq!(write_parts_if_changed(&path, &cuts(&[])).unwrap(), Outcome::Written);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        for at in [&[][..], &[1 << 16][..], &boundaries[..], &[0, 0, 5][..]] {
+            assert_eq!(write_parts_if_changed(&path, &cuts(at)).unwrap(), Outcome::Unchanged, "{at:?}");
+        }
+        let changed = text.replacen("line 20000", "line 2000X", 1);
+        let shorter = &text[..text.len() - 1];
+        let longer = format!("{text}x");
+        for other in [changed.as_str(), shorter, longer.as_str(), ""] {
+            assert_eq!(write_parts_if_changed(&path, &[other]).unwrap(), Outcome::Written);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), other);
+            assert_eq!(write_parts_if_changed(&path, &cuts(&boundaries)).unwrap(), Outcome::Written);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
