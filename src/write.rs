@@ -36,7 +36,7 @@ pub fn write_parts_if_changed(path: &Path, parts: &[impl AsRef<str>]) -> std::io
             for part in parts {
                 out.write_all(part.as_ref().as_bytes())?;
             }
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+            out.flush()
         })
         .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
