@@ -187,8 +187,10 @@ struct NatsOut {
     pongs: usize,
     err: Option<String>,
 }
+/// memchr's search, as the chanspec receive loop uses: both protocols parsed with the same
+/// primitives.
 fn find_crlf(b: &[u8]) -> Option<usize> {
-    b.windows(2).position(|w| w == b"\r\n")
+    memchr::memmem::find(b, b"\r\n")
 }
 impl NatsParser {
     fn feed(&mut self, data: &[u8], mut on_msg: impl FnMut(&[u8])) -> NatsOut {
