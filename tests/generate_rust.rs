@@ -195,3 +195,34 @@ fn types_converted_in_groups_equal_one_conversion_on_generated_definitions() {
         }
     }
 }
+
+/// The embedded schemas are put into the printed glue in place of stand-in literals; a channel
+/// whose name is written like a stand-in keeps its name, whichever part its glue lands in.
+#[test]
+fn a_name_like_a_stand_in_is_never_replaced() {
+    let mut channels = serde_json::Map::new();
+    for i in 0..12 {
+        let name = match i {
+            3 => "chanspec-schemas-stand-in".to_string(),
+            9 => "chanspec-channels-stand-in".to_string(),
+            _ => format!("plain-{i}"),
+        };
+        // A static name: its literal is exactly the stand-in's.
+        channels.insert(
+            format!("c{i}"),
+            serde_json::json!({"name": name, "topics": {"t": {"schema": {"type": "string"}}}}),
+        );
+    }
+    let definition = serde_json::json!({"chanspec": 1, "channels": channels});
+    let checked = chanspec::check_texts(&[("stand-ins.json".into(), definition.to_string())]);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let spec = chanspec::lower::lower(&checked).unwrap_or_else(|d| panic!("{d:?}"));
+    let whole = chanspec::emit::rust::emit(&spec).unwrap();
+    assert!(
+        whole.contains("= \"chanspec-schemas-stand-in\";") && whole.contains("= \"chanspec-channels-stand-in\";"),
+        "{whole}"
+    );
+    for parts in [2, 5, 13] {
+        assert!(chanspec::emit::rust::emit_parts(&spec, parts).unwrap().concat() == whole, "{parts} parts");
+    }
+}

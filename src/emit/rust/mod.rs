@@ -66,13 +66,20 @@ pub fn emit_finished(
         // where the types end.
         let per_part = pieces.len().div_ceil(parts.max(1)).max(1);
         let mut chunks: Vec<String> = Vec::new();
+        // The part that starts with the glue's first piece, the embedded schemas' stand-ins.
+        let mut glue_part = None;
         for (i, piece) in pieces.into_iter().enumerate() {
             match chunks.last_mut() {
                 Some(last) if i % per_part != 0 && i != types => {
                     last.push('\n');
                     last.push_str(&piece);
                 }
-                _ => chunks.push(piece),
+                _ => {
+                    if i == types {
+                        glue_part = Some(chunks.len());
+                    }
+                    chunks.push(piece);
+                }
             }
         }
         // One worker per core takes the parts in turn: only as many parts are parsed at once
@@ -81,7 +88,8 @@ pub fn emit_finished(
         let chunks: Vec<std::sync::Mutex<String>> = chunks.into_iter().map(std::sync::Mutex::new).collect();
         let done = |i: usize| -> Part {
             let text = std::mem::take(&mut *chunks[i].lock().unwrap_or_else(|e| e.into_inner()));
-            let printed = glue.literals.put(print(&text)?);
+            let printed = print(&text)?;
+            let printed = if Some(i) == glue_part { glue.literals.put(printed) } else { printed };
             Ok((finish(&printed), printed))
         };
         let results = in_turn(chunks.len(), workers, |i| {
@@ -176,7 +184,8 @@ struct Glue {
 struct Literals(Vec<(String, String)>);
 
 impl Literals {
-    /// `printed` with every stand-in replaced by its literal.
+    /// `printed` (the part that starts with the stand-ins' item, so they come before any
+    /// text of the user's) with each stand-in's first occurrence replaced by its literal.
     fn put(&self, printed: String) -> String {
         let mut printed = printed;
         for (stand_in, literal) in &self.0 {
