@@ -68,8 +68,8 @@ export type ServerFrame =
   | {
       type: "message";
       id: number;
-      /** Absent from a compact message (`chanspec.v1.compact`): the subscription id names it. */
-      channel?: string;
+      /** A compact message (`chanspec.v1.compact`) does not carry it: `parseFrame` is told it. */
+      channel: string;
       topic: string;
       offset: number;
       data: unknown;
@@ -105,8 +105,11 @@ const isInt = (x: unknown): x is number => typeof x === "number" && Number.isSaf
 const isStr = (x: unknown): x is string => typeof x === "string";
 const isRunStatus = (x: unknown): x is RunStatus => typeof x === "string" && RUN_STATUSES.includes(x);
 
-/** Parses one text frame from the hub; `undefined` for anything that is not a known frame. */
-export function parseFrame(text: unknown): ServerFrame | undefined {
+/**
+ * Parses one text frame from the hub; `undefined` for anything that is not a known frame.
+ * `channel` is the subscription's channel, which compact messages do not repeat.
+ */
+export function parseFrame(text: unknown, channel = ""): ServerFrame | undefined {
   if (typeof text !== "string") return undefined;
   let v: unknown;
   try {
@@ -114,7 +117,7 @@ export function parseFrame(text: unknown): ServerFrame | undefined {
   } catch {
     return undefined;
   }
-  if (Array.isArray(v)) return compactMessage(v);
+  if (Array.isArray(v)) return compactMessage(v, channel);
   if (typeof v !== "object" || v === null) return undefined;
   const f = v as Record<string, unknown>;
   switch (f.type) {
@@ -147,11 +150,11 @@ export function parseFrame(text: unknown): ServerFrame | undefined {
 }
 
 /** A compact `message` frame, `[id, topic, offset, publishedAt, data]`, as the object frame. */
-function compactMessage(v: unknown[]): ServerFrame | undefined {
+function compactMessage(v: unknown[], channel: string): ServerFrame | undefined {
   if (v.length !== 5) return undefined;
   const [id, topic, offset, at, data] = v;
   if (!isInt(id) || !isStr(topic) || !isInt(offset) || !isInt(at)) return undefined;
   const publishedAt = new Date(at);
   if (Number.isNaN(publishedAt.getTime())) return undefined;
-  return { type: "message", id, topic, offset, data, publishedAt: publishedAt.toISOString() };
+  return { type: "message", id, channel, topic, offset, data, publishedAt: publishedAt.toISOString() };
 }

@@ -371,7 +371,7 @@ class Connection<D extends ChannelDescriptor, T extends TopicOf<D>> implements S
       for (const line of raw.split("\n")) this.onFrame(line);
       return;
     }
-    const frame = parseFrame(raw);
+    const frame = parseFrame(raw, this.channelName);
     if (!frame) {
       this.report(new ChanspecError("invalid_frame", `unreadable frame from the hub: ${String(raw).slice(0, 200)}`));
       return;

@@ -7,6 +7,7 @@ import {
   type SubscribeOptions,
   subscribe,
 } from "../src/index.js";
+import { parseFrame } from "../src/protocol.js";
 import { FakeSocket, fakeJwt } from "./fake-socket.js";
 import { pipeline } from "./fixtures/pipeline.js";
 import { announcements } from "./fixtures/announcements.js";
@@ -58,6 +59,20 @@ describe("connecting", () => {
       JSON.stringify({ type: "message", id, channel: "pipeline:7", topic: "tokens", offset, data: { token: `t${offset}` }, publishedAt: "x" });
     ws.receive([1, 2, 3].map(frame).join("\n"));
     expect(received.map((m) => m.offset)).toEqual([1, 2, 3]);
+  });
+
+  it("parses a compact message into the object frame, on the channel it is given", () => {
+    expect(parseFrame('[3,"tokens",42,1767323045678,{"token":"x"}]', "pipeline:7")).toEqual({
+      type: "message",
+      id: 3,
+      channel: "pipeline:7",
+      topic: "tokens",
+      offset: 42,
+      data: { token: "x" },
+      publishedAt: "2026-01-02T03:04:05.678Z",
+    });
+    expect(parseFrame('[3,"tokens",-1,0,{}]', "c")).toBeUndefined();
+    expect(parseFrame('[3,"tokens",1,0]', "c")).toBeUndefined();
   });
 
   it("reads compact messages (arrays) beside object frames, and reports a malformed one", async () => {

@@ -210,6 +210,8 @@ impl<M: ChannelMessage> Subscription<M> {
             match self.socket.next().await {
                 Some(Ok(WsMessage::Text(t))) => {
                     for line in t.as_str().split('\n') {
+                        // A compact message is on the subscription's channel, known from
+                        // `subscribed`, which the hub always sends first, alone.
                         let frame = if line.starts_with('[') {
                             let compact: crate::protocol::CompactMessage =
                                 serde_json::from_str(line).map_err(transport)?;

@@ -144,12 +144,19 @@ fn type_pieces(spec: &Spec, workers: usize, groups: usize) -> Result<(Vec<String
 
 /// The payload types converted in up to `groups` groups, `workers` at a time, as pieces of
 /// text in output order; `None` when there is one group or the groups' output could differ
-/// from [`types_at_once`] (see [`groups`]), and generation converts them at once instead.
+/// from [`types_at_once`] (see [`groups`]), or would convert more than twice as many types
+/// (shared references repeated in every group), and generation converts them at once instead.
 pub fn types_in_groups(spec: &Spec, workers: usize, groups: usize) -> Option<Vec<String>> {
     if groups < 2 || spec.types.len() < 2 {
         return None;
     }
     let groups = groups::groups(spec, groups);
+    // Types that many runs refer to are converted in every group that needs them: where that
+    // would be more than twice the work of one conversion (a long chain of references, a
+    // large cluster every payload uses), one conversion it is.
+    if groups.iter().map(Vec::len).sum::<usize>() > 2 * spec.types.len() {
+        return None;
+    }
     let converted = in_turn(groups.len(), workers, |i| {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| groups::convert(spec, &groups[i]))).ok().flatten()
     });
