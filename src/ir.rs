@@ -21,6 +21,28 @@ pub struct Spec {
     pub types: Vec<NamedType>,
 }
 
+impl Spec {
+    /// The reference graph of the named types: for each type (by index in `types`), the
+    /// types its schema refers to, in the order it refers to them (repeats kept).
+    pub fn references(&self) -> Vec<Vec<usize>> {
+        let index: std::collections::HashMap<&str, usize> =
+            self.types.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+        let top = crate::source::Location::new(crate::source::FileId(0), "");
+        self.types
+            .iter()
+            .map(|t| {
+                let mut to = Vec::new();
+                crate::schema_walk::walk(&t.schema, &top, &mut |schema, _| {
+                    let target = schema.get("$ref").and_then(Value::as_str).and_then(ref_name);
+                    to.extend(target.and_then(|name| index.get(name)));
+                    true
+                });
+                to
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Channel {
     /// The identifier in the definition (`pipeline`).

@@ -4,56 +4,23 @@
 //!
 //! Each group owns a run of the spec's types (neighbours in the spec, so usually of the same
 //! channels) and gives its typify instance those and every type they refer to, directly or
-//! not (the IR's references), so each instance sees every type its types need. typify writes
-//! its items in the order of their type names, each type's item followed by its impls, then
-//! its `error` module; the groups' pieces, merged by name, with a type that several groups
+//! not ([`Spec::references`], the IR's reference graph), so each instance sees every type
+//! its types need. typify writes its items in the order of their type names, each type's item
+//! followed by its impls, then its `error` module; the groups' pieces, merged by name, with a type that several groups
 //! needed kept once, are what one instance over every type writes. Where they might not be (a
 //! name whose pieces differ between groups, a group typify refuses, typify's shared `defaults`
 //! module, items out of name order), the caller converts every type at once instead.
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use serde_json::Value;
 
-use crate::ir::{Spec, ref_name};
-
-/// The types (indices into `spec.types`) each type refers to.
-fn references(spec: &Spec) -> Vec<Vec<usize>> {
-    let index: std::collections::HashMap<&str, usize> =
-        spec.types.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
-    spec.types
-        .iter()
-        .map(|t| {
-            let mut to = Vec::new();
-            refs(&t.schema, &mut |name| to.extend(index.get(name)));
-            to
-        })
-        .collect()
-}
-
-/// Every named type a schema refers to.
-fn refs(schema: &Value, found: &mut impl FnMut(&str)) {
-    match schema {
-        Value::Object(obj) => {
-            for (key, value) in obj {
-                if key == "$ref"
-                    && let Some(name) = value.as_str().and_then(ref_name)
-                {
-                    found(name);
-                }
-                refs(value, found);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
-        _ => {}
-    }
-}
+use crate::ir::Spec;
 
 /// Up to `count` groups: each the types of one run of `spec.types` and every type they refer
 /// to, directly or not, as indices in spec order.
 pub fn groups(spec: &Spec, count: usize) -> Vec<Vec<usize>> {
     let n = spec.types.len();
     let count = count.clamp(1, n.max(1));
-    let references = references(spec);
+    let references = spec.references();
     (0..count)
         .map(|k| {
             let mut member = vec![false; n];
