@@ -176,7 +176,9 @@ impl Builder {
 
     pub fn generate(self) -> Result<Generated, Error> {
         let cargo = self.cargo.unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some());
+        crate::trace::phase("start");
         let checked = crate::check_files(&self.files);
+        crate::trace::phase("checked");
         let mut generated = Generated {
             inputs: checked.workspace.sources.iter().map(|(_, f)| f.path.clone()).collect(),
             ..Generated::default()
@@ -201,9 +203,11 @@ impl Builder {
                 println!("cargo:warning=chanspec: {line}");
             }
         }
-        let mut spec = crate::lower::lower(&checked).map_err(|d| fail(&checked, d.into_vec()))?;
-        // The documents are not needed past lowering: their memory goes back to the allocator
-        // for the emitters to reuse, instead of the emitters asking the kernel for fresh pages.
+        let mut checked = checked;
+        let mut spec = crate::lower::lower_taking(&mut checked).map_err(|d| fail(&checked, d.into_vec()))?;
+        // Lowering moved the schemas out of the documents into the IR; the rest of `checked`
+        // goes back to the allocator for the emitters to reuse.
+        crate::trace::phase("lowered");
         drop(checked);
         let rust_out = match (&self.rust_out, std::env::var_os("OUT_DIR")) {
             (Some(p), _) => Some(p.clone()),
@@ -248,12 +252,16 @@ impl Builder {
                 }
             }
             // rustfmt missing or failing on any part: prettyplease's output, all of it.
+            crate::trace::phase("rust-emitted");
             put(path, emitted.finished.unwrap_or(emitted.printed))?;
+            crate::trace::phase("written");
         }
         if let Some(path) = &self.ts_out {
             spec.sources = self.files.iter().map(|f| relative_to(f, path)).collect();
-            let code = crate::emit::ts::emit(&spec).map_err(|e| Error { report: e, stale: Vec::new() })?;
-            put(path.clone(), vec![code])?;
+            let parts = crate::emit::ts::emit_parts(&spec).map_err(|e| Error { report: e, stale: Vec::new() })?;
+            crate::trace::phase("ts-emitted");
+            put(path.clone(), parts)?;
+            crate::trace::phase("written");
         }
         if !stale.is_empty() {
             stale.push(format!("to regenerate: {}", self.command(rust_cmd.as_deref())));

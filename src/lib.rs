@@ -23,7 +23,9 @@ pub mod schema_walk;
 pub mod serve;
 pub mod source;
 pub mod template;
+pub mod trace;
 pub mod validate;
+pub mod value;
 pub mod workspace;
 pub mod write;
 

@@ -2,21 +2,95 @@
 //! (across files) into one namespace of named types, decides how unions are tagged, and which
 //! properties are optional and which admit `null`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{self, NamedType, Properties, Property, Spec};
 use crate::naming;
-use crate::schema_walk::{map_subschemas, walk};
+use crate::schema_walk::{each_subschema_mut, walk};
 use crate::source::{FileId, Location, Target, pointer_last};
 use crate::validate::{ChannelDef, Checked};
+use crate::value::Member;
 
-/// Lower checked definitions. `checked` must have no errors.
+/// Lower checked definitions. `checked` must have no errors. Its schemas are copied; see
+/// [`lower_taking`] for a caller that no longer needs the documents.
 pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
+    run(checked, Docs::Shared(&checked.workspace))
+}
+
+/// [`lower`], moving the schemas out of `checked`'s documents into the IR instead of copying
+/// them: afterwards the workspace keeps its sources (for reports) but no documents. A schema
+/// that another named schema lies within, or that lies within one, is copied.
+pub fn lower_taking(checked: &mut Checked) -> Result<Spec, Diagnostics> {
+    let docs = checked.workspace.take_docs();
+    let movable = movable(checked);
+    run(checked, Docs::Owned { docs, movable })
+}
+
+/// Where lowering reads schemas: the checked workspace, or documents taken from it.
+enum Docs<'a> {
+    Shared(&'a crate::workspace::Workspace),
+    Owned { docs: HashMap<FileId, Value>, movable: HashSet<Location> },
+}
+
+impl Docs<'_> {
+    fn get(&self, at: &Location) -> Option<&Value> {
+        match self {
+            Docs::Shared(ws) => ws.get(at),
+            Docs::Owned { docs, .. } => crate::source::lookup(docs.get(&at.file)?, &at.pointer),
+        }
+    }
+
+    /// The schema at `at`, to be bundled: moved out when it may be, else copied.
+    fn fetch(&mut self, at: &Location) -> Option<Value> {
+        match self {
+            Docs::Owned { docs, movable } if movable.contains(at) => {
+                crate::source::lookup_mut(docs.get_mut(&at.file)?, &at.pointer).map(std::mem::take)
+            }
+            _ => self.get(at).cloned(),
+        }
+    }
+}
+
+/// The schemas lowering may name (definitions, topic and lifecycle schemas, reference
+/// targets) that no other of them lies within or around: each is read once, whole, so it can
+/// be moved out of its document.
+fn movable(checked: &Checked) -> HashSet<Location> {
+    let mut candidates: HashSet<&Location> = checked.refs.values().collect();
+    let sites: Vec<Location> = checked
+        .channels
+        .iter()
+        .flat_map(|ch| {
+            let topics = ch.channel.topics.keys().map(|t| ch.at.child("topics").child(t).child("schema"));
+            topics.chain(["result", "error"].map(|k| ch.at.child("lifecycle").child(k)))
+        })
+        .collect();
+    candidates.extend(&sites);
+    candidates.extend(checked.defs.iter().map(|d| &d.at));
+    // Every location with a candidate strictly below it.
+    let mut above: HashSet<(FileId, &str)> = HashSet::new();
+    for c in &candidates {
+        for (i, _) in c.pointer.match_indices('/') {
+            above.insert((c.file, &c.pointer[..i]));
+        }
+    }
+    let is_candidate: HashSet<(FileId, &str)> = candidates.iter().map(|c| (c.file, c.pointer.as_str())).collect();
+    candidates
+        .iter()
+        .filter(|c| {
+            !above.contains(&(c.file, c.pointer.as_str()))
+                && !c.pointer.match_indices('/').any(|(i, _)| is_candidate.contains(&(c.file, &c.pointer[..i])))
+        })
+        .map(|c| (*c).clone())
+        .collect()
+}
+
+fn run(checked: &Checked, docs: Docs) -> Result<Spec, Diagnostics> {
     let mut l = Lowering {
         checked,
+        docs,
         names: HashMap::new(),
         taken: HashMap::new(),
         queue: VecDeque::new(),
@@ -32,8 +106,8 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
     }
     let mut types = Vec::new();
     while let Some((at, name)) = l.queue.pop_front() {
-        let Some(schema) = checked.workspace.get(&at) else { continue };
-        let schema = l.bundle(schema, &at);
+        let Some(mut schema) = l.docs.fetch(&at) else { continue };
+        l.bundle(&mut schema, &at);
         types.push(NamedType { name, schema, tag: None, objects: BTreeMap::new() });
     }
     // Property facts need every type: whether a property admits `null` may depend on a `$ref`.
@@ -84,6 +158,7 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
 
 struct Lowering<'a> {
     checked: &'a Checked,
+    docs: Docs<'a>,
     /// Schema location → its type name.
     names: HashMap<Location, String>,
     /// Type name → the location that has it.
@@ -124,7 +199,7 @@ impl Lowering<'_> {
         let ws = &self.checked.workspace;
         let tokens: Vec<&str> = at.pointer.split('/').skip(1).collect();
         let name = match tokens.as_slice() {
-            [] => match ws.get(at).and_then(|s| s.get("title")).and_then(Value::as_str) {
+            [] => match self.docs.get(at).and_then(|s| s.member("title")).and_then(Value::as_str) {
                 Some(title) => naming::type_name(title),
                 None => {
                     let path = &ws.sources.get(at.file).path;
@@ -165,8 +240,7 @@ impl Lowering<'_> {
         let lifecycle = ch.channel.lifecycle.as_ref().map(|l| {
             let mut named = |part: &str| {
                 let at = ch.at.child("lifecycle").child(part);
-                let schema = self.checked.workspace.get(&at)?.clone();
-                let bare = crate::validate::channels::is_bare_ref(&schema);
+                let bare = crate::validate::channels::is_bare_ref(self.docs.get(&at)?);
                 Some(match self.checked.refs.get(&at) {
                     Some(target) if bare => self.name_for(&target.clone()),
                     _ => self.claim(at, naming::topic_payload(&ch.id, part)),
@@ -215,34 +289,30 @@ impl Lowering<'_> {
         }
     }
 
-    /// A copy of the schema at `at`, self-contained but for `$ref`s to named types.
-    fn bundle(&mut self, schema: &Value, at: &Location) -> Value {
-        let Value::Object(obj) = schema else { return schema.clone() };
-        let mut out = Map::new();
-        for (keyword, value) in obj {
-            match keyword.as_str() {
-                // Named on reference; not part of this type.
-                "$defs" | "definitions" => {}
-                // Identity and comments of the source file, meaningless in the bundle.
-                "$id" | "$schema" | "$anchor" | "$comment" => {}
-                "$ref" => {
-                    let target = self.checked.refs.get(at).cloned();
-                    if let Some(target) = target {
-                        let name = self.name_for(&target);
-                        out.insert("$ref".into(), Value::String(ir::type_ref(&name)));
-                    }
+    /// Make the schema at `at` self-contained but for `$ref`s to named types, in place.
+    fn bundle(&mut self, schema: &mut Value, at: &Location) {
+        let Value::Object(obj) = schema else { return };
+        // `$defs` are named on reference, not part of this type; identity and comments of the
+        // source file are meaningless in the bundle.
+        obj.retain(|k, _| !matches!(k.as_str(), "$defs" | "definitions" | "$id" | "$schema" | "$anchor" | "$comment"));
+        let mut unresolved = false;
+        for (keyword, value) in obj.iter_mut() {
+            if keyword == "$ref" {
+                match self.checked.refs.get(at) {
+                    Some(target) => *value = Value::String(ir::type_ref(&self.name_for(&target.clone()))),
+                    None => unresolved = true,
                 }
-                _ => {
-                    let here = at.child(keyword);
-                    let copied = map_subschemas(keyword, value, &mut |v, token| {
-                        let at = token.map_or_else(|| here.clone(), |t| here.child(t));
-                        self.bundle(v, &at)
-                    });
-                    out.insert(keyword.clone(), copied);
-                }
+                continue;
             }
+            let here = at.child(keyword);
+            each_subschema_mut(keyword, value, &mut |v, token| {
+                let at = token.map_or_else(|| here.clone(), |t| here.child(t));
+                self.bundle(v, &at);
+            });
         }
-        Value::Object(out)
+        if unresolved {
+            obj.shift_remove("$ref");
+        }
     }
 }
 
@@ -265,11 +335,11 @@ pub fn objects<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>) 
 
 fn properties<'s>(obj: &Map<String, Value>, resolve: &dyn Fn(&str) -> Option<&'s Value>) -> Properties {
     let required: Vec<&str> = obj
-        .get("required")
+        .member("required")
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let declared = obj.get("properties").and_then(Value::as_object);
+    let declared = obj.member("properties").and_then(Value::as_object);
     Properties {
         declared: declared
             .into_iter()
@@ -301,14 +371,15 @@ fn admits_null<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>, 
     if depth > 64 {
         return false;
     }
-    let each =
-        |k: &str| obj.get(k).and_then(Value::as_array).map(|vs| vs.iter().map(|v| admits_null(v, resolve, depth + 1)));
+    let each = |k: &str| {
+        obj.member(k).and_then(Value::as_array).map(|vs| vs.iter().map(|v| admits_null(v, resolve, depth + 1)))
+    };
     let typed = |t: &Value| t == "null" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "null"));
-    obj.get("type").is_none_or(typed)
-        && obj.get("enum").and_then(Value::as_array).is_none_or(|vs| vs.iter().any(Value::is_null))
-        && obj.get("const").is_none_or(Value::is_null)
+    obj.member("type").is_none_or(typed)
+        && obj.member("enum").and_then(Value::as_array).is_none_or(|vs| vs.iter().any(Value::is_null))
+        && obj.member("const").is_none_or(Value::is_null)
         && obj
-            .get("$ref")
+            .member("$ref")
             .and_then(Value::as_str)
             .is_none_or(|r| resolve(r).is_some_and(|target| admits_null(target, resolve, depth + 1)))
         && each("allOf").is_none_or(|mut vs| vs.all(|v| v))
@@ -321,20 +392,20 @@ fn admits_null<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>, 
 /// gives it a different constant string. Rust emits such a union as an internally tagged
 /// enum, TypeScript as a discriminated union.
 pub fn union_tag(schema: &Value, types: &[NamedType], index: &HashMap<String, usize>) -> Option<String> {
-    let variants = schema.get("oneOf").or_else(|| schema.get("anyOf"))?.as_array()?;
+    let variants = schema.member("oneOf").or_else(|| schema.member("anyOf"))?.as_array()?;
     let variants: Vec<&Value> = variants
         .iter()
-        .map(|v| match v.get("$ref").and_then(Value::as_str) {
+        .map(|v| match v.member("$ref").and_then(Value::as_str) {
             Some(r) => index.get(ir::ref_name(r)?).map(|&i| &types[i].schema),
             None => Some(v),
         })
         .collect::<Option<_>>()?;
     let first = variants.first()?;
-    let candidates = first.get("required")?.as_array()?;
+    let candidates = first.member("required")?.as_array()?;
     'property: for p in candidates.iter().filter_map(Value::as_str) {
         let mut seen = Vec::new();
         for v in &variants {
-            let required = v.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == p));
+            let required = v.member("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == p));
             let Some(tag) =
                 v.pointer(&format!("/properties/{}", crate::source::escape_token(p))).and_then(const_string)
             else {
@@ -352,7 +423,7 @@ pub fn union_tag(schema: &Value, types: &[NamedType], index: &HashMap<String, us
 
 /// `{const: "x"}` or `{enum: ["x"]}` → `x`.
 fn const_string(schema: &Value) -> Option<String> {
-    match (schema.get("const"), schema.get("enum").and_then(Value::as_array)) {
+    match (schema.member("const"), schema.member("enum").and_then(Value::as_array)) {
         (Some(Value::String(s)), _) => Some(s.clone()),
         (None, Some(values)) if values.len() == 1 => values[0].as_str().map(String::from),
         _ => None,

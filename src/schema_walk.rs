@@ -65,3 +65,22 @@ pub fn map_subschemas(keyword: &str, value: &Value, f: &mut dyn FnMut(&Value, Op
         _ => value.clone(),
     }
 }
+
+/// Apply `f` to each subschema the value of `keyword` holds, in place; `f` also gets the
+/// token below the keyword (an index or a property name), or `None` for a single subschema.
+pub fn each_subschema_mut(keyword: &str, value: &mut Value, f: &mut dyn FnMut(&mut Value, Option<&str>)) {
+    match (children(keyword), value) {
+        (Some(Children::List | Children::One), Value::Array(list)) => {
+            for (i, v) in list.iter_mut().enumerate() {
+                f(v, Some(itoa(i).as_str()));
+            }
+        }
+        (Some(Children::One), v) => f(v, None),
+        (Some(Children::Map), Value::Object(map)) => {
+            for (k, v) in map.iter_mut() {
+                f(v, Some(k));
+            }
+        }
+        _ => {}
+    }
+}

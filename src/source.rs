@@ -228,6 +228,23 @@ pub fn lookup<'a>(doc: &'a serde_json::Value, pointer: &str) -> Option<&'a serde
     })
 }
 
+/// [`lookup`], for changing or taking the node.
+pub fn lookup_mut<'a>(doc: &'a mut serde_json::Value, pointer: &str) -> Option<&'a mut serde_json::Value> {
+    use serde_json::Value;
+    if pointer.is_empty() {
+        return Some(doc);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(doc, |node, token| match node {
+        Value::Object(map) => map.get_mut(&*unescape_token(token)),
+        Value::Array(list) => {
+            let canonical = !token.starts_with('+') && (token == "0" || !token.starts_with('0'));
+            list.get_mut(token.parse::<usize>().ok().filter(|_| canonical)?)
+        }
+        _ => None,
+    })
+}
+
 /// `pointer` extended by one token.
 pub fn pointer_push(pointer: &str, token: &str) -> String {
     let mut s = String::with_capacity(pointer.len() + token.len() + 1);

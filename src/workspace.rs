@@ -43,6 +43,16 @@ impl Workspace {
         Ok(doc.file)
     }
 
+    /// Take every document out, for a stage that consumes them (lowering moves schemas into
+    /// the IR instead of copying them). The sources stay, for reports. A document still
+    /// shared with another thread is copied.
+    pub fn take_docs(&mut self) -> HashMap<FileId, Value> {
+        std::mem::take(&mut self.docs)
+            .into_iter()
+            .map(|(f, doc)| (f, Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone())))
+            .collect()
+    }
+
     pub fn doc(&self, file: FileId) -> &Value {
         &self.docs[&file]
     }

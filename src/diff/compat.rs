@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Number, Value, json};
 
 use crate::keywords::{self, Support};
+use crate::value::Member;
 
 /// Why a writer's value can be refused by the reader.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,7 +55,7 @@ fn unsure(at: &str, why: impl Into<String>) -> Option<Break> {
 }
 
 fn reference(s: &Value) -> Option<&str> {
-    s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/"))
+    s.member("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/"))
 }
 
 /// A schema with no keyword that constrains values.
@@ -89,7 +90,7 @@ fn pointer(at: &str, token: &str) -> String {
 
 /// The JSON types a schema's `type` admits (`integer` counted apart from `number`).
 fn types(o: &Map<String, Value>) -> Vec<&'static str> {
-    let listed: Vec<&str> = match o.get("type") {
+    let listed: Vec<&str> = match o.member("type") {
         Some(Value::String(t)) => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
         _ => return ALL_TYPES.to_vec(),
@@ -116,14 +117,14 @@ fn sample_of(t: &str, o: &Map<String, Value>) -> Value {
         "object" => json!({}),
         "array" => json!([]),
         "string" => {
-            let n = o.get("minLength").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+            let n = o.member("minLength").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
             Value::String("x".repeat(n))
         }
         _ => {
             let lo = o
-                .get("minimum")
+                .member("minimum")
                 .and_then(Value::as_f64)
-                .or(o.get("exclusiveMinimum").and_then(Value::as_f64).map(|m| m.floor() + 1.0));
+                .or(o.member("exclusiveMinimum").and_then(Value::as_f64).map(|m| m.floor() + 1.0));
             let x = lo.unwrap_or(1.0).ceil();
             json!(x as i64)
         }
@@ -182,7 +183,7 @@ impl Checker<'_> {
                 return None;
             }
         }
-        if let Some(Value::Array(parts)) = wo.get("allOf") {
+        if let Some(Value::Array(parts)) = wo.member("allOf") {
             let mut rest = wo.clone();
             rest.remove("allOf");
             let mut merged = Value::Object(rest);
@@ -193,13 +194,13 @@ impl Checker<'_> {
                 };
                 merged = merge(&merged, &p);
             }
-            if merged.get("allOf").is_none() {
+            if merged.member("allOf").is_none() {
                 return self.subset(&merged, r, at);
             }
             return unsure(at, "the writer's `allOf` could not be compared");
         }
         // The reader's combinators.
-        if let Some(Value::Array(parts)) = ro.get("allOf") {
+        if let Some(Value::Array(parts)) = ro.member("allOf") {
             let mut rest = ro.clone();
             rest.remove("allOf");
             if let Some(b) = self.subset(w, &Value::Object(rest), at) {
@@ -269,7 +270,7 @@ impl Checker<'_> {
         }
 
         // Listed values decide exactly.
-        let listed: Option<Vec<Value>> = match (wo.get("const"), wo.get("enum")) {
+        let listed: Option<Vec<Value>> = match (wo.member("const"), wo.member("enum")) {
             (Some(c), _) => Some(vec![c.clone()]),
             (None, Some(Value::Array(vs))) => Some(vs.clone()),
             _ => None,
@@ -285,7 +286,7 @@ impl Checker<'_> {
             return None;
         }
         if let Some(rv) =
-            ro.get("const").map(|c| vec![c.clone()]).or_else(|| ro.get("enum").and_then(Value::as_array).cloned())
+            ro.member("const").map(|c| vec![c.clone()]).or_else(|| ro.member("enum").and_then(Value::as_array).cloned())
         {
             let t = types(wo);
             let local = t.first().map(|t| sample_of(t, wo)).filter(|v| !rv.contains(v));
@@ -317,8 +318,8 @@ impl Checker<'_> {
             {
                 return Some(b);
             }
-            if let Some(p) = ro.get("pattern")
-                && wo.get("pattern") != Some(p)
+            if let Some(p) = ro.member("pattern")
+                && wo.member("pattern") != Some(p)
             {
                 return unsure(at, format!("the reader's `pattern` {p} differs from the writer's"));
             }
@@ -340,14 +341,15 @@ impl Checker<'_> {
         if let Some(b) = lengths(wo, ro, at, "minItems", "maxItems", "items", |n| Value::Array(vec![Value::Null; n])) {
             return Some(b);
         }
-        if ro.get("uniqueItems") == Some(&Value::Bool(true)) && wo.get("uniqueItems") != Some(&Value::Bool(true)) {
+        if ro.member("uniqueItems") == Some(&Value::Bool(true)) && wo.member("uniqueItems") != Some(&Value::Bool(true))
+        {
             return brk(at, "the reader requires unique items", None);
         }
         let prefix =
-            |o: &Map<String, Value>| o.get("prefixItems").and_then(Value::as_array).cloned().unwrap_or_default();
+            |o: &Map<String, Value>| o.member("prefixItems").and_then(Value::as_array).cloned().unwrap_or_default();
         let (wp, rp) = (prefix(wo), prefix(ro));
         let any = Value::Bool(true);
-        let (wi, ri) = (wo.get("items").unwrap_or(&any).clone(), ro.get("items").unwrap_or(&any).clone());
+        let (wi, ri) = (wo.member("items").unwrap_or(&any).clone(), ro.member("items").unwrap_or(&any).clone());
         for i in 0..wp.len().max(rp.len()) + 1 {
             let w = wp.get(i).unwrap_or(&wi).clone();
             let r = rp.get(i).unwrap_or(&ri).clone();
@@ -370,11 +372,11 @@ impl Checker<'_> {
         };
         let (w_req, r_req) = (strings(wo, "required"), strings(ro, "required"));
         let props =
-            |o: &'_ Map<String, Value>| o.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+            |o: &'_ Map<String, Value>| o.member("properties").and_then(Value::as_object).cloned().unwrap_or_default();
         let (wp, rp) = (props(wo), props(ro));
         let any = Value::Bool(true);
         let (w_add, r_add) =
-            (wo.get("additionalProperties").unwrap_or(&any), ro.get("additionalProperties").unwrap_or(&any));
+            (wo.member("additionalProperties").unwrap_or(&any), ro.member("additionalProperties").unwrap_or(&any));
         for k in &r_req {
             if !w_req.contains(k) {
                 // A writer that cannot produce the property at all fails every value.
@@ -446,15 +448,15 @@ impl Checker<'_> {
             return true;
         }
         let values = |s: &Value| -> Option<Vec<Value>> {
-            s.get("const").map(|c| vec![c.clone()]).or_else(|| s.get("enum").and_then(Value::as_array).cloned())
+            s.member("const").map(|c| vec![c.clone()]).or_else(|| s.member("enum").and_then(Value::as_array).cloned())
         };
         let (Some(wp), Some(vp)) =
-            (wo.get("properties").and_then(Value::as_object), vo.get("properties").and_then(Value::as_object))
+            (wo.member("properties").and_then(Value::as_object), vo.member("properties").and_then(Value::as_object))
         else {
             return false;
         };
         let required = |o: &Map<String, Value>, k: &str| {
-            o.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == k))
+            o.member("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == k))
         };
         wp.iter().any(|(k, ws)| {
             let (Some(a), Some(b)) = (values(ws), vp.get(k).and_then(values)) else { return false };

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::FORMAT_SCHEMA_JSON;
 use crate::source::{FileId, Location, pointer_last};
+use crate::value::Member;
 
 fn format_validator() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
@@ -39,7 +40,7 @@ fn structure_validator() -> &'static Validator {
     V.get_or_init(|| {
         fn accept_payloads(v: &mut Value) {
             match v {
-                Value::Object(obj) if obj.get("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => {
+                Value::Object(obj) if obj.member("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => {
                     *v = Value::Bool(true)
                 }
                 Value::Object(obj) => obj.values_mut().for_each(accept_payloads),
@@ -60,11 +61,12 @@ pub fn warm_up() {
 
 /// The payload schemas of a definition whose structure is valid: `$defs` and topic schemas.
 fn payload_schemas(doc: &Value) -> impl Iterator<Item = &Value> {
-    let defs = doc.get("$defs").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
-    let channels = doc.get("channels").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
-    let topics = channels.clone().filter_map(|c| c.get("topics")?.as_object()).flat_map(|m| m.values());
-    let lifecycle = channels.filter_map(|c| c.get("lifecycle")).flat_map(|l| [l.get("result"), l.get("error")]);
-    defs.chain(topics.filter_map(|t| t.get("schema"))).chain(lifecycle.flatten())
+    let defs = doc.member("$defs").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
+    let channels = doc.member("channels").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
+    let topics = channels.clone().filter_map(|c| c.member("topics")?.as_object()).flat_map(|m| m.values());
+    let lifecycle =
+        channels.filter_map(|c| c.member("lifecycle")).flat_map(|l| [l.member("result"), l.member("error")]);
+    defs.chain(topics.filter_map(|t| t.member("schema"))).chain(lifecycle.flatten())
 }
 
 /// Check a definition document against the format's schema.
@@ -335,7 +337,7 @@ mod tests {
     fn payload_schemas_are_where_the_format_refers_to_the_meta_schema() {
         fn refs(v: &Value, at: String, out: &mut Vec<String>) {
             match v {
-                Value::Object(obj) if obj.get("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => out.push(at),
+                Value::Object(obj) if obj.member("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => out.push(at),
                 Value::Object(obj) => obj.iter().for_each(|(k, v)| refs(v, format!("{at}/{k}"), out)),
                 Value::Array(list) => list.iter().enumerate().for_each(|(i, v)| refs(v, format!("{at}/{i}"), out)),
                 _ => {}

@@ -12,6 +12,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::keywords::{self, Support};
 use crate::schema_walk::walk;
 use crate::source::{FileId, Location};
+use crate::value::Member;
 use crate::workspace::Workspace;
 
 /// Resolved references: the location of each schema holding a `$ref` → its target.
@@ -428,11 +429,12 @@ fn check_union_tags(obj: &serde_json::Map<String, Value>, at: &Location, diags: 
         if variants.len() < 2 {
             continue;
         }
-        let Some(first) = variants[0].get("properties").and_then(Value::as_object) else { continue };
-        let const_of =
-            |v: &Value, p: &str| v.get("properties").and_then(|ps| ps.get(p)).and_then(|s| s.get("const")).cloned();
+        let Some(first) = variants[0].member("properties").and_then(Value::as_object) else { continue };
+        let const_of = |v: &Value, p: &str| {
+            v.member("properties").and_then(|ps| ps.get(p)).and_then(|s| s.member("const")).cloned()
+        };
         let requires = |v: &Value, p: &str| {
-            v.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x.as_str() == Some(p)))
+            v.member("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x.as_str() == Some(p)))
         };
         for tag in first.keys() {
             if !variants.iter().all(|v| const_of(v, tag).is_some()) {
@@ -460,7 +462,7 @@ fn check_union_tags(obj: &serde_json::Map<String, Value>, at: &Location, diags: 
 /// equal to `len`: a tuple type accepts exactly the valid arrays.
 fn is_fixed_tuple(obj: &serde_json::Map<String, Value>, len: usize) -> bool {
     let count = |k: &str| obj.get(k).and_then(Value::as_u64);
-    obj.get("items") == Some(&Value::Bool(false))
+    obj.member("items") == Some(&Value::Bool(false))
         && count("minItems") == Some(len as u64)
         && count("maxItems").is_none_or(|m| m == len as u64)
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::naming;
 
 use super::types::ref_name;
+use crate::value::Member;
 
 /// A checker expression, laid out by [`Expr::print`].
 pub enum Expr {
@@ -26,31 +27,61 @@ impl Expr {
     /// The expression, starting at column `start` on a line indented by `indent`: on one
     /// line when it fits in 100 columns, else one argument per line.
     pub fn print(&self, indent: usize, start: usize) -> String {
+        let mut out = String::new();
+        self.print_into(&mut out, indent, start);
+        out
+    }
+
+    /// [`Expr::print`], appended to `out`.
+    fn print_into(&self, out: &mut String, indent: usize, start: usize) {
         if self.fits(100usize.saturating_sub(start)) {
-            let mut flat = String::new();
-            self.write_flat(&mut flat);
-            return flat;
+            self.write_flat(out);
+            return;
         }
-        let pad = " ".repeat(indent + 2);
-        let end = " ".repeat(indent);
-        let list = |items: Vec<String>| items.iter().map(|i| format!("{pad}{i},\n")).collect::<String>();
+        // One item per line, indented by `indent + 2`, then the closing bracket on its own.
+        let open = |out: &mut String, bracket: &str| {
+            out.push_str(bracket);
+            out.push('\n');
+        };
+        let item = |out: &mut String, key: Option<&str>, e: &Expr| {
+            out.extend(std::iter::repeat_n(' ', indent + 2));
+            let mut start = indent + 2;
+            if let Some(k) = key {
+                out.push_str(k);
+                out.push_str(": ");
+                start += k.len() + 2;
+            }
+            e.print_into(out, indent + 2, start);
+            out.push_str(",\n");
+        };
+        let close = |out: &mut String, bracket: char| {
+            out.extend(std::iter::repeat_n(' ', indent));
+            out.push(bracket);
+        };
         match self {
-            Expr::Raw(s) => s.clone(),
+            Expr::Raw(s) => out.push_str(s),
             Expr::Call(f, args) => {
+                out.push_str(f);
                 if let [single @ (Expr::Array(_) | Expr::Object(_))] = args.as_slice() {
-                    return format!("{f}({})", single.print(indent, start + f.len() + 1));
+                    out.push('(');
+                    single.print_into(out, indent, start + f.len() + 1);
+                    out.push(')');
+                    return;
                 }
-                format!("{f}(\n{}{end})", list(args.iter().map(|a| a.print(indent + 2, indent + 2)).collect()))
+                open(out, "(");
+                args.iter().for_each(|a| item(out, None, a));
+                close(out, ')');
             }
             Expr::Array(items) => {
-                format!("[\n{}{end}]", list(items.iter().map(|a| a.print(indent + 2, indent + 2)).collect()))
+                open(out, "[");
+                items.iter().for_each(|a| item(out, None, a));
+                close(out, ']');
             }
-            Expr::Object(fields) => format!(
-                "{{\n{}{end}}}",
-                list(
-                    fields.iter().map(|(k, v)| format!("{k}: {}", v.print(indent + 2, indent + 4 + k.len()))).collect()
-                )
-            ),
+            Expr::Object(fields) => {
+                open(out, "{");
+                fields.iter().for_each(|(k, v)| item(out, Some(k), v));
+                close(out, '}');
+            }
         }
     }
 
@@ -149,25 +180,25 @@ impl Guards<'_> {
             _ => return self.raw("$true"),
         };
         let mut parts = Vec::new();
-        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        if let Some(r) = obj.member("$ref").and_then(Value::as_str) {
             parts.push(Expr::Raw(naming::ts_guard(ref_name(r))));
         }
-        match obj.get("type") {
+        match obj.member("type") {
             Some(Value::String(t)) => {
                 parts.push(self.call("$type", vec![json(&Value::Array(vec![t.as_str().into()]))]))
             }
             Some(t @ Value::Array(_)) => parts.push(self.call("$type", vec![json(t)])),
             _ => {}
         }
-        if let Some(c) = obj.get("const") {
+        if let Some(c) = obj.member("const") {
             parts.push(self.call("$const", vec![json(c)]));
         }
-        if let Some(e) = obj.get("enum") {
+        if let Some(e) = obj.member("enum") {
             parts.push(self.call("$enum", vec![json(e)]));
         }
         let string = self.fields(obj, &[("minLength", "minLength"), ("maxLength", "maxLength")]);
         let mut string = string;
-        if let Some(p) = obj.get("pattern").and_then(Value::as_str) {
+        if let Some(p) = obj.member("pattern").and_then(Value::as_str) {
             let re = self.call("$regex", vec![json(&Value::String(p.into()))]);
             string.push(("pattern", re));
         }
@@ -193,7 +224,7 @@ impl Guards<'_> {
         if let Some(object) = self.object(obj) {
             parts.push(object);
         }
-        if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
+        if let Some(all) = obj.member("allOf").and_then(Value::as_array) {
             parts.extend(all.iter().map(|s| self.check(s)));
         }
         for (key, helper) in [("anyOf", "$anyOf"), ("oneOf", "$oneOf")] {
@@ -219,7 +250,7 @@ impl Guards<'_> {
         obj: &serde_json::Map<String, Value>,
         keys: &[(&str, &'static str)],
     ) -> Vec<(&'static str, Expr)> {
-        keys.iter().filter_map(|(k, name)| obj.get(*k).map(|v| (*name, json(v)))).collect()
+        keys.iter().filter_map(|(k, name)| obj.member(k).map(|v| (*name, json(v)))).collect()
     }
 
     fn array(&mut self, obj: &serde_json::Map<String, Value>) -> Option<Expr> {
@@ -233,15 +264,15 @@ impl Guards<'_> {
                 ("maxContains", "maxContains"),
             ],
         );
-        if let Some(prefix) = obj.get("prefixItems").and_then(Value::as_array) {
+        if let Some(prefix) = obj.member("prefixItems").and_then(Value::as_array) {
             let checks = prefix.iter().map(|s| self.check(s)).collect();
             fields.push(("prefixItems", Expr::Array(checks)));
         }
-        if let Some(items) = obj.get("items") {
+        if let Some(items) = obj.member("items") {
             let check = self.check(items);
             fields.push(("items", check));
         }
-        if let Some(contains) = obj.get("contains") {
+        if let Some(contains) = obj.member("contains") {
             let check = self.check(contains);
             fields.push(("contains", check));
         }
@@ -253,22 +284,22 @@ impl Guards<'_> {
             obj,
             &[("required", "required"), ("minProperties", "minProperties"), ("maxProperties", "maxProperties")],
         );
-        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+        if let Some(props) = obj.member("properties").and_then(Value::as_object) {
             let pairs = props
                 .iter()
                 .map(|(name, s)| Expr::Array(vec![json(&Value::String(name.clone())), self.check(s)]))
                 .collect();
             fields.push(("properties", Expr::Array(pairs)));
         }
-        if let Some(additional) = obj.get("additionalProperties") {
+        if let Some(additional) = obj.member("additionalProperties") {
             let check = self.check(additional);
             fields.push(("additionalProperties", check));
         }
-        if let Some(names) = obj.get("propertyNames") {
+        if let Some(names) = obj.member("propertyNames") {
             let check = self.check(names);
             fields.push(("propertyNames", check));
         }
-        if let Some(dependent) = obj.get("dependentRequired").and_then(Value::as_object) {
+        if let Some(dependent) = obj.member("dependentRequired").and_then(Value::as_object) {
             let pairs =
                 dependent.iter().map(|(k, v)| Expr::Array(vec![json(&Value::String(k.clone())), json(v)])).collect();
             fields.push(("dependentRequired", Expr::Array(pairs)));

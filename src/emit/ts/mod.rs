@@ -13,8 +13,9 @@ use crate::ir::{Channel, Spec};
 use crate::model::ParamType;
 use crate::naming;
 use crate::template::Segment;
+use minijinja::Value;
 use serde::Serialize;
-use serde_json::Value;
+use std::sync::Arc;
 
 const MODULE: &str = include_str!("../../../templates/typescript/module.ts.j2");
 const HELPERS: &str = include_str!("../../../templates/typescript/helpers.ts.j2");
@@ -30,28 +31,6 @@ const HELPER_DEPS: &[(&str, &[&str])] = &[
     ("$anyOf", &["$isObject", "$equal"]),
     ("$oneOf", &["$isObject", "$equal"]),
 ];
-
-#[derive(Serialize)]
-struct Module {
-    header: String,
-    types: Vec<TypeDecl>,
-    channels: Vec<ChannelCtx>,
-    guards: Vec<GuardCtx>,
-    used: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct TypeDecl {
-    declaration: String,
-}
-
-#[derive(Serialize)]
-struct GuardCtx {
-    name: String,
-    r#type: String,
-    check_name: String,
-    check: String,
-}
 
 #[derive(Serialize)]
 struct ChannelCtx {
@@ -98,15 +77,25 @@ struct TopicCtx {
 
 /// The TypeScript module for `spec`. Deterministic: same IR, same bytes.
 pub fn emit(spec: &Spec) -> Result<String, String> {
-    // The type declarations on a thread of their own while the guards are made here.
+    emit_parts(spec).map(|parts| parts.concat())
+}
+
+/// [`emit`] in consecutive parts (of about a megabyte, cut after a line), as the template
+/// renders them: the whole text is never held in one piece, nor twice.
+pub fn emit_parts(spec: &Spec) -> Result<Vec<String>, String> {
+    // The type declarations on a thread of their own while the guards are made here. The
+    // large texts go into the template's context as they are (`Arc<str>`), not copied.
     let (types, (guards, mut builder)) = std::thread::scope(|s| {
-        let types = s.spawn(|| -> Vec<TypeDecl> {
-            spec.types.iter().map(|t| TypeDecl { declaration: types::declaration(t) }).collect()
+        let types = s.spawn(|| -> Vec<Value> {
+            let r = spec.types.iter().map(|t| Value::from(Arc::<str>::from(types::declaration(t)))).collect();
+            crate::trace::phase("ts-types");
+            r
         });
         let guards = guard_decls(spec);
+        crate::trace::phase("ts-guards");
         (types.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), guards)
     });
-    let channels = spec.channels.iter().map(|ch| channel(ch, &mut builder)).collect();
+    let channels: Vec<ChannelCtx> = spec.channels.iter().map(|ch| channel(ch, &mut builder)).collect();
     let mut used = builder.used;
     let mut added = true;
     while added {
@@ -119,25 +108,25 @@ pub fn emit(spec: &Spec) -> Result<String, String> {
             }
         }
     }
-    let module = Module {
-        header: super::header(&spec.sources, "//"),
-        types,
-        channels,
-        guards,
-        used: used.into_iter().collect(),
+    let module = minijinja::context! {
+        header => super::header(&spec.sources, "//"),
+        types => types,
+        channels => minijinja::value::Serde(&channels),
+        guards => guards,
+        used => used.into_iter().collect::<Vec<_>>(),
     };
+    drop(channels);
+    crate::trace::phase("ts-context");
     let mut env = minijinja::Environment::new();
     env.add_template("module.ts.j2", MODULE).map_err(|e| e.to_string())?;
     env.add_template("helpers.ts.j2", HELPERS).map_err(|e| e.to_string())?;
-    let text = env
-        .get_template("module.ts.j2")
-        .and_then(|t| t.render(minijinja::value::Serde(&module)))
-        .map_err(|e| e.to_string())?;
-    Ok(tidy(&text))
+    let mut out = Tidy::default();
+    env.get_template("module.ts.j2").and_then(|t| t.render_captured_to(module, &mut out)).map_err(|e| e.to_string())?;
+    Ok(out.finish())
 }
 
-/// Every type's guard, and the guard builder (which helpers they use).
-fn guard_decls(spec: &Spec) -> (Vec<GuardCtx>, guards::Guards<'_>) {
+/// Every type's guard (as template values), and the guard builder (which helpers they use).
+fn guard_decls(spec: &Spec) -> (Vec<Value>, guards::Guards<'_>) {
     let schemas = spec.types.iter().map(|t| (t.name.as_str(), &t.schema)).collect();
     let mut builder = guards::Guards { schemas, ..Default::default() };
     let guards = spec
@@ -146,43 +135,85 @@ fn guard_decls(spec: &Spec) -> (Vec<GuardCtx>, guards::Guards<'_>) {
         .map(|t| {
             let check = builder.check(&t.schema);
             let check_name = format!("${}", t.name);
-            GuardCtx {
-                name: naming::ts_guard(&t.name),
-                r#type: t.name.clone(),
-                check: check.print(0, check_name.len() + 16),
-                check_name,
+            let check = Arc::<str>::from(check.print(0, check_name.len() + 16));
+            minijinja::context! {
+                name => naming::ts_guard(&t.name),
+                type => &t.name,
+                check => Value::from(check),
+                check_name => check_name,
             }
         })
         .collect();
     (guards, builder)
 }
 
-/// One trailing newline, no trailing spaces, at most one blank line in a row.
-fn tidy(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut blank = false;
-    for line in text.lines() {
+/// Tidies text as it is written: one trailing newline, no trailing spaces, at most one blank
+/// line in a row. The tidied text is kept in parts of about a megabyte, each ending a line.
+#[derive(Default)]
+struct Tidy {
+    parts: Vec<String>,
+    current: String,
+    /// The unfinished last line written.
+    line: Vec<u8>,
+    /// A blank line seen after text, written only if more text follows.
+    blank: bool,
+}
+
+impl Tidy {
+    const PART: usize = 1 << 20;
+
+    fn line(&mut self, line: &str) {
         let line = line.trim_end();
         if line.is_empty() {
-            if !blank && !out.is_empty() {
-                out.push('\n');
-            }
-            blank = true;
-        } else {
-            out.push_str(line);
-            out.push('\n');
-            blank = false;
+            self.blank = !self.current.is_empty() || !self.parts.is_empty();
+            return;
+        }
+        if std::mem::take(&mut self.blank) {
+            self.current.push('\n');
+        }
+        self.current.push_str(line);
+        self.current.push('\n');
+        if self.current.len() >= Self::PART {
+            let full = std::mem::replace(&mut self.current, String::with_capacity(Self::PART + 4096));
+            self.parts.push(full);
         }
     }
-    while out.ends_with("\n\n") {
-        out.pop();
+
+    fn finish(mut self) -> Vec<String> {
+        let rest = std::mem::take(&mut self.line);
+        self.line(&String::from_utf8_lossy(&rest));
+        if !self.current.is_empty() {
+            self.parts.push(self.current);
+        }
+        self.parts
     }
-    out
+}
+
+impl std::io::Write for Tidy {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let mut line = std::mem::take(&mut self.line);
+            line.extend_from_slice(&rest[..end]);
+            let text = std::str::from_utf8(&line).map_err(std::io::Error::other)?;
+            self.line(text);
+            line.clear();
+            self.line = line;
+            rest = &rest[end + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A JSON value as a JavaScript literal, spaced as the rest of the output
 /// (`["a", "b"]`, `{ "a": 1 }`).
-pub(crate) fn js_literal(v: &Value) -> String {
+pub(crate) fn js_literal(v: &serde_json::Value) -> String {
+    use serde_json::Value;
     match v {
         Value::Array(items) => format!("[{}]", items.iter().map(js_literal).collect::<Vec<_>>().join(", ")),
         Value::Object(obj) if obj.is_empty() => "{}".into(),
@@ -307,5 +338,62 @@ fn channel(ch: &Channel, builder: &mut guards::Guards) -> ChannelCtx {
             };
             LifecycleCtx { result: guard(&l.result), error: guard(&l.error) }
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tidy;
+    use proptest::prelude::*;
+
+    /// The rule, on the whole text at once: one trailing newline, no trailing spaces, at most
+    /// one blank line in a row (none at the start or the end).
+    fn tidy_whole(text: &str) -> String {
+        let mut out = String::new();
+        let mut blank = false;
+        for line in text.lines().map(str::trim_end) {
+            if line.is_empty() {
+                blank = !out.is_empty();
+            } else {
+                if std::mem::take(&mut blank) {
+                    out.push('\n');
+                }
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// Written in any pieces (cut anywhere, even inside a character), the text comes out
+        /// tidied exactly as a whole, and every part but the last is at least a megabyte's
+        /// worth cut after a line.
+        #[test]
+        fn tidying_as_written_equals_tidying_the_whole(
+            lines in prop::collection::vec("[ a\t\r✓]{0,6}", 0..60),
+            cuts in prop::collection::vec(0usize..400, 0..12),
+            big in 0usize..3,
+        ) {
+            let mut text = lines.join("\n");
+            // Some texts long enough to be cut into parts.
+            for i in 0..big * 40_000 {
+                text.push_str(if i % 7 == 0 { "\n\n  \n" } else { "line of text  \n" });
+            }
+            let bytes = text.as_bytes();
+            let mut at: Vec<usize> = cuts.iter().map(|c| c * bytes.len() / 400).collect();
+            at.sort();
+            let mut out = Tidy::default();
+            let mut from = 0;
+            for to in at.into_iter().chain([bytes.len()]) {
+                std::io::Write::write_all(&mut out, &bytes[from..to]).unwrap();
+                from = to;
+            }
+            let parts = out.finish();
+            prop_assert_eq!(parts.concat(), tidy_whole(&text));
+            for p in &parts[..parts.len().saturating_sub(1)] {
+                prop_assert!(p.len() >= Tidy::PART && p.ends_with('\n'));
+            }
+        }
     }
 }
