@@ -176,7 +176,6 @@ impl Builder {
 
     pub fn generate(self) -> Result<Generated, Error> {
         let cargo = self.cargo.unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some());
-        crate::trace::phase("start");
         let checked = crate::check_files(&self.files);
         crate::trace::phase("checked");
         let mut generated = Generated {

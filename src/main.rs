@@ -277,6 +277,7 @@ enum Color {
 }
 
 fn main() -> ExitCode {
+    chanspec::trace::phase("start");
     // Before anything allocates much: the arenas made from here on follow it.
     if std::env::args_os().nth(1).is_some_and(|a| a == "serve") {
         commit_on_demand();

@@ -5,6 +5,7 @@
 //! produce the same thing: a [`Value`] and a [`PosMap`] keyed by JSON pointer. The loader knows
 //! nothing of chanspec's format, Rust or TypeScript.
 
+mod block;
 mod json;
 mod yaml;
 

@@ -10,6 +10,10 @@ use crate::source::{NodeSpan, PosMap, SourceFile, Span, pointer_push};
 
 /// Parse to a value; with `track`, also record every node's position.
 pub(super) fn parse(file: &SourceFile, track: bool) -> Result<(Value, PosMap), SyntaxError> {
+    // Block-style documents are read straight from the text (its depth bounded there).
+    if !track && let Some(value) = super::block::read(&file.text) {
+        return Ok((value, PosMap::default()));
+    }
     if let Some(offset) = too_deep(&file.text) {
         return Err(SyntaxError::new(offset, format!("nesting deeper than {MAX_DEPTH} levels")));
     }
@@ -17,6 +21,20 @@ pub(super) fn parse(file: &SourceFile, track: bool) -> Result<(Value, PosMap), S
         return Ok((value, PosMap::default()));
     }
     tree(file, track)
+}
+
+/// saphyr's reading of `text` (its node tree), `None` where it finds an error: what the
+/// direct readers are held to.
+#[cfg(test)]
+pub(super) fn saphyr(text: &str) -> Option<Value> {
+    let file = SourceFile::new("t.yaml".into(), "t.yaml".into(), text.to_string());
+    tree(&file, false).ok().map(|(v, _)| v)
+}
+
+/// saphyr's events read as `plain` does, for comparison.
+#[cfg(test)]
+pub(super) fn events(text: &str) -> Option<Value> {
+    plain(text)
 }
 
 /// Through saphyr's node tree, which knows every node's span and reads all of YAML.
@@ -134,7 +152,7 @@ impl Converter<'_> {
 }
 
 /// A scalar as JSON: `None` for `.nan` and `.inf`, which JSON has no number for.
-fn scalar_value(s: &Scalar) -> Option<Value> {
+pub(super) fn scalar_value(s: &Scalar) -> Option<Value> {
     Some(match s {
         Scalar::Null => Value::Null,
         Scalar::Boolean(b) => Value::Bool(*b),
@@ -146,7 +164,7 @@ fn scalar_value(s: &Scalar) -> Option<Value> {
 
 /// Mapping keys become strings; scalar keys that YAML reads as numbers or booleans keep
 /// their text (`200:` is the key "200"), as JSON has only string keys.
-fn key_text(s: &Scalar) -> String {
+pub(super) fn key_text(s: &Scalar) -> String {
     match s {
         Scalar::String(s) => s.to_string(),
         Scalar::Integer(i) => i.to_string(),
@@ -248,7 +266,9 @@ fn too_deep(text: &str) -> Option<usize> {
                 indents.pop();
             }
             indents.push(indent);
-            let dashes = body.split("- ").take_while(|s| s.is_empty()).count();
+            // The `- ` prefixes, as `split("- ")` counts its leading empty pieces.
+            let rest = body.trim_start_matches("- ");
+            let dashes = (body.len() - rest.len()) / 2 + usize::from(rest.is_empty() && body.len() > rest.len());
             if indents.len() + dashes > limit {
                 return Some(offset + indent);
             }
