@@ -18,19 +18,71 @@ use serde_json::Value;
 use super::yaml::{key_text, scalar_value};
 use super::{MAX_DEPTH, Members};
 
+/// Documents smaller than this are read by one thread.
+const SPLIT_AT: usize = 1 << 20;
+
+/// How far past the middle a line to split at is looked for.
+const WINDOW: usize = 1 << 16;
+
 /// The document's value, or `None` when it is not one this reader takes.
+///
+/// A large document is read in two halves at once, as `json_direct` reads JSON: a second
+/// thread reads the entries of a mapping from a line near the middle (the least indented
+/// entry line nearby) to the mapping's end; when this thread reaches that very line as an
+/// entry of a mapping, it takes them and goes on from where the second thread stopped.
 pub(super) fn read(text: &str) -> Option<Value> {
+    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    read_split(text, if parallel { SPLIT_AT } else { usize::MAX })
+}
+
+/// [`read`], splitting documents of `split_at` bytes or more.
+fn read_split(text: &str, split_at: usize) -> Option<Value> {
     if !printable(text) {
         return None;
     }
-    let mut r = Reader { text, pos: 0, line: None, started: false, members: Members::default() };
-    r.advance()?;
-    match r.line {
-        Some(line) if line.indent == 0 => {}
-        _ => return None,
+    let point = (text.len() >= split_at).then(|| split_point(text)).flatten();
+    let Some(at) = point else { return Reader::new(text, None).document() };
+    std::thread::scope(|s| {
+        let second = s.spawn(move || Reader::new(text, None).entries_from(at));
+        Reader::new(text, Some(Handoff { at, second: Some(second) })).document()
+    })
+}
+
+/// The start of a line that seems to hold an entry of an outer mapping, after the middle of
+/// `text`: the least indented line nearby with a `key:` on it.
+fn split_point(text: &str) -> Option<usize> {
+    // Lines are cut at line breaks, so at character boundaries.
+    let bytes = text.as_bytes();
+    let mid = text.len() / 2;
+    let end = (mid + WINDOW).min(text.len());
+    let mut start = mid + bytes[mid..end].iter().position(|&b| b == b'\n')? + 1;
+    let mut best: Option<(usize, usize)> = None;
+    while let Some(len) = bytes[start..end].iter().position(|&b| b == b'\n') {
+        let line = &text[start..start + len];
+        let body = line.trim_start_matches(' ');
+        let indent = line.len() - body.len();
+        if !body.starts_with(['-', '#', '\t', '\r']) && entry(body).is_some() && best.is_none_or(|(i, _)| indent < i) {
+            best = Some((indent, start));
+        }
+        start += len + 1;
     }
-    let value = r.block(0, 0)?;
-    r.line.is_none().then_some(value)
+    best.map(|(_, at)| at)
+}
+
+/// The second thread's entries, read from the split line to the end of their mapping.
+struct Taken<'a> {
+    members: Vec<(String, Value)>,
+    /// Where reading stopped, and the line there (less indented than the entries, or none).
+    pos: usize,
+    line: Option<Line<'a>>,
+    /// The deepest nesting reached, from the mapping's own depth.
+    deepest: usize,
+}
+
+/// Where the second thread started (a line's start), and its work until taken.
+struct Handoff<'a, 's> {
+    at: usize,
+    second: Option<std::thread::ScopedJoinHandle<'s, Option<Taken<'a>>>>,
 }
 
 /// Whether every character is one YAML allows in a stream (tab, line breaks, printable
@@ -54,7 +106,7 @@ struct Line<'a> {
     body: &'a str,
 }
 
-struct Reader<'a> {
+struct Reader<'a, 's> {
     text: &'a str,
     pos: usize,
     /// The current line; `None` at the end.
@@ -62,12 +114,51 @@ struct Reader<'a> {
     /// Whether a line with content has been read (a `---` before it starts the document).
     started: bool,
     members: Members,
+    /// The deepest nesting reached.
+    deepest: usize,
+    handoff: Option<Handoff<'a, 's>>,
 }
 
 /// Characters that cannot start a plain scalar (or that this reader leaves to saphyr there).
 const INDICATORS: &[u8] = b"-?:,[]{}#&*!|>'\"%@`";
 
-impl<'a> Reader<'a> {
+impl<'a, 's> Reader<'a, 's> {
+    fn new(text: &'a str, handoff: Option<Handoff<'a, 's>>) -> Self {
+        Reader { text, pos: 0, line: None, started: false, members: Members::default(), deepest: 0, handoff }
+    }
+
+    /// The whole document: a mapping or sequence starting at column 0.
+    fn document(mut self) -> Option<Value> {
+        self.advance()?;
+        match self.line {
+            Some(line) if line.indent == 0 => {}
+            _ => return None,
+        }
+        let value = self.block(0, 0)?;
+        self.line.is_none().then_some(value)
+    }
+
+    /// The entries of a mapping from the line starting at `at` to the mapping's end (for the
+    /// second thread).
+    fn entries_from(mut self, at: usize) -> Option<Taken<'a>> {
+        self.pos = at;
+        self.started = true;
+        self.advance()?;
+        let n = self.line?.indent;
+        self.entries(n, 0)?;
+        Some(Taken {
+            members: std::mem::take(&mut self.members.0),
+            pos: self.pos,
+            line: self.line,
+            deepest: self.deepest,
+        })
+    }
+
+    /// Where `line` starts in the text.
+    fn start_of(&self, line: Line) -> usize {
+        line.body.as_ptr() as usize - self.text.as_ptr() as usize - line.indent
+    }
+
     /// Move to the next line with content, skipping blank and comment lines. `None` when the
     /// text holds what this reader declines (tab indentation, a lone carriage return,
     /// directives, document markers past the first line).
@@ -143,6 +234,9 @@ impl<'a> Reader<'a> {
     /// (that would continue a scalar over several lines).
     fn inline_then_next(&mut self, rest: &str, n: usize, depth: usize) -> Option<Value> {
         let value = inline(rest, depth)?;
+        if !matches!(value, Value::String(_)) {
+            self.deepest = self.deepest.max(depth + nesting(&value));
+        }
         self.advance()?;
         if self.line.is_some_and(|l| l.indent > n) {
             return None;
@@ -151,6 +245,7 @@ impl<'a> Reader<'a> {
     }
 
     fn seq(&mut self, n: usize, depth: usize) -> Option<Value> {
+        self.deepest = self.deepest.max(depth);
         let base = self.members.open();
         while let Some(line) = self.line
             && line.indent == n
@@ -182,9 +277,32 @@ impl<'a> Reader<'a> {
 
     fn map(&mut self, n: usize, depth: usize) -> Option<Value> {
         let base = self.members.open();
+        self.entries(n, depth)?;
+        self.members.object(base).ok()
+    }
+
+    /// The entries of a mapping at indentation `n`, pushed as members.
+    fn entries(&mut self, n: usize, depth: usize) -> Option<()> {
+        self.deepest = self.deepest.max(depth);
         while let Some(line) = self.line
             && line.indent == n
         {
+            let here = self.start_of(line);
+            if let Some(h) = &mut self.handoff
+                && h.at == here
+            {
+                // The second thread read on from this very entry: its entries end this mapping.
+                let taken = h.second.take().and_then(|t| t.join().ok()).flatten()?;
+                self.handoff = None;
+                if depth + taken.deepest + 2 >= MAX_DEPTH {
+                    return None;
+                }
+                for (k, v) in taken.members {
+                    self.members.push(k, v);
+                }
+                (self.pos, self.line) = (taken.pos, taken.line);
+                continue;
+            }
             if is_item(line.body) {
                 return None;
             }
@@ -199,7 +317,16 @@ impl<'a> Reader<'a> {
         if self.line.is_some_and(|l| l.indent > n) {
             return None;
         }
-        self.members.object(base).ok()
+        Some(())
+    }
+}
+
+/// How deeply a flow collection nests (a scalar: 0).
+fn nesting(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(nesting).max().unwrap_or(0),
+        _ => 0,
     }
 }
 
@@ -215,7 +342,7 @@ fn starts_entry(body: &str) -> bool {
 
 /// A mapping entry: its key, and the rest of the line after `:` and spaces.
 fn entry(body: &str) -> Option<(String, &str)> {
-    let (key, after) = match body.as_bytes()[0] {
+    let (key, after) = match *body.as_bytes().first()? {
         b'"' | b'\'' => {
             let (key, after) = quoted(body)?;
             (key, after.trim_start_matches(' '))
@@ -429,19 +556,24 @@ fn quoted(s: &str) -> Option<(String, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::read;
+    use super::{read, read_split};
     use crate::load::yaml::{events, saphyr};
     use serde_json::{Value, json};
 
-    /// What the reader returns is what saphyr reads; `None` is always allowed.
+    /// What the reader returns, read whole or split in two, is what saphyr reads; `None` is
+    /// always allowed.
     fn agrees(text: &str) -> Result<bool, String> {
-        match read(text) {
-            None => Ok(false),
-            Some(v) => match saphyr(text) {
-                Some(s) if s == v => Ok(true),
-                other => Err(format!("read {v:?}, saphyr {other:?}, of:\n{text}")),
-            },
+        let mut read_any = false;
+        for split_at in [usize::MAX, 0] {
+            match read_split(text, split_at) {
+                None => {}
+                Some(v) => match saphyr(text) {
+                    Some(s) if s == v => read_any = true,
+                    other => return Err(format!("read {v:?} (split at {split_at}), saphyr {other:?}, of:\n{text}")),
+                },
+            }
         }
+        Ok(read_any)
     }
 
     #[test]

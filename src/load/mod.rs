@@ -7,6 +7,7 @@
 
 mod block;
 mod json;
+mod json_direct;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -111,7 +112,7 @@ pub fn load_text(sources: &mut Sources, path: PathBuf, text: String, syntax: Syn
     let id = sources.add(source);
     let file = sources.get(id);
     let parsed = match syntax {
-        Syntax::Json => json::parse(&file.text),
+        Syntax::Json => json_direct::read(&file.text).map_or_else(|| json::parse(&file.text), Ok),
         Syntax::Yaml => yaml::parse(file, false).map(|(v, _)| v),
     };
     match parsed {
