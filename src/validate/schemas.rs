@@ -50,22 +50,26 @@ pub fn check(
         if let Some(i) = given {
             pending.push((diags.len(), i));
         }
-        let mut found: Vec<(Location, String)> = Vec::new();
-        walk(schema, &root, &mut |node, at| {
-            if earlier_below && at.pointer.len() > root.pointer.len() && walked.contains(at) {
-                return false;
-            }
-            if let Value::Object(obj) = node {
-                if given.is_none() {
+        let found = if given.is_some() {
+            // Walked whole, its keyword rules done elsewhere: only its references are wanted.
+            crate::schema_walk::refs(schema, &root)
+        } else {
+            let mut found: Vec<(Location, String)> = Vec::new();
+            walk(schema, &root, &mut |node, at| {
+                if earlier_below && at.pointer.len() > root.pointer.len() && walked.contains(at) {
+                    return false;
+                }
+                if let Value::Object(obj) = node {
                     check_keywords(obj, at, &mut prints, diags);
+                    // A scan finds the keyword sooner than hashing it, in objects this small.
+                    if let Some((_, Value::String(r))) = obj.iter().find(|(k, _)| *k == "$ref") {
+                        found.push((at.clone(), r.clone()));
+                    }
                 }
-                // A scan finds the keyword sooner than hashing it, in objects this small.
-                if let Some((_, Value::String(r))) = obj.iter().find(|(k, _)| *k == "$ref") {
-                    found.push((at.clone(), r.clone()));
-                }
-            }
-            true
-        });
+                true
+            });
+            found
+        };
         walked.insert(root, combines(schema));
         for (site, reference) in found {
             let Some(resolved) = ws.resolve(&site, &reference, diags) else {
