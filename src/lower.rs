@@ -17,7 +17,7 @@ use crate::value::Member;
 /// Lower checked definitions. `checked` must have no errors. Its schemas are copied; see
 /// [`lower_taking`] for a caller that no longer needs the documents.
 pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
-    run(checked, Docs::Shared(&checked.workspace))
+    run(checked, Docs::Shared(&checked.workspace), Box::new(HashSet::new))
 }
 
 /// [`lower`], moving the schemas out of `checked`'s documents into the IR instead of copying
@@ -25,8 +25,13 @@ pub fn lower(checked: &Checked) -> Result<Spec, Diagnostics> {
 /// that another named schema lies within, or that lies within one, is copied.
 pub fn lower_taking(checked: &mut Checked) -> Result<Spec, Diagnostics> {
     let docs = checked.workspace.take_docs();
-    let movable = movable(checked);
-    run(checked, Docs::Owned { docs, movable })
+    let checked = &*checked;
+    // Which schemas may move is worked out on another thread while the channels are lowered.
+    std::thread::scope(|s| {
+        let movable = s.spawn(|| movable(checked));
+        let join = move || movable.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        run(checked, Docs::Owned { docs, movable: HashSet::new() }, Box::new(join))
+    })
 }
 
 /// Where lowering reads schemas: the checked workspace, or documents taken from it.
@@ -87,7 +92,13 @@ fn movable(checked: &Checked) -> HashSet<Location> {
         .collect()
 }
 
-fn run(checked: &Checked, docs: Docs) -> Result<Spec, Diagnostics> {
+/// Lower, the schemas read from `docs`; `movable` gives the schemas that may be moved out of
+/// owned documents, asked for once the channels are lowered (before any schema is fetched).
+fn run<'a>(
+    checked: &'a Checked,
+    docs: Docs<'a>,
+    movable: Box<dyn FnOnce() -> HashSet<Location> + '_>,
+) -> Result<Spec, Diagnostics> {
     let mut l = Lowering {
         checked,
         docs,
@@ -104,6 +115,9 @@ fn run(checked: &Checked, docs: Docs) -> Result<Spec, Diagnostics> {
     for ch in &checked.channels {
         channels.push(l.channel(ch));
     }
+    if let Docs::Owned { movable: set, .. } = &mut l.docs {
+        *set = movable();
+    }
     let mut types = Vec::new();
     while let Some((at, name)) = l.queue.pop_front() {
         let Some(mut schema) = l.docs.fetch(&at) else { continue };
@@ -111,10 +125,18 @@ fn run(checked: &Checked, docs: Docs) -> Result<Spec, Diagnostics> {
         types.push(NamedType { name, schema, tag: None, objects: BTreeMap::new() });
     }
     // Property facts need every type: whether a property admits `null` may depend on a `$ref`.
+    // Independent per type: the second half on another thread.
     let facts: Vec<_> = {
         let by_name: HashMap<&str, &Value> = types.iter().map(|t| (t.name.as_str(), &t.schema)).collect();
         let resolve = |r: &str| ir::ref_name(r).and_then(|n| by_name.get(n).copied());
-        types.iter().map(|t| objects(&t.schema, &resolve)).collect()
+        let facts_of = |part: &[NamedType]| part.iter().map(|t| objects(&t.schema, &resolve)).collect::<Vec<_>>();
+        let (first, second) = types.split_at(types.len() / 2);
+        std::thread::scope(|s| {
+            let later = s.spawn(|| facts_of(second));
+            let mut facts = facts_of(first);
+            facts.extend(later.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            facts
+        })
     };
     for (t, objects) in types.iter_mut().zip(facts) {
         t.objects = objects;

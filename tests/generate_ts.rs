@@ -26,6 +26,32 @@ fn typescript_generation_is_deterministic() {
     assert_eq!(emit(&files), emit(&files));
 }
 
+/// Many types (their guards made in chunks that two threads take in turn): the module is the
+/// same every time, and the guards follow the order of the types.
+#[test]
+fn guards_made_in_chunks_come_out_in_order_every_time() {
+    use serde_json::json;
+    let defs: serde_json::Map<String, serde_json::Value> = (0..300)
+        .map(|i| {
+            let schema =
+                json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": i}}, "required": ["n"]});
+            (format!("T{i:03}"), schema)
+        })
+        .collect();
+    let topics: serde_json::Map<String, serde_json::Value> =
+        (0..300).map(|i| (format!("t{i}"), json!({"schema": {"$ref": format!("#/$defs/T{i:03}")}}))).collect();
+    let definition = json!({"chanspec": 1, "channels": {"many": {"name": "many", "topics": topics}}, "$defs": defs});
+    let checked = chanspec::check_texts(&[(PathBuf::from("many.json"), definition.to_string())]);
+    let spec = chanspec::lower::lower(&checked).unwrap();
+    let first = chanspec::emit::ts::emit(&spec).unwrap();
+    for _ in 0..5 {
+        assert!(chanspec::emit::ts::emit(&spec).unwrap() == first);
+    }
+    let at = |i: usize| first.find(&format!("const $T{i:03}: $Check")).unwrap();
+    assert!((1..300).all(|i| at(i - 1) < at(i)));
+    assert!(first.contains("$number({ minimum: 299 })"));
+}
+
 /// Every fixture's module, all fixtures merged, and the type-level tests, under
 /// `tsc --strict`. A type-level test whose `@ts-expect-error` line compiles fails tsc
 /// ("unused '@ts-expect-error' directive"), so the wrong uses are proven rejected.

@@ -83,18 +83,27 @@ pub fn emit(spec: &Spec) -> Result<String, String> {
 /// [`emit`] in consecutive parts (of about a megabyte, cut after a line), as the template
 /// renders them: the whole text is never held in one piece, nor twice.
 pub fn emit_parts(spec: &Spec) -> Result<Vec<String>, String> {
-    // The type declarations on a thread of their own while the guards are made here. The
-    // large texts go into the template's context as they are (`Arc<str>`), not copied.
-    let (types, (guards, mut builder)) = std::thread::scope(|s| {
-        let types = s.spawn(|| -> Vec<Value> {
-            let r = spec.types.iter().map(|t| Value::from(Arc::<str>::from(types::declaration(t)))).collect();
+    // The type declarations on a thread of their own, which then helps make the guards; the
+    // guards are made here, in chunks taken in turn. The large texts go into the template's
+    // context as they are (`Arc<str>`), not copied.
+    let shared = GuardChunks::new(spec);
+    let (types, mut builder, mut chunks) = std::thread::scope(|s| {
+        let helper = s.spawn(|| {
+            let types: Vec<Value> =
+                spec.types.iter().map(|t| Value::from(Arc::<str>::from(types::declaration(t)))).collect();
             crate::trace::phase("ts-types");
-            r
+            (types, shared.work())
         });
-        let guards = guard_decls(spec);
+        let (builder, mut chunks) = shared.work();
         crate::trace::phase("ts-guards");
-        (types.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), guards)
+        let (types, (other, more)) = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let mut builder = builder;
+        builder.used.extend(other.used);
+        chunks.extend(more);
+        (types, builder, chunks)
     });
+    chunks.sort_by_key(|(i, _)| *i);
+    let guards: Vec<Value> = chunks.into_iter().flat_map(|(_, g)| g).collect();
     let channels: Vec<ChannelCtx> = spec.channels.iter().map(|ch| channel(ch, &mut builder)).collect();
     let mut used = builder.used;
     let mut added = true;
@@ -125,26 +134,47 @@ pub fn emit_parts(spec: &Spec) -> Result<Vec<String>, String> {
     Ok(out.finish())
 }
 
-/// Every type's guard (as template values), and the guard builder (which helpers they use).
-fn guard_decls(spec: &Spec) -> (Vec<Value>, guards::Guards<'_>) {
-    let schemas = spec.types.iter().map(|t| (t.name.as_str(), &t.schema)).collect();
-    let mut builder = guards::Guards { schemas, ..Default::default() };
-    let guards = spec
-        .types
-        .iter()
-        .map(|t| {
-            let check = builder.check(&t.schema);
-            let check_name = format!("${}", t.name);
-            let check = Arc::<str>::from(check.print(0, check_name.len() + 16));
-            minijinja::context! {
-                name => naming::ts_guard(&t.name),
-                type => &t.name,
-                check => Value::from(check),
-                check_name => check_name,
-            }
-        })
-        .collect();
-    (guards, builder)
+/// Every type's guard (as template values), made in chunks of types that workers take in
+/// turn; each worker's guard builder records which helpers its guards use.
+struct GuardChunks<'s> {
+    spec: &'s Spec,
+    schemas: std::collections::HashMap<&'s str, &'s serde_json::Value>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl<'s> GuardChunks<'s> {
+    const CHUNK: usize = 64;
+
+    fn new(spec: &'s Spec) -> Self {
+        let schemas = spec.types.iter().map(|t| (t.name.as_str(), &t.schema)).collect();
+        GuardChunks { spec, schemas, next: Default::default() }
+    }
+
+    /// Chunks taken until none is left: their guards, by chunk index, and the builder.
+    fn work(&self) -> (guards::Guards<'s>, Vec<(usize, Vec<Value>)>) {
+        let mut builder = guards::Guards { schemas: self.schemas.clone(), ..Default::default() };
+        let mut done = Vec::new();
+        loop {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(chunk) = self.spec.types.chunks(Self::CHUNK).nth(i) else { break };
+            let guards = chunk
+                .iter()
+                .map(|t| {
+                    let check = builder.check(&t.schema);
+                    let check_name = format!("${}", t.name);
+                    let check = Arc::<str>::from(check.print(0, check_name.len() + 16));
+                    minijinja::context! {
+                        name => naming::ts_guard(&t.name),
+                        type => &t.name,
+                        check => Value::from(check),
+                        check_name => check_name,
+                    }
+                })
+                .collect();
+            done.push((i, guards));
+        }
+        (builder, done)
+    }
 }
 
 /// Tidies text as it is written: one trailing newline, no trailing spaces, at most one blank
@@ -191,8 +221,21 @@ impl Tidy {
 
 impl std::io::Write for Tidy {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The template writes whole strings: lines straight from them. A piece cut inside a
+        // character, or after an unfinished line, goes through `line`.
+        if self.line.is_empty()
+            && let Ok(text) = std::str::from_utf8(buf)
+        {
+            let mut rest = text;
+            while let Some(end) = memchr::memchr(b'\n', rest.as_bytes()) {
+                self.line(&rest[..end]);
+                rest = &rest[end + 1..];
+            }
+            self.line.extend_from_slice(rest.as_bytes());
+            return Ok(buf.len());
+        }
         let mut rest = buf;
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(end) = memchr::memchr(b'\n', rest) {
             let mut line = std::mem::take(&mut self.line);
             line.extend_from_slice(&rest[..end]);
             let text = std::str::from_utf8(&line).map_err(std::io::Error::other)?;
