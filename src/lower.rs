@@ -346,7 +346,7 @@ pub fn objects<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>) 
     // Only the pointers of the walk's locations are used: relative to `schema`, in no file.
     walk(schema, &Location::new(FileId(0), ""), &mut |s, at| {
         if let Value::Object(obj) = s
-            && (obj.contains_key("properties") || obj.contains_key("required"))
+            && (obj.member("properties").is_some() || obj.member("required").is_some())
         {
             out.insert(at.pointer.clone(), properties(obj, resolve));
         }
@@ -374,7 +374,7 @@ fn properties<'s>(obj: &Map<String, Value>, resolve: &dyn Fn(&str) -> Option<&'s
             .collect(),
         undeclared_required: required
             .iter()
-            .filter(|r| !declared.is_some_and(|d| d.contains_key(**r)))
+            .filter(|r| declared.is_none_or(|d| d.member(r).is_none()))
             .map(|r| r.to_string())
             .collect(),
     }

@@ -207,7 +207,7 @@ const COMBINATORS: [&str; 3] = ["allOf", "anyOf", "oneOf"];
 /// The lists of subschemas a schema combines, in the order of [`COMBINATORS`].
 fn combinators(schema: &Value) -> impl Iterator<Item = (&'static str, &Vec<Value>)> {
     let obj = schema.as_object();
-    COMBINATORS.into_iter().filter_map(move |k| Some((k, obj?.get(k)?.as_array()?)))
+    COMBINATORS.into_iter().filter_map(move |k| Some((k, obj?.member(k)?.as_array()?)))
 }
 
 /// Whether a schema combines subschemas (found by a scan of its keywords: cheaper than three
@@ -429,7 +429,7 @@ fn check_required_satisfiable(
 /// not looked into here.
 fn check_union_tags(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
     for key in ["oneOf", "anyOf"] {
-        let Some(Value::Array(variants)) = obj.get(key) else { continue };
+        let Some(Value::Array(variants)) = obj.member(key) else { continue };
         if variants.len() < 2 {
             continue;
         }
@@ -465,7 +465,7 @@ fn check_union_tags(obj: &serde_json::Map<String, Value>, at: &Location, diags: 
 /// `prefixItems` of `len` schemas, `items: false`, and `minItems` (and `maxItems`, if given)
 /// equal to `len`: a tuple type accepts exactly the valid arrays.
 fn is_fixed_tuple(obj: &serde_json::Map<String, Value>, len: usize) -> bool {
-    let count = |k: &str| obj.get(k).and_then(Value::as_u64);
+    let count = |k: &str| obj.member(k).and_then(Value::as_u64);
     obj.member("items") == Some(&Value::Bool(false))
         && count("minItems") == Some(len as u64)
         && count("maxItems").is_none_or(|m| m == len as u64)

@@ -228,7 +228,7 @@ impl Guards<'_> {
             parts.extend(all.iter().map(|s| self.check(s)));
         }
         for (key, helper) in [("anyOf", "$anyOf"), ("oneOf", "$oneOf")] {
-            if let Some(variants) = obj.get(key).and_then(Value::as_array) {
+            if let Some(variants) = obj.member(key).and_then(Value::as_array) {
                 let checks = variants.iter().map(|s| self.check(s)).collect();
                 let mut args = vec![Expr::Array(checks)];
                 if let Some((tag, values)) = chanspec_runtime::check::union_tag_values(&self.schemas, variants) {

@@ -36,7 +36,7 @@ pub fn declaration(ty: &NamedType) -> String {
 fn as_plain_object(schema: &Value) -> Option<&Map<String, Value>> {
     let obj = schema.as_object()?;
     let object_type = obj.member("type").and_then(Value::as_str) == Some("object");
-    let other = ["allOf", "anyOf", "oneOf", "$ref", "enum", "const"].iter().any(|k| obj.contains_key(*k));
+    let other = ["allOf", "anyOf", "oneOf", "$ref", "enum", "const"].iter().any(|k| obj.member(k).is_some());
     (object_type && !other).then_some(obj)
 }
 
@@ -79,7 +79,7 @@ fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
         );
     }
     for key in ["oneOf", "anyOf"] {
-        if let Some(variants) = obj.get(key).and_then(Value::as_array) {
+        if let Some(variants) = obj.member(key).and_then(Value::as_array) {
             let types =
                 dedup(variants.iter().enumerate().map(|(i, s)| type_of(s, ty, &item(at, key, i), indent)).collect());
             parts.push(if types.is_empty() { "never".into() } else { types.join(" | ") });
@@ -102,7 +102,7 @@ fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
 fn own_type(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -> Option<String> {
     let declared = declared_types(obj);
     let structural =
-        ["properties", "required", "additionalProperties", "items", "prefixItems"].iter().any(|k| obj.contains_key(*k));
+        ["properties", "required", "additionalProperties", "items", "prefixItems"].iter().any(|k| obj.member(k).is_some());
     if declared.is_none() && !structural {
         return None;
     }
@@ -270,6 +270,10 @@ fn paren_if(t: &str, op: &str) -> String {
 }
 
 fn top_level(t: &str, op: &str) -> bool {
+    // Most type expressions hold neither operator anywhere.
+    if !t.contains(op) {
+        return false;
+    }
     let (mut depth, mut in_str, mut escaped) = (0i32, false, false);
     for (i, c) in t.char_indices() {
         if in_str {
