@@ -257,9 +257,18 @@ impl Builder {
         }
         if let Some(path) = &self.ts_out {
             spec.sources = self.files.iter().map(|f| relative_to(f, path)).collect();
-            let parts = crate::emit::ts::emit_parts(&spec).map_err(|e| Error { report: e, stale: Vec::new() })?;
-            crate::trace::phase("ts-emitted");
-            put(path.clone(), parts)?;
+            let failed = |report: String| Error { report, stale: Vec::new() };
+            if self.check_only {
+                let parts = crate::emit::ts::emit_parts(&spec).map_err(failed)?;
+                put(path.clone(), parts)?;
+            } else {
+                // Each part written (or compared with the file) as soon as it is rendered.
+                let mut out = write::PartWriter::new(path);
+                crate::emit::ts::emit_into(&spec, &mut |part| out.part(&part))
+                    .map_err(|e| failed(format!("generating {}: {e}", path.display())))?;
+                let outcome = out.finish().map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+                generated.outputs.push((path.clone(), outcome));
+            }
             crate::trace::phase("written");
         }
         if !stale.is_empty() {

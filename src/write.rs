@@ -1,7 +1,9 @@
 //! Writing generated files: only when the content changed, or (for `--check`) comparing and
 //! describing the difference.
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 
 /// What happened to one output file.
 #[derive(Debug, PartialEq, Eq)]
@@ -19,52 +21,107 @@ pub fn write_if_changed(path: &Path, content: &str) -> std::io::Result<Outcome> 
 /// [`write_if_changed`] for content in consecutive parts, compared and written part by part:
 /// the whole text is never in memory at once.
 pub fn write_parts_if_changed(path: &Path, parts: &[impl AsRef<str>]) -> std::io::Result<Outcome> {
-    use std::io::Write;
-    if holds(path, parts) {
-        return Ok(Outcome::Unchanged);
+    let mut out = PartWriter::new(path);
+    for part in parts {
+        out.part(part.as_ref())?;
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    // Write beside the target, then rename over it: a failed write (a full disk) leaves the
-    // previous file whole instead of a truncated one.
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.chanspec-{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&tmp)
-        .and_then(|file| {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-            for part in parts {
-                out.write_all(part.as_ref().as_bytes())?;
-            }
-            out.flush()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written.map(|()| Outcome::Written)
+    out.finish()
 }
 
-/// Whether the file at `path` holds exactly the parts, one after another (read in blocks).
-fn holds(path: &Path, parts: &[impl AsRef<str>]) -> bool {
-    use std::io::Read;
-    let total: usize = parts.iter().map(|p| p.as_ref().len()).sum();
-    let Ok(file) = std::fs::File::open(path) else { return false };
-    if file.metadata().map(|m| m.len()).ok() != Some(total as u64) {
-        return false;
+/// Output written as it is made, part by part, with [`write_if_changed`]'s rule: while the
+/// parts match the existing file they are only compared; from the first difference on, a
+/// temporary file beside it gets the matching start (copied from the file) and every part
+/// after, and replaces the file (by a rename) when finished. A failed or abandoned write
+/// leaves the previous file whole.
+pub struct PartWriter {
+    path: PathBuf,
+    /// The existing file, while the parts match it.
+    old: Option<BufReader<File>>,
+    /// How many bytes of the existing file the parts matched.
+    matched: u64,
+    tmp: Option<(PathBuf, BufWriter<File>)>,
+    block: Vec<u8>,
+}
+
+impl PartWriter {
+    pub fn new(path: &Path) -> Self {
+        let old = File::open(path).ok().map(|f| BufReader::with_capacity(1 << 16, f));
+        PartWriter { path: path.to_path_buf(), old, matched: 0, tmp: None, block: vec![0; 1 << 16] }
     }
-    let mut file = std::io::BufReader::with_capacity(1 << 16, file);
-    let mut block = vec![0u8; 1 << 16];
-    for part in parts {
-        for want in part.as_ref().as_bytes().chunks(block.len()) {
-            let got = &mut block[..want.len()];
-            if file.read_exact(got).is_err() || got != want {
+
+    /// The next part of the output.
+    pub fn part(&mut self, text: &str) -> std::io::Result<()> {
+        if self.tmp.is_none() && self.matches(text.as_bytes()) {
+            self.matched += text.len() as u64;
+            return Ok(());
+        }
+        self.diverge()?;
+        let (_, out) = self.tmp.as_mut().expect("diverged");
+        out.write_all(text.as_bytes())
+    }
+
+    /// Whether the existing file goes on with exactly `bytes`.
+    fn matches(&mut self, bytes: &[u8]) -> bool {
+        let Some(old) = self.old.as_mut() else { return false };
+        for want in bytes.chunks(self.block.len()) {
+            let got = &mut self.block[..want.len()];
+            if old.read_exact(got).is_err() || got != want {
+                self.old = None;
                 return false;
             }
         }
+        true
     }
-    // Nothing after the parts (the file did not grow since its length was read).
-    file.read(&mut block[..1]).is_ok_and(|n| n == 0)
+
+    /// Start the temporary file (once): the matching start of the existing file first.
+    fn diverge(&mut self) -> std::io::Result<()> {
+        if self.tmp.is_some() {
+            return Ok(());
+        }
+        self.old = None;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = self.path.with_file_name(format!(".{name}.chanspec-{}.tmp", std::process::id()));
+        let out = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+        // Kept from here on, so that an error below or later removes it.
+        let (_, out) = self.tmp.insert((tmp, out));
+        if self.matched > 0 {
+            let copied = std::io::copy(&mut File::open(&self.path)?.take(self.matched), out)?;
+            if copied != self.matched {
+                return Err(std::io::Error::other(format!("{} changed while being written", self.path.display())));
+            }
+        }
+        Ok(())
+    }
+
+    /// The file holds the parts now: `Unchanged` when it held them already.
+    pub fn finish(mut self) -> std::io::Result<Outcome> {
+        if self.tmp.is_none() {
+            // Everything matched so far: unchanged if the existing file ends here too.
+            let ended = self.old.as_mut().is_some_and(|old| old.read(&mut self.block[..1]).is_ok_and(|n| n == 0));
+            if ended {
+                return Ok(Outcome::Unchanged);
+            }
+            self.diverge()?;
+        }
+        let (tmp, out) = self.tmp.take().expect("diverged");
+        let done = out.into_inner().map_err(|e| e.into_error()).and_then(|_| std::fs::rename(&tmp, &self.path));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        done.map(|()| Outcome::Written)
+    }
+}
+
+impl Drop for PartWriter {
+    fn drop(&mut self) {
+        // Not finished (an error while making the parts): the previous file stays as it was.
+        if let Some((tmp, _)) = self.tmp.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }
 
 /// `None` when `path` holds exactly `content`; otherwise a description of the difference
@@ -148,6 +205,36 @@ mod tests {
             assert_eq!(std::fs::read_to_string(&path).unwrap(), other);
             assert_eq!(write_parts_if_changed(&path, &cuts(&boundaries)).unwrap(), Outcome::Written);
             assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Parts that differ from the file only late (after many matching parts), and writing
+    /// abandoned half way: the file is replaced whole or left as it was, with no temporary
+    /// file behind.
+    #[test]
+    fn a_write_abandoned_half_way_leaves_the_file_as_it_was() {
+        let dir = std::env::temp_dir().join(format!("chanspec-parts-{}", std::process::id()));
+        let path = dir.join("out.ts");
+        let text: String = (0..50_000).map(|i| format!("line {i}\n")).collect();
+        write_if_changed(&path, &text).unwrap();
+        let leftovers = || std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().path() != path).count();
+        for (from, to) in [("line 49999", "line 4999X"), ("line 10\n", "line 1\n")] {
+            let other = text.replacen(from, to, 1);
+            let parts: Vec<&str> = other.as_bytes().chunks(4096).map(|c| std::str::from_utf8(c).unwrap()).collect();
+            for stop in [0, 1, parts.len() / 2, parts.len() - 1] {
+                let mut out = PartWriter::new(&path);
+                for part in &parts[..stop] {
+                    out.part(part).unwrap();
+                }
+                drop(out);
+                assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "stopped after {stop} parts");
+                assert_eq!(leftovers(), 0);
+            }
+            assert_eq!(write_parts_if_changed(&path, &parts).unwrap(), Outcome::Written);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), other);
+            assert_eq!(leftovers(), 0);
+            write_if_changed(&path, &text).unwrap();
         }
         std::fs::remove_dir_all(&dir).ok();
     }

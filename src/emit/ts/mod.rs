@@ -80,9 +80,20 @@ pub fn emit(spec: &Spec) -> Result<String, String> {
     emit_parts(spec).map(|parts| parts.concat())
 }
 
-/// [`emit`] in consecutive parts (of about a megabyte, cut after a line), as the template
-/// renders them: the whole text is never held in one piece, nor twice.
+/// [`emit`] in consecutive parts (of about a megabyte, cut after a line).
 pub fn emit_parts(spec: &Spec) -> Result<Vec<String>, String> {
+    let mut parts = Vec::new();
+    emit_into(spec, &mut |part| {
+        parts.push(part);
+        Ok(())
+    })?;
+    Ok(parts)
+}
+
+/// [`emit`], each part (of about a megabyte, cut after a line) given to `sink` as soon as the
+/// template has rendered it: the whole text is never held. An error from `sink` ends
+/// generation with it.
+pub fn emit_into(spec: &Spec, sink: &mut dyn FnMut(String) -> std::io::Result<()>) -> Result<(), String> {
     // The type declarations on a thread of their own, which then helps make the guards; the
     // guards are made here, in chunks taken in turn. The large texts go into the template's
     // context as they are (`Arc<str>`), not copied.
@@ -129,9 +140,9 @@ pub fn emit_parts(spec: &Spec) -> Result<Vec<String>, String> {
     let mut env = minijinja::Environment::new();
     env.add_template("module.ts.j2", MODULE).map_err(|e| e.to_string())?;
     env.add_template("helpers.ts.j2", HELPERS).map_err(|e| e.to_string())?;
-    let mut out = Tidy::default();
+    let mut out = Tidy::new(sink);
     env.get_template("module.ts.j2").and_then(|t| t.render_captured_to(module, &mut out)).map_err(|e| e.to_string())?;
-    Ok(out.finish())
+    out.finish().map_err(|e| e.to_string())
 }
 
 /// Every type's guard (as template values), made in chunks of types that workers take in
@@ -178,10 +189,12 @@ impl<'s> GuardChunks<'s> {
 }
 
 /// Tidies text as it is written: one trailing newline, no trailing spaces, at most one blank
-/// line in a row. The tidied text is kept in parts of about a megabyte, each ending a line.
-#[derive(Default)]
-struct Tidy {
-    parts: Vec<String>,
+/// line in a row. The tidied text goes to the sink in parts of about a megabyte, each ending
+/// a line.
+struct Tidy<'s> {
+    sink: &'s mut dyn FnMut(String) -> std::io::Result<()>,
+    /// Whether a part went to the sink already.
+    sent: bool,
     current: String,
     /// The unfinished last line written.
     line: Vec<u8>,
@@ -189,14 +202,18 @@ struct Tidy {
     blank: bool,
 }
 
-impl Tidy {
+impl<'s> Tidy<'s> {
     const PART: usize = 1 << 20;
 
-    fn line(&mut self, line: &str) {
+    fn new(sink: &'s mut dyn FnMut(String) -> std::io::Result<()>) -> Self {
+        Tidy { sink, sent: false, current: String::new(), line: Vec::new(), blank: false }
+    }
+
+    fn line(&mut self, line: &str) -> std::io::Result<()> {
         let line = line.trim_end();
         if line.is_empty() {
-            self.blank = !self.current.is_empty() || !self.parts.is_empty();
-            return;
+            self.blank = !self.current.is_empty() || self.sent;
+            return Ok(());
         }
         if std::mem::take(&mut self.blank) {
             self.current.push('\n');
@@ -205,21 +222,23 @@ impl Tidy {
         self.current.push('\n');
         if self.current.len() >= Self::PART {
             let full = std::mem::replace(&mut self.current, String::with_capacity(Self::PART + 4096));
-            self.parts.push(full);
+            self.sent = true;
+            (self.sink)(full)?;
         }
+        Ok(())
     }
 
-    fn finish(mut self) -> Vec<String> {
+    fn finish(mut self) -> std::io::Result<()> {
         let rest = std::mem::take(&mut self.line);
-        self.line(&String::from_utf8_lossy(&rest));
+        self.line(&String::from_utf8_lossy(&rest))?;
         if !self.current.is_empty() {
-            self.parts.push(self.current);
+            (self.sink)(std::mem::take(&mut self.current))?;
         }
-        self.parts
+        Ok(())
     }
 }
 
-impl std::io::Write for Tidy {
+impl std::io::Write for Tidy<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         // The template writes whole strings: lines straight from them. A piece cut inside a
         // character, or after an unfinished line, goes through `line`.
@@ -228,7 +247,7 @@ impl std::io::Write for Tidy {
         {
             let mut rest = text;
             while let Some(end) = memchr::memchr(b'\n', rest.as_bytes()) {
-                self.line(&rest[..end]);
+                self.line(&rest[..end])?;
                 rest = &rest[end + 1..];
             }
             self.line.extend_from_slice(rest.as_bytes());
@@ -239,7 +258,7 @@ impl std::io::Write for Tidy {
             let mut line = std::mem::take(&mut self.line);
             line.extend_from_slice(&rest[..end]);
             let text = std::str::from_utf8(&line).map_err(std::io::Error::other)?;
-            self.line(text);
+            self.line(text)?;
             line.clear();
             self.line = line;
             rest = &rest[end + 1..];
@@ -426,13 +445,18 @@ mod tests {
             let bytes = text.as_bytes();
             let mut at: Vec<usize> = cuts.iter().map(|c| c * bytes.len() / 400).collect();
             at.sort();
-            let mut out = Tidy::default();
+            let mut parts = Vec::new();
+            let mut sink = |part| {
+                parts.push(part);
+                Ok(())
+            };
+            let mut out = Tidy::new(&mut sink);
             let mut from = 0;
             for to in at.into_iter().chain([bytes.len()]) {
                 std::io::Write::write_all(&mut out, &bytes[from..to]).unwrap();
                 from = to;
             }
-            let parts = out.finish();
+            out.finish().unwrap();
             prop_assert_eq!(parts.concat(), tidy_whole(&text));
             for p in &parts[..parts.len().saturating_sub(1)] {
                 prop_assert!(p.len() >= Tidy::PART && p.ends_with('\n'));

@@ -101,8 +101,9 @@ fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
 /// (no `type` and no structural keyword: any value).
 fn own_type(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -> Option<String> {
     let declared = declared_types(obj);
-    let structural =
-        ["properties", "required", "additionalProperties", "items", "prefixItems"].iter().any(|k| obj.member(k).is_some());
+    let structural = ["properties", "required", "additionalProperties", "items", "prefixItems"]
+        .iter()
+        .any(|k| obj.member(k).is_some());
     if declared.is_none() && !structural {
         return None;
     }
