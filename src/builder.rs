@@ -177,7 +177,6 @@ impl Builder {
     pub fn generate(self) -> Result<Generated, Error> {
         let cargo = self.cargo.unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some());
         let checked = crate::check_files(&self.files);
-        crate::trace::phase("checked");
         let mut generated = Generated {
             inputs: checked.workspace.sources.iter().map(|(_, f)| f.path.clone()).collect(),
             ..Generated::default()

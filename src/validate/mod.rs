@@ -192,20 +192,19 @@ fn check_loaded(mut c: Checked) -> Checked {
             d
         });
         let mut schema_diags = Diagnostics::default();
-        crate::trace::phase("c-channels");
+        crate::trace::phase("channels");
         let refs = schemas::check(workspace, roots, keywords, &mut schema_diags);
-        crate::trace::phase("c-schemas");
+        crate::trace::phase("references");
         let mut channel_diags = rules.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         channel_diags.extend(schema_diags);
         (channel_diags, refs)
     });
     c.refs = refs;
     diags.extend(channel_diags);
-    crate::trace::phase("c-joined");
     c.diagnostics.extend(shape.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-    crate::trace::phase("c-shape");
     c.diagnostics.extend(semantic);
     drop_allowed_warnings(&mut c);
+    crate::trace::phase("checked");
     c
 }
 
