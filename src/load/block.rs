@@ -18,12 +18,6 @@ use serde_json::Value;
 use super::yaml::{key_text, scalar_value};
 use super::{MAX_DEPTH, Members};
 
-/// Documents smaller than this are read by one thread.
-const SPLIT_AT: usize = 1 << 20;
-
-/// How far past the middle a line to split at is looked for.
-const WINDOW: usize = 1 << 16;
-
 /// The document's value, or `None` when it is not one this reader takes.
 ///
 /// A large document is read in two halves at once, as `json_direct` reads JSON: a second
@@ -31,8 +25,7 @@ const WINDOW: usize = 1 << 16;
 /// entry line nearby) to the mapping's end; when this thread reaches that very line as an
 /// entry of a mapping, it takes them and goes on from where the second thread stopped.
 pub(super) fn read(text: &str) -> Option<Value> {
-    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    read_split(text, if parallel { SPLIT_AT } else { usize::MAX })
+    read_split(text, super::split_size())
 }
 
 /// [`read`], splitting documents of `split_at` bytes or more.
@@ -54,7 +47,7 @@ fn split_point(text: &str) -> Option<usize> {
     // Lines are cut at line breaks, so at character boundaries.
     let bytes = text.as_bytes();
     let mid = text.len() / 2;
-    let end = (mid + WINDOW).min(text.len());
+    let end = (mid + super::SPLIT_WINDOW).min(text.len());
     let mut start = mid + bytes[mid..end].iter().position(|&b| b == b'\n')? + 1;
     let mut best: Option<(usize, usize)> = None;
     while let Some(len) = bytes[start..end].iter().position(|&b| b == b'\n') {

@@ -18,16 +18,9 @@ use serde_json::Value;
 
 use super::{MAX_DEPTH, Members};
 
-/// Documents smaller than this are read by one thread.
-const SPLIT_AT: usize = 1 << 20;
-
-/// How far past the middle a point to split at is looked for.
-const WINDOW: usize = 1 << 16;
-
 /// The document's value, or `None` to leave it to serde_json.
 pub(super) fn read(text: &str) -> Option<Value> {
-    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    read_split(text, if parallel { SPLIT_AT } else { usize::MAX })
+    read_split(text, super::split_size())
 }
 
 /// [`read`], splitting documents of `split_at` bytes or more.
@@ -50,7 +43,7 @@ fn read_split(text: &str, split_at: usize) -> Option<Value> {
 fn split_point(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mid = text.len() / 2;
-    let end = (mid + WINDOW).min(text.len());
+    let end = (mid + super::SPLIT_WINDOW).min(text.len());
     let mut best: Option<(usize, usize)> = None;
     let mut line = mid + bytes[mid..end].iter().position(|&b| b == b'\n')? + 1;
     while line < end {
@@ -176,70 +169,61 @@ impl<'t> Reader<'t> {
     }
 
     fn array(&mut self, handoff: &mut Option<Handoff>) -> Option<Value> {
-        self.enter()?;
-        let base = self.members.open();
-        self.ws();
-        if self.bytes.get(self.pos) == Some(&b']') {
-            self.pos += 1;
-        } else {
-            loop {
-                let v = self.value(handoff)?;
-                self.members.push(String::new(), v);
-                self.ws();
-                match self.bytes.get(self.pos)? {
-                    b',' => self.pos += 1,
-                    b']' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-        }
-        self.depth -= 1;
+        let base = self.container(b']', false, handoff)?;
         Some(self.members.array(base))
     }
 
     fn object(&mut self, handoff: &mut Option<Handoff>) -> Option<Value> {
+        let base = self.container(b'}', true, handoff)?;
+        self.members.object(base).ok()
+    }
+
+    /// The items of an array or the members of an object (`keyed`) up to `close`, pushed as
+    /// members from the position returned. A value may hold the split point; the point itself
+    /// may be a member of this object.
+    fn container(&mut self, close: u8, keyed: bool, handoff: &mut Option<Handoff>) -> Option<usize> {
         self.enter()?;
         let base = self.members.open();
         self.ws();
-        if self.bytes.get(self.pos) == Some(&b'}') {
+        if self.bytes.get(self.pos) == Some(&close) {
             self.pos += 1;
         } else {
             loop {
-                let key = self.key()?;
-                // The value may hold the split point.
+                let key = if keyed { self.key()? } else { String::new() };
                 let v = self.value(handoff)?;
                 self.members.push(key, v);
                 self.ws();
-                match self.bytes.get(self.pos)? {
+                match *self.bytes.get(self.pos)? {
                     b',' => self.pos += 1,
-                    b'}' => {
+                    c if c == close => {
                         self.pos += 1;
                         break;
                     }
                     _ => return None,
                 }
-                self.ws();
-                if let Some(h) = handoff
-                    && h.at == self.pos
-                {
-                    // The second thread read on from here: its members end this object.
-                    let taken = h.second.take().and_then(|t| t.join().ok()).flatten()?;
-                    if self.depth + taken.depth > MAX_DEPTH {
-                        return None;
-                    }
-                    for (k, v) in taken.members {
-                        self.members.push(k, v);
-                    }
-                    self.pos = taken.end;
+                if keyed && self.taken(handoff)? {
                     break;
                 }
             }
         }
         self.depth -= 1;
-        self.members.object(base).ok()
+        Some(base)
+    }
+
+    /// At the split point, as a member of an object: the second thread's members pushed (they
+    /// end the object) and `true`.
+    fn taken(&mut self, handoff: &mut Option<Handoff>) -> Option<bool> {
+        self.ws();
+        let Some(h) = handoff.as_mut().filter(|h| h.at == self.pos) else { return Some(false) };
+        let taken = h.second.take().and_then(|t| t.join().ok()).flatten()?;
+        if self.depth + taken.depth > MAX_DEPTH {
+            return None;
+        }
+        for (k, v) in taken.members {
+            self.members.push(k, v);
+        }
+        self.pos = taken.end;
+        Some(true)
     }
 
     /// A member's key, and its colon.

@@ -21,6 +21,17 @@ use crate::source::{FileId, PosMap, SourceFile, Sources, Span, Syntax};
 /// the stack.
 pub const MAX_DEPTH: usize = 128;
 
+/// Documents of this size or more are read in two halves at once (`json_direct`, `block`),
+/// where there is more than one core.
+fn split_size() -> usize {
+    const SPLIT_AT: usize = 1 << 20;
+    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if parallel { SPLIT_AT } else { usize::MAX }
+}
+
+/// How far past the middle of a document a point to split it at is looked for.
+const SPLIT_WINDOW: usize = 1 << 16;
+
 /// A parsed document.
 #[derive(Debug, Clone)]
 pub struct Document {
