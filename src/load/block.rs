@@ -632,6 +632,14 @@ mod tests {
         assert!(read_directly > 0);
     }
 
+    proptest::proptest! {
+        /// Any text of YAML's punctuation, letters, digits, spaces and line breaks.
+        #[test]
+        fn any_text_reads_as_saphyr_reads_it(text in "(key|- |: |[a-z0-9 ]|[\\[\\]{},:#&*!|>'\"\\-?~.]|\n  |\n|\t){0,80}") {
+            proptest::prop_assert!(agrees(&text).is_ok(), "{}", agrees(&text).unwrap_err());
+        }
+    }
+
     /// Generated documents, in every style this reader takes and some it declines, and
     /// broken copies of them: whatever it returns equals saphyr's reading (and saphyr's
     /// events, read as `plain` reads them).

@@ -346,6 +346,18 @@ mod tests {
         assert!(split > 1000, "only {split} documents with a split point");
     }
 
+    proptest::proptest! {
+        /// Any text of JSON's punctuation, literals, digits and escapes, read whole and split.
+        #[test]
+        fn any_text_reads_as_serde_json_reads_it(text in "([\\[\\]{}\",: \n]|true|null|-?[0-9]|\\.|e|\\\\u00|\\\\|k){0,80}") {
+            let expected = serde(&text);
+            for split_at in [usize::MAX, 0] {
+                let got = read_split(&text, split_at);
+                proptest::prop_assert!(got.is_none() || got == expected, "{got:?} against {expected:?}");
+            }
+        }
+    }
+
     /// A split point inside a string (the text looks like a member there) is passed by; one
     /// at a member is taken.
     #[test]
