@@ -185,7 +185,7 @@ impl Guards<'_> {
         }
         match obj.member("type") {
             Some(Value::String(t)) => {
-                parts.push(self.call("$type", vec![json(&Value::Array(vec![t.as_str().into()]))]))
+                parts.push(self.call("$type", vec![Expr::Raw(format!("[{}]", super::string_literal(t)))]))
             }
             Some(t @ Value::Array(_)) => parts.push(self.call("$type", vec![json(t)])),
             _ => {}
@@ -199,7 +199,7 @@ impl Guards<'_> {
         let string = self.fields(obj, &[("minLength", "minLength"), ("maxLength", "maxLength")]);
         let mut string = string;
         if let Some(p) = obj.member("pattern").and_then(Value::as_str) {
-            let re = self.call("$regex", vec![json(&Value::String(p.into()))]);
+            let re = self.call("$regex", vec![Expr::Raw(super::string_literal(p))]);
             string.push(("pattern", re));
         }
         if !string.is_empty() {
@@ -287,7 +287,7 @@ impl Guards<'_> {
         if let Some(props) = obj.member("properties").and_then(Value::as_object) {
             let pairs = props
                 .iter()
-                .map(|(name, s)| Expr::Array(vec![json(&Value::String(name.clone())), self.check(s)]))
+                .map(|(name, s)| Expr::Array(vec![Expr::Raw(super::string_literal(name)), self.check(s)]))
                 .collect();
             fields.push(("properties", Expr::Array(pairs)));
         }
@@ -300,8 +300,10 @@ impl Guards<'_> {
             fields.push(("propertyNames", check));
         }
         if let Some(dependent) = obj.member("dependentRequired").and_then(Value::as_object) {
-            let pairs =
-                dependent.iter().map(|(k, v)| Expr::Array(vec![json(&Value::String(k.clone())), json(v)])).collect();
+            let pairs = dependent
+                .iter()
+                .map(|(k, v)| Expr::Array(vec![Expr::Raw(super::string_literal(k)), json(v)]))
+                .collect();
             fields.push(("dependentRequired", Expr::Array(pairs)));
         }
         (!fields.is_empty()).then(|| self.call("$object", vec![Expr::Object(fields)]))

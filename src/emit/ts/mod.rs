@@ -275,20 +275,47 @@ impl std::io::Write for Tidy<'_> {
 /// A JSON value as a JavaScript literal, spaced as the rest of the output
 /// (`["a", "b"]`, `{ "a": 1 }`).
 pub(crate) fn js_literal(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_literal(v, &mut out);
+    out
+}
+
+/// [`js_literal`], appended to `out`.
+fn write_literal(v: &serde_json::Value, out: &mut String) {
     use serde_json::Value;
     match v {
-        Value::Array(items) => format!("[{}]", items.iter().map(js_literal).collect::<Vec<_>>().join(", ")),
-        Value::Object(obj) if obj.is_empty() => "{}".into(),
-        Value::Object(obj) => {
-            let fields: Vec<String> =
-                obj.iter().map(|(k, v)| format!("{}: {}", string_literal(k), js_literal(v))).collect();
-            format!("{{ {} }}", fields.join(", "))
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_literal(item, out);
+            }
+            out.push(']');
         }
-        other => other.to_string(),
+        Value::Object(obj) if obj.is_empty() => out.push_str("{}"),
+        Value::Object(obj) => {
+            out.push_str("{ ");
+            for (i, (k, v)) in obj.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&string_literal(k));
+                out.push_str(": ");
+                write_literal(v, out);
+            }
+            out.push_str(" }");
+        }
+        Value::String(s) => out.push_str(&string_literal(s)),
+        other => {
+            use std::fmt::Write;
+            let _ = write!(out, "{other}");
+        }
     }
 }
 
-fn string_literal(s: &str) -> String {
+pub(crate) fn string_literal(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
