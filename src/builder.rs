@@ -263,9 +263,17 @@ impl Builder {
             } else {
                 // Each part written (or compared with the file) as soon as it is rendered.
                 let mut out = write::PartWriter::new(path);
-                crate::emit::ts::emit_into(&spec, &mut |part| out.part(&part))
-                    .map_err(|e| failed(format!("generating {}: {e}", path.display())))?;
-                let outcome = out.finish().map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+                let cannot_write = |e: std::io::Error| failed(format!("cannot write {}: {e}", path.display()));
+                // A write error is reported as itself, not as the template's failure it causes.
+                let mut write_error = None;
+                let emitted = crate::emit::ts::emit_into(&spec, &mut |part| {
+                    out.part(&part).inspect_err(|e| write_error = Some(std::io::Error::new(e.kind(), e.to_string())))
+                });
+                if let Some(e) = write_error {
+                    return Err(cannot_write(e));
+                }
+                emitted.map_err(|e| failed(format!("generating {}: {e}", path.display())))?;
+                let outcome = out.finish().map_err(cannot_write)?;
                 generated.outputs.push((path.clone(), outcome));
             }
             crate::trace::phase("written");

@@ -2,7 +2,7 @@
 //! describing the difference.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// What happened to one output file.
@@ -35,7 +35,7 @@ pub fn write_parts_if_changed(path: &Path, parts: &[impl AsRef<str>]) -> std::io
 /// leaves the previous file whole.
 pub struct PartWriter {
     path: PathBuf,
-    /// The existing file, while the parts match it.
+    /// The existing file, until the parts differ from it.
     old: Option<BufReader<File>>,
     /// How many bytes of the existing file the parts matched.
     matched: u64,
@@ -63,14 +63,10 @@ impl PartWriter {
     /// Whether the existing file goes on with exactly `bytes`.
     fn matches(&mut self, bytes: &[u8]) -> bool {
         let Some(old) = self.old.as_mut() else { return false };
-        for want in bytes.chunks(self.block.len()) {
+        bytes.chunks(self.block.len()).all(|want| {
             let got = &mut self.block[..want.len()];
-            if old.read_exact(got).is_err() || got != want {
-                self.old = None;
-                return false;
-            }
-        }
-        true
+            old.read_exact(got).is_ok() && got == want
+        })
     }
 
     /// Start the temporary file (once): the matching start of the existing file first.
@@ -78,7 +74,9 @@ impl PartWriter {
         if self.tmp.is_some() {
             return Ok(());
         }
-        self.old = None;
+        // The matching start is copied from the file compared, not from whatever is at the
+        // path now (another build may have replaced it meanwhile).
+        let old = self.old.take().map(BufReader::into_inner);
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -87,8 +85,9 @@ impl PartWriter {
         let out = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
         // Kept from here on, so that an error below or later removes it.
         let (_, out) = self.tmp.insert((tmp, out));
-        if self.matched > 0 {
-            let copied = std::io::copy(&mut File::open(&self.path)?.take(self.matched), out)?;
+        if let Some(mut old) = old.filter(|_| self.matched > 0) {
+            old.seek(std::io::SeekFrom::Start(0))?;
+            let copied = std::io::copy(&mut old.take(self.matched), out)?;
             if copied != self.matched {
                 return Err(std::io::Error::other(format!("{} changed while being written", self.path.display())));
             }
@@ -236,6 +235,26 @@ mod tests {
             assert_eq!(leftovers(), 0);
             write_if_changed(&path, &text).unwrap();
         }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// The matching start comes from the file that was compared, even when another file is
+    /// put at the path meanwhile (another build writing the same output).
+    #[test]
+    fn the_matching_start_is_copied_from_the_file_compared() {
+        let dir = std::env::temp_dir().join(format!("chanspec-race-{}", std::process::id()));
+        let path = dir.join("out.ts");
+        let first: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+        write_if_changed(&path, &first).unwrap();
+        let mut out = PartWriter::new(&path);
+        let (start, _) = first.split_at(first.len() / 2);
+        out.part(start).unwrap();
+        let other = dir.join("other");
+        std::fs::write(&other, "x".repeat(first.len())).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        out.part("and then something else\n").unwrap();
+        assert_eq!(out.finish().unwrap(), Outcome::Written);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{start}and then something else\n"));
         std::fs::remove_dir_all(&dir).ok();
     }
 
