@@ -36,13 +36,8 @@ fn every_valid_fixture_lowers_the_same_moved_or_copied() {
 
 #[test]
 fn generated_definitions_lower_the_same_moved_or_copied() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = chanspec::sample::Rng::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move |n: u64| rng.below(n as usize) as u64;
     let (mut compared, mut pointer_refs) = (0, 0);
     for round in 0..150 {
         let count = 2 + next(8) as usize;

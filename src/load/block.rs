@@ -676,13 +676,8 @@ mod tests {
     /// events, read as `plain` reads them).
     #[test]
     fn generated_documents_read_as_saphyr_reads_them() {
-        let mut seed = 0x853c_49e6_748f_ea9bu64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::sample::Rng::new(0x853c_49e6_748f_ea9bu64);
+        let mut next = move |n: usize| rng.below(n);
         const WORDS: &[&str] = &[
             "a",
             "$ref",

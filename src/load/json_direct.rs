@@ -294,13 +294,8 @@ mod tests {
     /// returns is what serde_json reads.
     #[test]
     fn generated_documents_read_as_serde_json_reads_them() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::sample::Rng::new(0x2545_f491_4f6c_dd1du64);
+        let mut next = move |n: usize| rng.below(n);
         fn gen_value(next: &mut dyn FnMut(usize) -> usize, depth: usize) -> Value {
             const STRINGS: &[&str] = &[
                 "a",
