@@ -8,7 +8,7 @@ use crate::ir::Spec;
 use crate::model::ParamType;
 
 pub fn definitions(spec: &Spec) -> Definitions {
-    let schemas = spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+    let schemas = spec.types.iter().map(|t| (t.name.clone(), t.schema.to_serde())).collect();
     Definitions { channels: channels(spec), schemas }
 }
 

@@ -58,8 +58,8 @@ pub fn support(keyword: &str) -> Option<Support> {
 }
 
 /// The JSON Schema instance type of a value (`"number"` for every number).
-pub fn json_type(v: &serde_json::Value) -> &'static str {
-    use serde_json::Value;
+pub fn json_type(v: &crate::value::Value) -> &'static str {
+    use crate::value::Value;
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

@@ -25,6 +25,7 @@ pub mod source;
 pub mod template;
 pub mod trace;
 pub mod validate;
+#[macro_use]
 pub mod value;
 pub mod workspace;
 pub mod write;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{self, NamedType, Properties, Property, Spec};
@@ -355,7 +355,7 @@ pub fn objects<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>) 
     out
 }
 
-fn properties<'s>(obj: &Map<String, Value>, resolve: &dyn Fn(&str) -> Option<&'s Value>) -> Properties {
+fn properties<'s>(obj: &Map, resolve: &dyn Fn(&str) -> Option<&'s Value>) -> Properties {
     let required: Vec<&str> = obj
         .member("required")
         .and_then(Value::as_array)
@@ -455,7 +455,7 @@ fn const_string(schema: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     fn facts(p: &Properties) -> Vec<(&str, bool, bool)> {
         p.declared.iter().map(|p| (p.name.as_str(), p.required, p.nullable)).collect()

@@ -6,9 +6,9 @@
 //! committed schema (embedded at compile time) before these types are deserialized, so a
 //! document that reaches them is already known to have the right shape.
 
+use crate::value::Value;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The version of the definition format this chanspec reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -172,14 +172,14 @@ fn skip_schema<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error
 mod schema {
     //! Parts of the format's schema that derive cannot express: key patterns and the JSON
     //! Schema meta-schema for payloads.
+    use crate::json;
     use schemars::r#gen::SchemaGenerator;
     use schemars::schema::Schema;
-    use serde_json::json;
 
     use super::{IDENTIFIER_PATTERN, PARAM_NAME_PATTERN};
 
-    fn from(value: serde_json::Value) -> Schema {
-        serde_json::from_value(value).expect("a valid schema literal")
+    fn from(value: crate::value::Value) -> Schema {
+        serde::Deserialize::deserialize(&value).expect("a valid schema literal")
     }
 
     pub fn version(_: &mut SchemaGenerator) -> Schema {
@@ -252,7 +252,7 @@ pub fn format_schema() -> Value {
     settings.option_nullable = false;
     settings.option_add_null_type = false;
     let root = settings.into_generator().into_root_schema_for::<Definition>();
-    let mut value = serde_json::to_value(root).expect("schemas serialize");
+    let mut value = Value::from(serde_json::to_value(root).expect("schemas serialize"));
     if let Some(obj) = value.as_object_mut() {
         obj.insert("$id".into(), Value::String(FORMAT_SCHEMA_ID.into()));
         // schemars 0.8 names the container `definitions`; 2020-12 calls it `$defs`.

@@ -4,8 +4,9 @@
 //! generator's job is only to reach the schema's corners often. Used by `diff` to find
 //! witness instances, and by the conformance tests.
 
+use crate::json;
 use crate::value::Member;
-use serde_json::{Map, Value, json};
+use crate::value::{Map, Value};
 
 /// A small deterministic generator (xorshift64*), so a failure names a seed that replays it.
 pub struct Rng(u64);
@@ -39,7 +40,7 @@ impl Rng {
 const CHARS: &[char] = &['a', 'b', 'z', 'A', '0', '7', ' ', '-', '_', ':', '/', 'é', 'ü', '日', '😀', '\n', '"'];
 
 /// A value for `schema`, whose `$ref`s (`#/definitions/Name`) resolve in `defs`.
-pub fn instance(schema: &Value, defs: &Map<String, Value>, rng: &mut Rng, depth: usize) -> Value {
+pub fn instance(schema: &Value, defs: &Map, rng: &mut Rng, depth: usize) -> Value {
     let obj = match schema {
         Value::Object(o) => o,
         Value::Bool(false) => return Value::Null,
@@ -104,7 +105,7 @@ pub fn instance(schema: &Value, defs: &Map<String, Value>, rng: &mut Rng, depth:
 }
 
 /// `base` with the keywords of `rest` applied where they add properties.
-fn merge(base: Value, rest: &Map<String, Value>, defs: &Map<String, Value>, rng: &mut Rng, depth: usize) -> Value {
+fn merge(base: Value, rest: &Map, defs: &Map, rng: &mut Rng, depth: usize) -> Value {
     match (base, typed("object", rest, defs, rng, depth)) {
         (Value::Object(mut a), Value::Object(b)) => {
             for (k, v) in b {
@@ -116,7 +117,7 @@ fn merge(base: Value, rest: &Map<String, Value>, defs: &Map<String, Value>, rng:
     }
 }
 
-fn typed(ty: &str, obj: &Map<String, Value>, defs: &Map<String, Value>, rng: &mut Rng, depth: usize) -> Value {
+fn typed(ty: &str, obj: &Map, defs: &Map, rng: &mut Rng, depth: usize) -> Value {
     let num = |k: &str| obj.get(k).and_then(Value::as_f64);
     match ty {
         "null" => Value::Null,

@@ -1,6 +1,6 @@
 //! Visiting every subschema of a JSON Schema, with its location.
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::keywords::{Children, children};
 use crate::source::{Location, push_token};
@@ -144,8 +144,8 @@ pub fn each_subschema_mut(keyword: &str, value: &mut Value, f: &mut dyn FnMut(&m
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json;
     use crate::source::FileId;
-    use serde_json::json;
 
     /// `refs` finds what a `walk` finds, in the same order, at the same locations: keys that
     /// need escaping, lists, maps, a `$ref` after or before its siblings, and data that only

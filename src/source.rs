@@ -209,16 +209,16 @@ pub fn unescape_token(token: &str) -> std::borrow::Cow<'_, str> {
     if token.contains('~') { token.replace("~1", "/").replace("~0", "~").into() } else { token.into() }
 }
 
-/// The node at `pointer` in `doc`, as `serde_json::Value::pointer` finds it, without
+/// The node at `pointer` in `doc`, as `crate::value::Value::pointer` finds it, without
 /// allocating for tokens that need no unescaping.
-pub fn lookup<'a>(doc: &'a serde_json::Value, pointer: &str) -> Option<&'a serde_json::Value> {
-    use serde_json::Value;
+pub fn lookup<'a>(doc: &'a crate::value::Value, pointer: &str) -> Option<&'a crate::value::Value> {
+    use crate::value::Value;
     if pointer.is_empty() {
         return Some(doc);
     }
     let rest = pointer.strip_prefix('/')?;
     rest.split('/').try_fold(doc, |node, token| match node {
-        Value::Object(map) => map.get(&*unescape_token(token)),
+        Value::Object(map) => map.get(&unescape_token(token)),
         Value::Array(list) => {
             // RFC 6901 indexes: no sign, no leading zero.
             let canonical = !token.starts_with('+') && (token == "0" || !token.starts_with('0'));
@@ -229,14 +229,14 @@ pub fn lookup<'a>(doc: &'a serde_json::Value, pointer: &str) -> Option<&'a serde
 }
 
 /// [`lookup`], for changing or taking the node.
-pub fn lookup_mut<'a>(doc: &'a mut serde_json::Value, pointer: &str) -> Option<&'a mut serde_json::Value> {
-    use serde_json::Value;
+pub fn lookup_mut<'a>(doc: &'a mut crate::value::Value, pointer: &str) -> Option<&'a mut crate::value::Value> {
+    use crate::value::Value;
     if pointer.is_empty() {
         return Some(doc);
     }
     let rest = pointer.strip_prefix('/')?;
     rest.split('/').try_fold(doc, |node, token| match node {
-        Value::Object(map) => map.get_mut(&*unescape_token(token)),
+        Value::Object(map) => map.get_mut(&unescape_token(token)),
         Value::Array(list) => {
             let canonical = !token.starts_with('+') && (token == "0" || !token.starts_with('0'));
             list.get_mut(token.parse::<usize>().ok().filter(|_| canonical)?)
@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn lookup_agrees_with_serde_json() {
-        let doc = serde_json::json!({"a/b": {"~": [1, {"": 2}]}, "": 3, "x": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]});
+        let doc = crate::json!({"a/b": {"~": [1, {"": 2}]}, "": 3, "x": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]});
         for p in [
             "",
             "/",

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::load;

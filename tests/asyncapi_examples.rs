@@ -20,7 +20,10 @@ const EXAMPLES: &str = "asyncapi-examples/examples";
 
 fn load(path: &Path) -> Value {
     let mut sources = chanspec::source::Sources::default();
-    chanspec::load::load_file(&mut sources, path).unwrap_or_else(|d| panic!("{}: {d:?}", path.display())).value
+    chanspec::load::load_file(&mut sources, path)
+        .unwrap_or_else(|d| panic!("{}: {d:?}", path.display()))
+        .value
+        .to_serde()
 }
 
 /// Follow a `$ref` to a component or another file; returns the node and the file it is in.

@@ -53,8 +53,9 @@ fn generated_rust_types_agree_with_json_schema() {
         std::fs::write(dir.join(format!("src/{module}.rs")), chanspec::emit::rust::emit(&spec).unwrap()).unwrap();
         std::fs::write(ts.join(format!("gen/{stem}.ts")), chanspec::emit::ts::emit(&spec).unwrap()).unwrap();
         modules.push_str(&format!("#[allow(dead_code, deprecated, clippy::all)]\nmod {module};\n"));
+        let sampled: chanspec::value::Map = spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
         let definitions: serde_json::Map<String, Value> =
-            spec.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+            spec.types.iter().map(|t| (t.name.clone(), t.schema.to_serde())).collect();
         for ch in &spec.channels {
             dispatch
                 .push(format!("(\"{stem}\", \"{}\") => roundtrip::<{module}::{}>(topic, data),", ch.id, ch.message));
@@ -82,9 +83,9 @@ fn generated_rust_types_agree_with_json_schema() {
                     instances::Rng::new(key.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into())));
                 let root = json!({ "$ref": format!("#/definitions/{}", topic.payload) });
                 for _ in 0..generated_per_topic() {
-                    let made = instances::instance(&root, &definitions, &mut rng, 0);
+                    let made = instances::instance(&root.clone().into(), &sampled, &mut rng, 0);
                     let mutated = instances::mutate(&made, &mut rng);
-                    for data in [made, mutated] {
+                    for data in [made.to_serde(), mutated.to_serde()] {
                         ts_cases.push((stem.clone(), ch.ts_decoder.clone(), topic.name.clone(), data.clone()));
                         cases.push(Case {
                             fixture: stem.clone(),

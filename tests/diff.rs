@@ -18,7 +18,7 @@ fn spec(file: &Path) -> Spec {
 }
 
 fn defs(s: &Spec) -> Map<String, Value> {
-    s.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect()
+    s.types.iter().map(|t| (t.name.clone(), t.schema.to_serde())).collect()
 }
 
 fn validator(spec: &Spec, payload: &str) -> jsonschema::Validator {
@@ -64,8 +64,8 @@ fn fixtures_give_their_verdicts_with_real_witnesses() {
                     Some(Direction::Forward) => (&new, &old),
                     _ => (&old, &new),
                 };
-                let ok_w = validator(writer, &payload(writer, &f.channel, topic)).is_valid(w);
-                let ok_r = validator(reader, &payload(reader, &f.channel, topic)).is_valid(w);
+                let ok_w = validator(writer, &payload(writer, &f.channel, topic)).is_valid(&w.to_serde());
+                let ok_r = validator(reader, &payload(reader, &f.channel, topic)).is_valid(&w.to_serde());
                 if !ok_w || ok_r {
                     problems.push(format!("{name} ({key}): witness {w} writer={ok_w} reader={ok_r}"));
                 }
@@ -217,9 +217,9 @@ fn judgements_agree_with_the_validator_on_generated_schema_pairs() {
                 None => {
                     compatible += 1;
                     for _ in 0..100 {
-                        let v = sample::instance(w_schema, &Map::new(), &mut rng, 0);
+                        let v = sample::instance(&w_schema.clone().into(), &chanspec::value::Map::new(), &mut rng, 0);
                         let m = sample::mutate(&v, &mut rng);
-                        for v in [v, m] {
+                        for v in [v.to_serde(), m.to_serde()] {
                             assert!(
                                 !wv.is_valid(&v) || rv.is_valid(&v),
                                 "judged compatible, but {v} is refused\n{context}"
@@ -230,6 +230,7 @@ fn judgements_agree_with_the_validator_on_generated_schema_pairs() {
                 Some(f) => {
                     breaking += 1;
                     let w = f.witness.as_ref().unwrap_or_else(|| panic!("no witness: {}\n{context}", f.message));
+                    let w = &w.to_serde();
                     assert!(wv.is_valid(w) && !rv.is_valid(w), "witness {w} is not one\n{context}");
                 }
             }

@@ -505,9 +505,12 @@ fn tag_value<'a>(definitions: &'a impl Definitions, variant: &'a Value, tag: &st
     o.get("properties")?.get(tag)?.get("const").filter(|_| required)
 }
 
+/// How many `$ref`s [`union_tag_values`] follows from a variant to its object schema.
+pub const REF_STEPS: usize = 8;
+
 /// A schema with its `$ref`s followed (a few steps), as an object.
 fn object_schema<'a>(definitions: &'a impl Definitions, mut schema: &'a Value) -> Option<&'a Map<String, Value>> {
-    for _ in 0..8 {
+    for _ in 0..REF_STEPS {
         match schema.get("$ref").and_then(Value::as_str) {
             Some(r) => schema = resolve(definitions, r)?,
             None => return schema.as_object(),

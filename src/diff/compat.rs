@@ -10,7 +10,8 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Number, Value, json};
+use crate::json;
+use crate::value::{Map, Number, Value};
 
 use crate::keywords::{self, Support};
 use crate::value::Member;
@@ -29,8 +30,8 @@ pub struct Break {
 
 /// The two schemas' definitions.
 pub struct Sides<'a> {
-    pub writer: &'a Map<String, Value>,
-    pub reader: &'a Map<String, Value>,
+    pub writer: &'a Map,
+    pub reader: &'a Map,
 }
 
 const ALL_TYPES: [&str; 6] = ["null", "boolean", "object", "array", "number", "string"];
@@ -89,7 +90,7 @@ fn pointer(at: &str, token: &str) -> String {
 }
 
 /// The JSON types a schema's `type` admits (`integer` counted apart from `number`).
-fn types(o: &Map<String, Value>) -> Vec<&'static str> {
+fn types(o: &Map) -> Vec<&'static str> {
     let listed: Vec<&str> = match o.member("type") {
         Some(Value::String(t)) => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
@@ -110,7 +111,7 @@ fn covers(reader: &[&str], t: &str) -> bool {
 }
 
 /// A value of JSON type `t` (as plain as possible) within `o`'s bounds for that type.
-fn sample_of(t: &str, o: &Map<String, Value>) -> Value {
+fn sample_of(t: &str, o: &Map) -> Value {
     match t {
         "null" => Value::Null,
         "boolean" => Value::Bool(true),
@@ -337,7 +338,7 @@ impl Checker<'_> {
         None
     }
 
-    fn arrays(&mut self, wo: &Map<String, Value>, ro: &Map<String, Value>, at: &str) -> Option<Break> {
+    fn arrays(&mut self, wo: &Map, ro: &Map, at: &str) -> Option<Break> {
         if let Some(b) = lengths(wo, ro, at, "minItems", "maxItems", "items", |n| Value::Array(vec![Value::Null; n])) {
             return Some(b);
         }
@@ -345,8 +346,7 @@ impl Checker<'_> {
         {
             return brk(at, "the reader requires unique items", None);
         }
-        let prefix =
-            |o: &Map<String, Value>| o.member("prefixItems").and_then(Value::as_array).cloned().unwrap_or_default();
+        let prefix = |o: &Map| o.member("prefixItems").and_then(Value::as_array).cloned().unwrap_or_default();
         let (wp, rp) = (prefix(wo), prefix(ro));
         let any = Value::Bool(true);
         let (wi, ri) = (wo.member("items").unwrap_or(&any).clone(), ro.member("items").unwrap_or(&any).clone());
@@ -360,8 +360,8 @@ impl Checker<'_> {
         None
     }
 
-    fn objects(&mut self, wo: &Map<String, Value>, ro: &Map<String, Value>, at: &str) -> Option<Break> {
-        let strings = |o: &Map<String, Value>, k: &str| -> Vec<String> {
+    fn objects(&mut self, wo: &Map, ro: &Map, at: &str) -> Option<Break> {
+        let strings = |o: &Map, k: &str| -> Vec<String> {
             o.get(k)
                 .and_then(Value::as_array)
                 .into_iter()
@@ -371,8 +371,7 @@ impl Checker<'_> {
                 .collect()
         };
         let (w_req, r_req) = (strings(wo, "required"), strings(ro, "required"));
-        let props =
-            |o: &'_ Map<String, Value>| o.member("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+        let props = |o: &'_ Map| o.member("properties").and_then(Value::as_object).cloned().unwrap_or_default();
         let (wp, rp) = (props(wo), props(ro));
         let any = Value::Bool(true);
         let (w_add, r_add) =
@@ -455,9 +454,8 @@ impl Checker<'_> {
         else {
             return false;
         };
-        let required = |o: &Map<String, Value>, k: &str| {
-            o.member("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == k))
-        };
+        let required =
+            |o: &Map, k: &str| o.member("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == k));
         wp.iter().any(|(k, ws)| {
             let (Some(a), Some(b)) = (values(ws), vp.get(k).and_then(values)) else { return false };
             required(wo, k) && required(vo, k) && !a.iter().any(|x| b.contains(x))
@@ -536,18 +534,18 @@ fn merge(a: &Value, b: &Value) -> Value {
 }
 
 /// Lower and upper bounds of numbers: the writer's must lie within the reader's.
-fn numbers(wo: &Map<String, Value>, ro: &Map<String, Value>, at: &str, fractions: bool) -> Option<Break> {
+fn numbers(wo: &Map, ro: &Map, at: &str, fractions: bool) -> Option<Break> {
     use chanspec_runtime::check::compare;
     use std::cmp::Ordering::*;
-    let num = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_number).cloned();
+    let num = |o: &Map, k: &str| o.get(k).and_then(Value::as_number).cloned();
     // (value, exclusive)
-    let low = |o: &Map<String, Value>| match (num(o, "minimum"), num(o, "exclusiveMinimum")) {
+    let low = |o: &Map| match (num(o, "minimum"), num(o, "exclusiveMinimum")) {
         (Some(m), Some(e)) => Some(if compare(&e, &m) != Less { (e, true) } else { (m, false) }),
         (Some(m), None) => Some((m, false)),
         (None, Some(e)) => Some((e, true)),
         (None, None) => None,
     };
-    let high = |o: &Map<String, Value>| match (num(o, "maximum"), num(o, "exclusiveMaximum")) {
+    let high = |o: &Map| match (num(o, "maximum"), num(o, "exclusiveMaximum")) {
         (Some(m), Some(e)) => Some(if compare(&e, &m) != Greater { (e, true) } else { (m, false) }),
         (Some(m), None) => Some((m, false)),
         (None, Some(e)) => Some((e, true)),
@@ -635,15 +633,15 @@ fn numbers(wo: &Map<String, Value>, ro: &Map<String, Value>, at: &str, fractions
 
 /// Length bounds (`minLength`/`maxLength`, `minItems`/`maxItems`).
 fn lengths(
-    wo: &Map<String, Value>,
-    ro: &Map<String, Value>,
+    wo: &Map,
+    ro: &Map,
     at: &str,
     min: &str,
     max: &str,
     what: &str,
     of: impl Fn(usize) -> Value,
 ) -> Option<Break> {
-    let get = |o: &Map<String, Value>, k: &str| o.get(k).and_then(Value::as_u64);
+    let get = |o: &Map, k: &str| o.get(k).and_then(Value::as_u64);
     if let Some(r) = get(ro, min).filter(|r| *r > 0) {
         let w = get(wo, min).unwrap_or(0);
         if w < r {
@@ -664,13 +662,13 @@ fn lengths(
 }
 
 /// `s` as a schema a validator can run alone: with the definitions its references need.
-pub fn schema_with(s: &Value, defs: &Map<String, Value>) -> Value {
+pub fn schema_with(s: &Value, defs: &Map) -> Value {
     json!({ "allOf": [s], "definitions": defs })
 }
 
 /// Whether `schema` (from [`schema_with`]) accepts `v`, by the `jsonschema` crate.
 pub fn valid(schema: &Value, v: &Value) -> bool {
-    jsonschema::draft202012::new(schema).map(|c| c.is_valid(v)).unwrap_or(false)
+    jsonschema::draft202012::new(&schema.to_serde()).map(|c| c.is_valid(&v.to_serde())).unwrap_or(false)
 }
 
 /// A value as short JSON text.

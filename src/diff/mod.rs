@@ -11,7 +11,8 @@ pub mod compat;
 pub mod git;
 pub mod report;
 
-use serde_json::{Map, Value, json};
+use crate::json;
+use crate::value::{Map, Value};
 
 use crate::ir::{Channel, NamedType, Spec};
 use crate::model::ParamType;
@@ -87,8 +88,7 @@ pub struct Finding {
 
 /// Compare `old` and `new` in `mode`, for the given categories.
 pub fn diff(old: &Spec, new: &Spec, mode: Mode, categories: &[Category]) -> Vec<Finding> {
-    let defs =
-        |s: &Spec| -> Map<String, Value> { s.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect() };
+    let defs = |s: &Spec| -> Map { s.types.iter().map(|t| (t.name.clone(), t.schema.clone())).collect() };
     let (old_defs, new_defs) = (defs(old), defs(new));
     let mut out = Vec::new();
     for o in &old.channels {
@@ -186,7 +186,7 @@ fn payloads(
     ch: &Channel,
     label: &str,
     (old_type, new_type): (&str, &str),
-    (old_defs, new_defs): (&Map<String, Value>, &Map<String, Value>),
+    (old_defs, new_defs): (&Map, &Map),
     mode: Mode,
     allowed: bool,
     out: &mut Vec<Finding>,
@@ -264,10 +264,13 @@ fn wire(ch: &Channel, topic: &str, d: Direction, b: Break, witness: Option<Value
 
 /// A whole message the writer accepts and the reader refuses, near the break: the break's
 /// local value put into sampled writer messages, then sampled messages and mutations alone.
-fn witness(w: &Value, w_defs: &Map<String, Value>, r: &Value, r_defs: &Map<String, Value>, b: &Break) -> Option<Value> {
-    let ws = jsonschema::draft202012::new(&compat::schema_with(w, w_defs)).ok()?;
-    let rs = jsonschema::draft202012::new(&compat::schema_with(r, r_defs)).ok()?;
-    let found = |v: &Value| ws.is_valid(v) && !rs.is_valid(v);
+fn witness(w: &Value, w_defs: &Map, r: &Value, r_defs: &Map, b: &Break) -> Option<Value> {
+    let ws = jsonschema::draft202012::new(&compat::schema_with(w, w_defs).to_serde()).ok()?;
+    let rs = jsonschema::draft202012::new(&compat::schema_with(r, r_defs).to_serde()).ok()?;
+    let found = |v: &Value| {
+        let v = v.to_serde();
+        ws.is_valid(&v) && !rs.is_valid(&v)
+    };
     if let Some(local) = &b.local
         && b.at.is_empty()
         && found(local)

@@ -12,8 +12,8 @@
 
 use std::borrow::Cow;
 
+use crate::value::Value;
 use saphyr::Scalar;
-use serde_json::Value;
 
 use super::yaml::{key_text, scalar_value};
 use super::{MAX_DEPTH, Members};
@@ -558,8 +558,9 @@ fn quoted(s: &str) -> Option<(String, &str)> {
 #[cfg(test)]
 mod tests {
     use super::{read, read_split};
+    use crate::json;
     use crate::load::yaml::{events, saphyr};
-    use serde_json::{Value, json};
+    use crate::value::Value;
 
     fn as_text(v: &Value) -> String {
         serde_json::to_string(v).expect("values serialize")

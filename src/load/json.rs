@@ -1,7 +1,7 @@
 //! JSON → value with positions: serde_json parses (strictly, with good errors), then a scan
 //! of the already-valid text records where each node and key starts and ends.
 
-use serde_json::Value;
+use crate::value::Value;
 
 use super::{MAX_DEPTH, Members, SyntaxError};
 use crate::source::{NodeSpan, PosMap, Span, pointer_push};
@@ -67,7 +67,7 @@ impl<'de> serde::de::Visitor<'de> for Node<'_> {
         Ok(Value::Number(v.into()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+        Ok(crate::value::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_string()))

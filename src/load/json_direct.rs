@@ -14,7 +14,7 @@
 //! [`MAX_DEPTH`]. Strings with escapes and numbers are read by serde_json itself, so values
 //! are serde_json's; a test holds the two readers equal on generated documents.
 
-use serde_json::Value;
+use crate::value::Value;
 
 use super::{MAX_DEPTH, Members};
 
@@ -261,7 +261,8 @@ impl<'t> Reader<'t> {
 #[cfg(test)]
 mod tests {
     use super::read_split;
-    use serde_json::{Value, json};
+    use crate::json;
+    use crate::value::Value;
 
     /// serde_json's reading (duplicate keys refused), `None` where it finds an error.
     fn serde(text: &str) -> Option<Value> {

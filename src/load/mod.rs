@@ -1,4 +1,4 @@
-//! Loading: text → `serde_json::Value` plus the position of every node.
+//! Loading: text → `crate::value::Value` plus the position of every node.
 //!
 //! YAML is parsed with saphyr, whose `MarkedYaml` gives every node a span; JSON with serde_json
 //! (strict, good errors), followed by a light scan that records where each node starts. Both
@@ -12,7 +12,7 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, PosMap, SourceFile, Sources, Span, Syntax};
@@ -82,14 +82,7 @@ impl Members {
 
     /// The object whose members start at `base`, or the first key that repeats one before it.
     fn object(&mut self, base: usize) -> Result<Value, String> {
-        let mut out = serde_json::Map::with_capacity(self.0.len() - base);
-        for (key, v) in self.0.drain(base..) {
-            match out.entry(key) {
-                serde_json::map::Entry::Vacant(slot) => slot.insert(v),
-                serde_json::map::Entry::Occupied(slot) => return Err(slot.key().clone()),
-            };
-        }
-        Ok(Value::Object(out))
+        crate::value::Map::from_entries(self.0.drain(base..).collect()).map(Value::Object)
     }
 }
 

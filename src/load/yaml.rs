@@ -1,9 +1,9 @@
 //! YAML → JSON value with positions, through saphyr's `MarkedYaml`; plain documents, when no
 //! positions are wanted, straight from saphyr's events.
 
+use crate::value::{Map, Number, Value};
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 use saphyr_parser::Event;
-use serde_json::{Map, Number, Value};
 
 use super::{MAX_DEPTH, Members, SyntaxError};
 use crate::source::{NodeSpan, PosMap, SourceFile, Span, pointer_push};

@@ -238,7 +238,7 @@ fn collide_within<'a>(
 }
 
 /// A schema that is only a reference (plus annotations): its type is the referenced one.
-pub fn is_bare_ref(schema: &serde_json::Value) -> bool {
+pub fn is_bare_ref(schema: &crate::value::Value) -> bool {
     schema.as_object().is_some_and(|o| {
         o.contains_key("$ref")
             && o.keys()

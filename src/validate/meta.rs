@@ -4,9 +4,9 @@
 
 use std::sync::OnceLock;
 
+use crate::value::Value;
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{ValidationError, Validator};
-use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::FORMAT_SCHEMA_JSON;
@@ -16,7 +16,8 @@ use crate::value::Member;
 fn format_validator() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
     V.get_or_init(|| {
-        let schema: Value = serde_json::from_str(FORMAT_SCHEMA_JSON).expect("the embedded format schema is JSON");
+        let schema: serde_json::Value =
+            serde_json::from_str(FORMAT_SCHEMA_JSON).expect("the embedded format schema is JSON");
         jsonschema::draft202012::new(&schema).expect("the embedded format schema compiles")
     })
 }
@@ -38,9 +39,10 @@ fn meta_validator() -> &'static Validator {
 fn structure_validator() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
     V.get_or_init(|| {
+        use serde_json::Value;
         fn accept_payloads(v: &mut Value) {
             match v {
-                Value::Object(obj) if obj.member("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => {
+                Value::Object(obj) if obj.get("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => {
                     *v = Value::Bool(true)
                 }
                 Value::Object(obj) => obj.values_mut().for_each(accept_payloads),
@@ -69,6 +71,31 @@ fn payload_schemas(doc: &Value) -> impl Iterator<Item = &Value> {
     defs.chain(topics.filter_map(|t| t.member("schema"))).chain(lifecycle.flatten())
 }
 
+/// The document as the structure validator reads it: serde_json's values (what jsonschema
+/// takes), with `true` in place of each payload schema (which that validator accepts as it
+/// is), so that a clean run converts the definition's structure and not its schemas.
+fn structure(doc: &Value) -> serde_json::Value {
+    fn with(v: &Value, f: impl Fn(&str, &Value) -> serde_json::Value) -> serde_json::Value {
+        match v {
+            Value::Object(map) => serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), f(k, v))).collect()),
+            _ => v.to_serde(),
+        }
+    }
+    let payload = |_: &str, _: &Value| serde_json::Value::Bool(true);
+    let topic = |k: &str, v: &Value| if k == "schema" { payload(k, v) } else { v.to_serde() };
+    let lifecycle = |k: &str, v: &Value| if k == "result" || k == "error" { payload(k, v) } else { v.to_serde() };
+    let channel = |k: &str, v: &Value| match k {
+        "topics" => with(v, |_, t| with(t, topic)),
+        "lifecycle" => with(v, lifecycle),
+        _ => v.to_serde(),
+    };
+    with(doc, |k, v| match k {
+        "$defs" => with(v, payload),
+        "channels" => with(v, |_, c| with(c, channel)),
+        _ => v.to_serde(),
+    })
+}
+
 /// Check a definition document against the format's schema.
 pub fn check_definition(doc: &Value, file: FileId) -> Vec<Diagnostic> {
     // The common, clean case stays cheap: the structure, then each payload schema by
@@ -76,20 +103,25 @@ pub fn check_definition(doc: &Value, file: FileId) -> Vec<Diagnostic> {
     // a payload schema that leaves in doubt (the format's schema asks exactly that of each).
     // `is_valid` short-circuits and collects nothing; the full schema runs, and reports,
     // only when something is wrong.
-    let sound = |schema: &Value| plainly_valid(schema) || meta_validator().is_valid(schema);
-    if structure_validator().is_valid(doc) && payload_schemas(doc).all(sound) {
+    let sound = |schema: &Value| plainly_valid(schema) || meta_validator().is_valid(&schema.to_serde());
+    if structure_validator().is_valid(&structure(doc)) && payload_schemas(doc).all(sound) {
         return Vec::new();
     }
-    let errors = format_validator().iter_errors(doc).map(|e| convert(e, file, Context::Definition, doc));
+    let whole = doc.to_serde();
+    let errors = format_validator().iter_errors(&whole).map(|e| convert(e, file, Context::Definition, doc));
     dedupe(errors.collect())
 }
 
 /// Check a standalone schema file against the JSON Schema 2020-12 meta-schema.
 pub fn check_schema_file(doc: &Value, file: FileId) -> Vec<Diagnostic> {
-    if plainly_valid(doc) || meta_validator().is_valid(doc) {
+    if plainly_valid(doc) {
         return Vec::new();
     }
-    let errors = meta_validator().iter_errors(doc).map(|e| convert(e, file, Context::SchemaFile, doc));
+    let whole = doc.to_serde();
+    if meta_validator().is_valid(&whole) {
+        return Vec::new();
+    }
+    let errors = meta_validator().iter_errors(&whole).map(|e| convert(e, file, Context::SchemaFile, doc));
     dedupe(errors.collect())
 }
 
@@ -335,15 +367,16 @@ mod tests {
     /// structure validator accepts anything there, so a place it missed would go unchecked.
     #[test]
     fn payload_schemas_are_where_the_format_refers_to_the_meta_schema() {
-        fn refs(v: &Value, at: String, out: &mut Vec<String>) {
+        use serde_json::Value as Json;
+        fn refs(v: &Json, at: String, out: &mut Vec<String>) {
             match v {
-                Value::Object(obj) if obj.member("$ref").and_then(Value::as_str) == Some(META_SCHEMA) => out.push(at),
-                Value::Object(obj) => obj.iter().for_each(|(k, v)| refs(v, format!("{at}/{k}"), out)),
-                Value::Array(list) => list.iter().enumerate().for_each(|(i, v)| refs(v, format!("{at}/{i}"), out)),
+                Json::Object(obj) if obj.get("$ref").and_then(Json::as_str) == Some(META_SCHEMA) => out.push(at),
+                Json::Object(obj) => obj.iter().for_each(|(k, v)| refs(v, format!("{at}/{k}"), out)),
+                Json::Array(list) => list.iter().enumerate().for_each(|(i, v)| refs(v, format!("{at}/{i}"), out)),
                 _ => {}
             }
         }
-        let schema: Value = serde_json::from_str(FORMAT_SCHEMA_JSON).unwrap();
+        let schema: Json = serde_json::from_str(FORMAT_SCHEMA_JSON).unwrap();
         let mut found = Vec::new();
         refs(&schema, String::new(), &mut found);
         found.sort();
@@ -357,7 +390,7 @@ mod tests {
             ]
         );
         // And those are the values `payload_schemas` yields.
-        let doc = serde_json::json!({
+        let doc = crate::json!({
             "chanspec": 1,
             "$defs": {"A": {"title": "a"}},
             "channels": {"c": {
@@ -367,9 +400,9 @@ mod tests {
         });
         let titles: Vec<&str> = payload_schemas(&doc).filter_map(|s| s["title"].as_str()).collect();
         assert_eq!(titles, ["a", "t", "r", "e"]);
-        assert!(structure_validator().is_valid(&doc) && format_validator().is_valid(&doc));
-        let bad = serde_json::json!({"chanspec": 1, "$defs": {"A": {"type": "strin"}}, "channels": {}});
-        assert!(structure_validator().is_valid(&bad) && !payload_schemas(&bad).all(plainly_valid));
+        assert!(structure_validator().is_valid(&structure(&doc)) && format_validator().is_valid(&doc.to_serde()));
+        let bad = crate::json!({"chanspec": 1, "$defs": {"A": {"type": "strin"}}, "channels": {}});
+        assert!(structure_validator().is_valid(&structure(&bad)) && !payload_schemas(&bad).all(plainly_valid));
         assert!(!check_definition(&bad, FileId(0)).is_empty());
     }
 }

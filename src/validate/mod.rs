@@ -11,8 +11,8 @@ pub mod schemas;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::value::Value;
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::diagnostic::{Anchor, Diagnostic, Diagnostics};
 use crate::model::Channel;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::keywords::{self, Support};
@@ -146,7 +146,7 @@ fn check_dialect(dialect: &str, at: &Location, diags: &mut Diagnostics) {
 /// `foo_bar` both become `foo_bar`), counting required names without a schema, which
 /// become fields too. TypeScript quotes names, so only Rust can collide.
 fn check_property_names(
-    props: Option<&serde_json::Map<String, Value>>,
+    props: Option<&crate::value::Map>,
     required: Option<&Vec<Value>>,
     at: &Location,
     prints: &mut Vec<u64>,
@@ -261,7 +261,7 @@ impl Walked {
 }
 
 /// `prints` is scratch space, reused from one object to the next.
-fn check_keywords(obj: &serde_json::Map<String, Value>, at: &Location, prints: &mut Vec<u64>, diags: &mut Diagnostics) {
+fn check_keywords(obj: &crate::value::Map, at: &Location, prints: &mut Vec<u64>, diags: &mut Diagnostics) {
     // The keywords read below, found in one pass (cheaper than hashing each name).
     let (mut props, mut required, mut dialect, mut tuple) = (None, None, None, None);
     let (mut closed, mut unions) = (false, false);
@@ -392,8 +392,8 @@ fn looks_like_property(value: &Value, has_properties: bool) -> bool {
 /// `required` names a property no valid object can have: one `additionalProperties: false`
 /// forbids (not under `properties`), or whose schema is `false`. No payload could be valid.
 fn check_required_satisfiable(
-    obj: &serde_json::Map<String, Value>,
-    props: Option<&serde_json::Map<String, Value>>,
+    obj: &crate::value::Map,
+    props: Option<&crate::value::Map>,
     required: &[Value],
     closed: bool,
     at: &Location,
@@ -427,7 +427,7 @@ fn check_required_satisfiable(
 /// (a tag), where some variant does not require it: the union cannot be tagged, so the
 /// types lose the tag (an optional `kind` in every variant). Variants given by `$ref` are
 /// not looked into here.
-fn check_union_tags(obj: &serde_json::Map<String, Value>, at: &Location, diags: &mut Diagnostics) {
+fn check_union_tags(obj: &crate::value::Map, at: &Location, diags: &mut Diagnostics) {
     for key in ["oneOf", "anyOf"] {
         let Some(Value::Array(variants)) = obj.member(key) else { continue };
         if variants.len() < 2 {
@@ -464,7 +464,7 @@ fn check_union_tags(obj: &serde_json::Map<String, Value>, at: &Location, diags: 
 
 /// `prefixItems` of `len` schemas, `items: false`, and `minItems` (and `maxItems`, if given)
 /// equal to `len`: a tuple type accepts exactly the valid arrays.
-fn is_fixed_tuple(obj: &serde_json::Map<String, Value>, len: usize) -> bool {
+fn is_fixed_tuple(obj: &crate::value::Map, len: usize) -> bool {
     let count = |k: &str| obj.member(k).and_then(Value::as_u64);
     obj.member("items") == Some(&Value::Bool(false))
         && count("minItems") == Some(len as u64)

@@ -3,8 +3,9 @@
 //! serde_json and chanspec-runtime only): `format`s become doc text on `String`s, and
 //! value-narrowing keywords are dropped, so the types accept a superset of the valid values.
 
+use crate::json;
+use crate::value::{Map, Value};
 use proc_macro2::TokenStream;
-use serde_json::{Map, Value, json};
 use typify::{TypeSpace, TypeSpaceSettings};
 
 use crate::ir::{NamedType, Property, Spec};
@@ -43,11 +44,11 @@ fn adapted(t: &NamedType) -> Value {
 
 /// A JSON schema as typify reads it (schemars 0.8).
 fn schema(value: Value) -> Result<schemars::schema::Schema, String> {
-    serde_json::from_value(value).map_err(|e| format!("schema bridge: {e}"))
+    serde::Deserialize::deserialize(&value).map_err(|e| format!("schema bridge: {e}"))
 }
 
 /// typify over adapted JSON schemas.
-fn typify_values(defs: &Map<String, Value>) -> Result<TokenStream, String> {
+fn typify_values(defs: &Map) -> Result<TokenStream, String> {
     let definitions = defs
         .iter()
         .map(|(name, value)| Ok((name.clone(), schema(value.clone())?)))
@@ -59,11 +60,11 @@ fn typify_values(defs: &Map<String, Value>) -> Result<TokenStream, String> {
 /// the others reduced to `{}`), and make each of them any JSON value. Decoding still checks
 /// received values against the full schema first, so nothing invalid gets through; the Rust
 /// type is just less precise, and a note says so.
-fn degrade(mut defs: Map<String, Value>, first: String) -> Result<(TokenStream, Vec<String>), String> {
+fn degrade(mut defs: Map, first: String) -> Result<(TokenStream, Vec<String>), String> {
     let names: Vec<String> = defs.keys().cloned().collect();
     let mut notes = Vec::new();
     for name in &names {
-        let mut probe: Map<String, Value> = names.iter().map(|n| (n.clone(), json!({}))).collect();
+        let mut probe: Map = names.iter().map(|n| (n.clone(), json!({}))).collect();
         probe.insert(name.clone(), defs[name].clone());
         let Err(reason) = typify_values(&probe) else { continue };
         let reason =
@@ -143,15 +144,15 @@ fn quietly<T>(f: impl FnOnce() -> T) -> T {
 /// JSON value is valid too. typify would make a struct that refuses them; split the schema
 /// into a `oneOf` of the constrained kind(s) and the rest, so the Rust type (an enum) says
 /// what the schema says, as the TypeScript union does.
-fn split_untyped(obj: &Map<String, Value>) -> Option<Value> {
+fn split_untyped(obj: &Map) -> Option<Value> {
     const OBJECT: [&str; 3] = ["properties", "required", "additionalProperties"];
     const ARRAY: [&str; 2] = ["items", "prefixItems"];
     const OTHER: [&str; 7] = ["type", "$ref", "allOf", "anyOf", "oneOf", "enum", "const"];
-    if OTHER.iter().any(|k| obj.contains_key(*k)) {
+    if OTHER.iter().any(|k| obj.contains_key(k)) {
         return None;
     }
-    let object = OBJECT.iter().any(|k| obj.contains_key(*k));
-    let array = ARRAY.iter().any(|k| obj.contains_key(*k));
+    let object = OBJECT.iter().any(|k| obj.contains_key(k));
+    let array = ARRAY.iter().any(|k| obj.contains_key(k));
     if !object && !array {
         return None;
     }
@@ -159,7 +160,7 @@ fn split_untyped(obj: &Map<String, Value>) -> Option<Value> {
     let mut rest = vec!["string", "number", "boolean", "null"];
     for (kind, present, keys) in [("object", object, &OBJECT[..]), ("array", array, &ARRAY[..])] {
         if present {
-            let mut v: Map<String, Value> =
+            let mut v: Map =
                 obj.iter().filter(|(k, _)| keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
             v.insert("type".into(), json!(kind));
             variants.push(Value::Object(v));
@@ -168,7 +169,7 @@ fn split_untyped(obj: &Map<String, Value>) -> Option<Value> {
         }
     }
     variants.push(json!({ "type": rest }));
-    let mut out: Map<String, Value> = obj
+    let mut out: Map = obj
         .iter()
         .filter(|(k, _)| !OBJECT.contains(&k.as_str()) && !ARRAY.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -191,7 +192,7 @@ fn accepts_any(schema: &Value) -> bool {
 /// the mark on the field, removes it, and makes the field an `Option<Option<T>>`. typify does
 /// not carry a description beside a `$ref` to the field, so a `$ref` moves into an `allOf` of
 /// one, which typify reads as the same type, with the mark beside it.
-fn mark_optional_nullable(obj: &mut Map<String, Value>, ty: &NamedType, at: &str) {
+fn mark_optional_nullable(obj: &mut Map, ty: &NamedType, at: &str) {
     let Some(facts) = ty.properties(at) else { return };
     let Some(Value::Object(props)) = obj.get_mut("properties") else { return };
     for (name, schema) in props.iter_mut() {
@@ -208,7 +209,7 @@ fn mark_optional_nullable(obj: &mut Map<String, Value>, ty: &NamedType, at: &str
                 .filter(|k| *k != "allOf" && keywords::support(k) != Some(Support::Annotation))
                 .cloned()
                 .collect();
-            let rest: Map<String, Value> = shape.iter().filter_map(|k| p.remove_entry(k)).collect();
+            let rest: Map = shape.iter().filter_map(|k| p.remove_entry(k)).collect();
             let mut all = vec![json!({ "$ref": target })];
             if !rest.is_empty() {
                 all.push(Value::Object(rest));
@@ -259,7 +260,7 @@ fn nullable_enum_as_types(schema: &Value, top: bool) -> Value {
 /// real `anyOf` first, so the type only needs to hold every valid value: identical variants
 /// count once (one left is the schema itself), and the rest are a `oneOf` (an untagged enum,
 /// its first fitting variant taken).
-fn anyof_as_oneof(out: &mut Map<String, Value>) {
+fn anyof_as_oneof(out: &mut Map) {
     let Some(Value::Array(variants)) = out.remove("anyOf") else { return };
     let mut distinct: Vec<Value> = Vec::new();
     for v in variants {
@@ -288,7 +289,7 @@ fn anyof_as_oneof(out: &mut Map<String, Value>) {
 /// typify reads as a tag, making a union of objects tagged by it an internally tagged enum),
 /// and any other scalar `const` without `type` takes its value's type, rather than any JSON
 /// value. The same values are valid.
-fn const_typed(out: &mut Map<String, Value>) {
+fn const_typed(out: &mut Map) {
     let Some(c) = out.member("const").cloned() else { return };
     if !matches!(c, Value::String(_) | Value::Bool(_) | Value::Number(_)) {
         return;
@@ -309,7 +310,7 @@ fn const_typed(out: &mut Map<String, Value>) {
 /// (told to typify as `format: int64` or `uint64`). An integer whose bounds fit neither,
 /// an unbounded one among them, stays plain, and [`typify`] makes it
 /// `chanspec_runtime::Integer`, which holds any whole JSON number: every valid value decodes.
-fn integer_width(out: &mut Map<String, Value>, obj: &Map<String, Value>) {
+fn integer_width(out: &mut Map, obj: &Map) {
     let integer = match out.member("type") {
         Some(Value::String(t)) => t == "integer",
         Some(Value::Array(ts)) => ts.len() == 2 && ts.contains(&json!("integer")) && ts.contains(&json!("null")),
@@ -319,13 +320,13 @@ fn integer_width(out: &mut Map<String, Value>, obj: &Map<String, Value>) {
         return;
     }
     // The least and greatest integers the bounds (or the listed values) admit.
-    let floor = |n: &serde_json::Number| {
+    let floor = |n: &crate::value::Number| {
         n.as_i64()
             .map(i128::from)
             .or(n.as_u64().map(i128::from))
             .unwrap_or_else(|| n.as_f64().unwrap_or_default().floor() as i128)
     };
-    let ceil = |n: &serde_json::Number| {
+    let ceil = |n: &crate::value::Number| {
         n.as_i64()
             .map(i128::from)
             .or(n.as_u64().map(i128::from))
@@ -334,7 +335,7 @@ fn integer_width(out: &mut Map<String, Value>, obj: &Map<String, Value>) {
     let number = |k: &str| obj.get(k).and_then(Value::as_number);
     let mut lows = vec![number("minimum").map(ceil), number("exclusiveMinimum").map(|n| floor(n) + 1)];
     let mut highs = vec![number("maximum").map(floor), number("exclusiveMaximum").map(|n| ceil(n) - 1)];
-    let listed: Option<Vec<&serde_json::Number>> = match (obj.member("const"), obj.member("enum")) {
+    let listed: Option<Vec<&crate::value::Number>> = match (obj.member("const"), obj.member("enum")) {
         (Some(c), _) => Some(c.as_number().into_iter().collect()),
         (None, Some(Value::Array(vs))) => vs.iter().filter(|v| !v.is_null()).map(Value::as_number).collect(),
         _ => None,
@@ -357,7 +358,7 @@ fn integer_width(out: &mut Map<String, Value>, obj: &Map<String, Value>) {
 /// typify sorts a struct's fields by name; the schema's order goes into the object's
 /// description as a mark, and `fidelity` puts the fields back in that order (so a struct
 /// reads, serializes and constructs as the schema is written).
-fn mark_property_order(obj: &mut Map<String, Value>) {
+fn mark_property_order(obj: &mut Map) {
     let Some(Value::Object(props)) = obj.member("properties") else { return };
     if props.len() < 2 {
         return;

@@ -2,7 +2,7 @@
 //! `@default`, `@example` and `@deprecated` tags.
 
 use crate::value::Member;
-use serde_json::Value;
+use crate::value::Value;
 
 /// The JSDoc block for `schema`, each line prefixed by `pad`; empty when there is nothing to
 /// say.

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::naming;
 
@@ -158,10 +158,30 @@ pub struct Guards<'s> {
     /// The IR's named types by name, for the runtime's rule of which unions are tagged
     /// (refusals of a tagged union are explained by the variant its tag selects, in both
     /// languages). Borrowed: the schemas are not copied.
-    pub schemas: std::collections::HashMap<&'s str, &'s serde_json::Value>,
+    pub schemas: std::collections::HashMap<&'s str, &'s crate::value::Value>,
 }
 
 impl Guards<'_> {
+    /// The union's tag and each variant's value, by the runtime's rule, which reads
+    /// serde_json's values: given the variants and the named types their `$ref`s lead to, as
+    /// far as the rule follows them.
+    fn union_tag(&self, variants: &[Value]) -> Option<(String, Vec<serde_json::Value>)> {
+        let mut definitions = serde_json::Map::new();
+        for variant in variants {
+            let mut schema = variant;
+            for _ in 0..chanspec_runtime::check::REF_STEPS {
+                let Some(name) = schema.member("$ref").and_then(Value::as_str).and_then(crate::ir::ref_name) else {
+                    break;
+                };
+                let Some(target) = self.schemas.get(name) else { break };
+                definitions.entry(name).or_insert_with(|| target.to_serde());
+                schema = target;
+            }
+        }
+        let list: Vec<serde_json::Value> = variants.iter().map(Value::to_serde).collect();
+        chanspec_runtime::check::union_tag_values(&definitions, &list)
+    }
+
     fn call(&mut self, f: &'static str, args: Vec<Expr>) -> Expr {
         self.used.insert(f);
         Expr::Call(f, args)
@@ -231,8 +251,8 @@ impl Guards<'_> {
             if let Some(variants) = obj.member(key).and_then(Value::as_array) {
                 let checks = variants.iter().map(|s| self.check(s)).collect();
                 let mut args = vec![Expr::Array(checks)];
-                if let Some((tag, values)) = chanspec_runtime::check::union_tag_values(&self.schemas, variants) {
-                    args.push(json(&serde_json::json!({ "tag": tag, "values": values })));
+                if let Some((tag, values)) = self.union_tag(variants) {
+                    args.push(json(&crate::json!({ "tag": tag, "values": values })));
                 }
                 parts.push(self.call(helper, args));
             }
@@ -245,15 +265,11 @@ impl Guards<'_> {
     }
 
     /// The numeric or boolean keywords of `obj` named in `keys`, as helper options.
-    fn fields(
-        &mut self,
-        obj: &serde_json::Map<String, Value>,
-        keys: &[(&str, &'static str)],
-    ) -> Vec<(&'static str, Expr)> {
+    fn fields(&mut self, obj: &crate::value::Map, keys: &[(&str, &'static str)]) -> Vec<(&'static str, Expr)> {
         keys.iter().filter_map(|(k, name)| obj.member(k).map(|v| (*name, json(v)))).collect()
     }
 
-    fn array(&mut self, obj: &serde_json::Map<String, Value>) -> Option<Expr> {
+    fn array(&mut self, obj: &crate::value::Map) -> Option<Expr> {
         let mut fields = self.fields(
             obj,
             &[
@@ -279,7 +295,7 @@ impl Guards<'_> {
         (!fields.is_empty()).then(|| self.call("$array", vec![Expr::Object(fields)]))
     }
 
-    fn object(&mut self, obj: &serde_json::Map<String, Value>) -> Option<Expr> {
+    fn object(&mut self, obj: &crate::value::Map) -> Option<Expr> {
         let mut fields = self.fields(
             obj,
             &[("required", "required"), ("minProperties", "minProperties"), ("maxProperties", "maxProperties")],

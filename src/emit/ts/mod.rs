@@ -149,7 +149,7 @@ pub fn emit_into(spec: &Spec, sink: &mut dyn FnMut(String) -> std::io::Result<()
 /// turn; each worker's guard builder records which helpers its guards use.
 struct GuardChunks<'s> {
     spec: &'s Spec,
-    schemas: std::collections::HashMap<&'s str, &'s serde_json::Value>,
+    schemas: std::collections::HashMap<&'s str, &'s crate::value::Value>,
     next: std::sync::atomic::AtomicUsize,
 }
 
@@ -274,15 +274,15 @@ impl std::io::Write for Tidy<'_> {
 
 /// A JSON value as a JavaScript literal, spaced as the rest of the output
 /// (`["a", "b"]`, `{ "a": 1 }`).
-pub(crate) fn js_literal(v: &serde_json::Value) -> String {
+pub(crate) fn js_literal(v: &crate::value::Value) -> String {
     let mut out = String::new();
     write_literal(v, &mut out);
     out
 }
 
 /// [`js_literal`], appended to `out`.
-fn write_literal(v: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
+fn write_literal(v: &crate::value::Value, out: &mut String) {
+    use crate::value::Value;
     match v {
         Value::Array(items) => {
             out.push('[');

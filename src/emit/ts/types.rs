@@ -7,7 +7,7 @@
 //! Which properties are optional is read from the IR ([`ir::NamedType::objects`]), by the
 //! pointer of the object schema within its named type's schema.
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 use crate::ir::{self, NamedType, Properties};
 use crate::naming;
@@ -33,7 +33,7 @@ pub fn declaration(ty: &NamedType) -> String {
 
 /// An object schema with nothing but object keywords (and annotations) becomes an
 /// interface.
-fn as_plain_object(schema: &Value) -> Option<&Map<String, Value>> {
+fn as_plain_object(schema: &Value) -> Option<&Map> {
     let obj = schema.as_object()?;
     let object_type = obj.member("type").and_then(Value::as_str) == Some("object");
     let other = ["allOf", "anyOf", "oneOf", "$ref", "enum", "const"].iter().any(|k| obj.member(k).is_some());
@@ -99,7 +99,7 @@ fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
 
 /// The type given by `type` and the object and array keywords; `None` when they say nothing
 /// (no `type` and no structural keyword: any value).
-fn own_type(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -> Option<String> {
+fn own_type(obj: &Map, ty: &NamedType, at: &str, indent: usize) -> Option<String> {
     let declared = declared_types(obj);
     let structural = ["properties", "required", "additionalProperties", "items", "prefixItems"]
         .iter()
@@ -129,7 +129,7 @@ fn own_type(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -
 }
 
 /// The instance types named by `type`, if it is there.
-fn declared_types(obj: &Map<String, Value>) -> Option<Vec<&str>> {
+fn declared_types(obj: &Map) -> Option<Vec<&str>> {
     match obj.member("type") {
         Some(Value::String(t)) => Some(vec![t.as_str()]),
         Some(Value::Array(ts)) => Some(ts.iter().filter_map(Value::as_str).collect()),
@@ -147,7 +147,7 @@ fn is_kind(v: &Value, t: &str) -> bool {
 
 /// `{ a: string; b?: number; [key: string]: unknown }`, laid out one member per line. `obj`
 /// is at `at` in `ty`'s schema: which properties are required is read from the IR there.
-fn object_body(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -> String {
+fn object_body(obj: &Map, ty: &NamedType, at: &str, indent: usize) -> String {
     let pad = " ".repeat(indent + 2);
     let none = Properties::default();
     let facts = ty.properties(at).unwrap_or(&none);
@@ -198,7 +198,7 @@ fn object_body(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize
 }
 
 /// `T[]`, or a tuple for `prefixItems`.
-fn array_type(obj: &Map<String, Value>, ty: &NamedType, at: &str, indent: usize) -> String {
+fn array_type(obj: &Map, ty: &NamedType, at: &str, indent: usize) -> String {
     let items = obj.member("items");
     let items_at = pointer_push(at, "items");
     match obj.member("prefixItems").and_then(Value::as_array) {
@@ -300,7 +300,7 @@ fn top_level(t: &str, op: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     /// The type expression of `schema` as the schema of a named type.
     fn type_of(schema: &Value, indent: usize) -> String {

@@ -1,0 +1,271 @@
+//! Values read in (`Deserialize`, from any serde format), and read from (`&Value` as a serde
+//! `Deserializer`, as serde_json's `&Value` is: the format's types are read from a document's
+//! nodes this way). Errors are serde_json's.
+
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::forward_to_deserialize_any;
+
+use super::{Map, Value};
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Deserialize::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::with_capacity(access.size_hint().unwrap_or(0));
+        while let Some((k, v)) = access.next_entry::<String, Value>()? {
+            map.insert(k, v);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+type Error = serde_json::Error;
+
+impl<'de> IntoDeserializer<'de, Error> for &'de Value {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> Deserializer<'de> for &'de Value {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => visitor.visit_u64(u),
+                (None, Some(i), _) => visitor.visit_i64(i),
+                (None, None, Some(f)) => visitor.visit_f64(f),
+                (None, None, None) => Err(de::Error::custom("a number out of range")),
+            },
+            Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::Array(items) => {
+                let mut seq = de::value::SeqDeserializer::new(items.iter());
+                let out = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(out)
+            }
+            Value::Object(map) => {
+                let mut access = de::value::MapDeserializer::new(map.iter().map(|(k, v)| (Key(k), v)));
+                let out = visitor.visit_map(&mut access)?;
+                access.end()?;
+                Ok(out)
+            }
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self {
+            Value::String(s) => visitor.visit_enum(Key(s)),
+            Value::Object(map) if map.len() == 1 => {
+                let (k, v) = map.first().expect("one member");
+                visitor.visit_enum(Variant { name: k, value: v })
+            }
+            _ => Err(de::Error::invalid_type(unexpected(self), &"a string or an object with one member")),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+fn unexpected(v: &Value) -> de::Unexpected<'_> {
+    match v {
+        Value::Null => de::Unexpected::Unit,
+        Value::Bool(b) => de::Unexpected::Bool(*b),
+        Value::Number(_) => de::Unexpected::Other("number"),
+        Value::String(s) => de::Unexpected::Str(s),
+        Value::Array(_) => de::Unexpected::Seq,
+        Value::Object(_) => de::Unexpected::Map,
+    }
+}
+
+/// A member's key, or a unit variant's name, read as a borrowed string.
+struct Key<'de>(&'de str);
+
+impl<'de> IntoDeserializer<'de, Error> for Key<'de> {
+    type Deserializer = de::value::BorrowedStrDeserializer<'de, Error>;
+    fn into_deserializer(self) -> Self::Deserializer {
+        de::value::BorrowedStrDeserializer::new(self.0)
+    }
+}
+
+impl<'de> de::EnumAccess<'de> for Key<'de> {
+    type Error = Error;
+    type Variant = Unit;
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Unit), Error> {
+        seed.deserialize(self.into_deserializer()).map(|v| (v, Unit))
+    }
+}
+
+/// The rest of a unit variant: nothing.
+struct Unit;
+
+impl<'de> de::VariantAccess<'de> for Unit {
+    type Error = Error;
+    fn unit_variant(self) -> Result<(), Error> {
+        Ok(())
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, _seed: S) -> Result<S::Value, Error> {
+        Err(de::Error::invalid_type(de::Unexpected::UnitVariant, &"newtype variant"))
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value, Error> {
+        Err(de::Error::invalid_type(de::Unexpected::UnitVariant, &"tuple variant"))
+    }
+    fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], _visitor: V) -> Result<V::Value, Error> {
+        Err(de::Error::invalid_type(de::Unexpected::UnitVariant, &"struct variant"))
+    }
+}
+
+/// An externally tagged variant: `{"name": value}`.
+struct Variant<'de> {
+    name: &'de str,
+    value: &'de Value,
+}
+
+impl<'de> de::EnumAccess<'de> for Variant<'de> {
+    type Error = Error;
+    type Variant = &'de Value;
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, &'de Value), Error> {
+        seed.deserialize(Key(self.name).into_deserializer()).map(|v| (v, self.value))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for &'de Value {
+    type Error = Error;
+    fn unit_variant(self) -> Result<(), Error> {
+        Deserialize::deserialize(self)
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, Error> {
+        seed.deserialize(self)
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_any(visitor)
+    }
+    fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_any(visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Shape {
+        name: String,
+        count: Option<u32>,
+        kind: Kind,
+        #[serde(default)]
+        tags: Vec<String>,
+        rest: Option<Value>,
+        nested: Option<Box<Shape>>,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Plain,
+        Sized(u32),
+        Named { n: String },
+    }
+
+    /// The format's types read from our values as serde_json reads them from its own.
+    #[test]
+    fn types_read_from_values_as_from_serde_json_values() {
+        let cases = [
+            serde_json::json!({"name": "a", "kind": "plain"}),
+            serde_json::json!({"name": "a", "count": 3, "kind": {"sized": 4}, "tags": ["x"], "rest": {"q": [1, null]}}),
+            serde_json::json!({"name": "a", "kind": {"named": {"n": "z"}}, "nested": {"name": "b", "kind": "plain", "count": null}}),
+            serde_json::json!({"name": "a", "kind": "plain", "extra": 1}),
+            serde_json::json!({"name": 1, "kind": "plain"}),
+            serde_json::json!({"name": "a", "kind": "nope"}),
+            serde_json::json!({"name": "a", "count": -1, "kind": "plain"}),
+            serde_json::json!({"name": "a", "count": 1.5, "kind": "plain"}),
+            serde_json::json!({"name": "a", "kind": {"sized": 1, "plain": 2}}),
+            serde_json::json!(["a", 1, "plain"]),
+        ];
+        for case in cases {
+            let ours = Value::from(case.clone());
+            let a = Shape::deserialize(&ours).map_err(|e| e.to_string());
+            let b = Shape::deserialize(&case).map_err(|e| e.to_string());
+            assert_eq!(a.is_ok(), b.is_ok(), "{case}: {a:?} / {b:?}");
+            if let (Ok(a), Ok(b)) = (a, b) {
+                assert_eq!(a, b, "{case}");
+            }
+            assert_eq!(Value::deserialize(&ours).unwrap(), ours);
+            assert_eq!(serde_json::from_str::<Value>(&case.to_string()).unwrap(), ours);
+        }
+    }
+}
