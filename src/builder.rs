@@ -202,11 +202,15 @@ impl Builder {
             }
         }
         let mut checked = checked;
+        // Checked and reported: the files' texts are needed again only for a report from
+        // lowering, and are then read again.
+        checked.workspace.sources.release_texts();
         let mut spec = crate::lower::lower_taking(&mut checked).map_err(|d| fail(&checked, d.into_vec()))?;
         // Lowering moved the schemas out of the documents into the IR; the rest of `checked`
         // goes back to the allocator for the emitters to reuse.
         crate::trace::phase("lowered");
         drop(checked);
+        release_freed_memory();
         let rust_out = match (&self.rust_out, std::env::var_os("OUT_DIR")) {
             (Some(p), _) => Some(p.clone()),
             (None, Some(dir)) => Some(PathBuf::from(dir).join("chanspec.rs")),
@@ -318,6 +322,18 @@ impl Builder {
 
 /// `file` as a path relative to the directory of `out` (`../pipeline/chanspec.yaml`), or as
 /// given when either cannot be resolved.
+/// Give back to the system the memory checking used, before the emitters start: the run's
+/// peak is then the IR and the output being made, not also what checking held. The command
+/// line's allocator is mimalloc, which otherwise keeps freed pages for the thread that freed
+/// them (`generate` lets it purge; `main.rs`). Elsewhere, nothing to do.
+fn release_freed_memory() {
+    #[cfg(feature = "cli")]
+    // SAFETY: mi_collect takes no pointers; it only walks mimalloc's own free lists.
+    unsafe {
+        libmimalloc_sys::mi_collect(true)
+    }
+}
+
 fn relative_to(file: &Path, out: &Path) -> String {
     let abs = |p: &Path| std::path::absolute(p).ok().map(|p| crate::workspace::normalize(&p));
     let (Some(file_abs), Some(out_abs)) = (abs(file), abs(out)) else { return load::display(file) };

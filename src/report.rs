@@ -144,9 +144,9 @@ pub fn human(d: &Diagnostic, sources: &Sources, color: bool) -> String {
             _ => "here",
         };
         group = group.element(
-            Snippet::source(f.text.as_str())
+            Snippet::source(f.text())
                 .path(f.display.as_str())
-                .annotation(AnnotationKind::Primary.span(clamp(span, &f.text)).label(label)),
+                .annotation(AnnotationKind::Primary.span(clamp(span, f.text())).label(label)),
         );
     }
     let related = d.related.as_deref().map(|(loc, target, label)| {
@@ -155,9 +155,9 @@ pub fn human(d: &Diagnostic, sources: &Sources, color: bool) -> String {
     });
     if let Some((f, span, label)) = &related {
         group = group.element(
-            Snippet::source(f.text.as_str())
+            Snippet::source(f.text())
                 .path(f.display.as_str())
-                .annotation(AnnotationKind::Context.span(clamp(*span, &f.text)).label(label.as_str())),
+                .annotation(AnnotationKind::Context.span(clamp(*span, f.text())).label(label.as_str())),
         );
     }
     let mut report: Vec<Group> = vec![group];

@@ -109,6 +109,9 @@ impl Syntax {
     }
 }
 
+/// A file's length and modification time when it was read.
+pub type Stamp = (u64, std::time::SystemTime);
+
 /// One loaded file: its text, and the positions of its nodes once parsed.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -116,7 +119,12 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The path as shown in diagnostics.
     pub display: String,
-    pub text: String,
+    text: String,
+    /// The file's length and modification time when it was read (files read from disk only).
+    stamp: Option<Stamp>,
+    /// The text was let go (`release_text`); `text()` reads it again, once, if needed.
+    released: bool,
+    reloaded: std::sync::OnceLock<String>,
     pub syntax: Syntax,
     /// Node positions, worked out on first use (only reports need them): see
     /// `load::positions`.
@@ -128,40 +136,80 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: String) -> Self {
         let syntax = Syntax::from_path(&path);
-        SourceFile { path, display, text, syntax, positions: Default::default(), line_starts: Default::default() }
+        SourceFile {
+            path,
+            display,
+            text,
+            stamp: None,
+            released: false,
+            reloaded: Default::default(),
+            syntax,
+            positions: Default::default(),
+            line_starts: Default::default(),
+        }
+    }
+
+    /// The file as read from disk, with its length and modification time then: its text may
+    /// be let go and read again for a report.
+    pub fn from_disk(path: PathBuf, display: String, text: String, stamp: Stamp) -> Self {
+        SourceFile { stamp: Some(stamp), ..SourceFile::new(path, display, text) }
+    }
+
+    /// The file's text. After `release_text`, read from disk again, and only if the file is
+    /// as it was (length and modification time): otherwise empty, and reports on the file name
+    /// it without a place.
+    pub fn text(&self) -> &str {
+        if !self.released {
+            return &self.text;
+        }
+        self.reloaded.get_or_init(|| {
+            let same = |m: std::fs::Metadata| m.modified().ok().map(|t| (m.len(), t)) == self.stamp;
+            let current = std::fs::metadata(&self.path).is_ok_and(same);
+            current.then(|| std::fs::read_to_string(&self.path).ok()).flatten().unwrap_or_default()
+        })
+    }
+
+    /// Let the text go, once the file is parsed and checked: a large definition's text is a
+    /// tenth of `generate`'s memory, and only reports need it (they are rare after `check`
+    /// passed). Text not read from disk is kept.
+    pub fn release_text(&mut self) {
+        if self.stamp.is_some() {
+            self.text = String::new();
+            self.released = true;
+        }
     }
 
     fn line_starts(&self) -> &[usize] {
         self.line_starts.get_or_init(|| {
             let mut starts = vec![0];
-            starts.extend(self.text.match_indices('\n').map(|(i, _)| i + 1));
+            starts.extend(self.text().match_indices('\n').map(|(i, _)| i + 1));
             starts
         })
     }
 
     /// 1-based line and column (counted in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
+        let offset = offset.min(self.text().len());
         let starts = self.line_starts();
         let line = starts.partition_point(|&s| s <= offset) - 1;
         let start = starts[line];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let col = self.text().get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
     /// Byte offset of a 1-based line and 0-based character column.
     pub fn offset_of(&self, line: usize, col: usize) -> usize {
         let Some(&start) = self.line_starts().get(line.saturating_sub(1)) else {
-            return self.text.len();
+            return self.text().len();
         };
-        let rest = &self.text[start..];
-        rest.char_indices().nth(col).map_or(self.text.len(), |(i, _)| start + i)
+        let rest = &self.text()[start..];
+        rest.char_indices().nth(col).map_or(self.text().len(), |(i, _)| start + i)
     }
 
     /// Byte offsets of every character index, for parsers that count in characters.
     pub fn char_to_byte(&self) -> Vec<usize> {
-        let mut v: Vec<usize> = self.text.char_indices().map(|(i, _)| i).collect();
-        v.push(self.text.len());
+        let mut v: Vec<usize> = self.text().char_indices().map(|(i, _)| i).collect();
+        v.push(self.text().len());
         v
     }
 }
@@ -180,6 +228,11 @@ impl Sources {
 
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
+    }
+
+    /// Every file's text let go (`SourceFile::release_text`).
+    pub fn release_texts(&mut self) {
+        self.files.iter_mut().for_each(SourceFile::release_text);
     }
 
     pub fn get_mut(&mut self, id: FileId) -> &mut SourceFile {
@@ -268,13 +321,45 @@ pub fn pointer_last(pointer: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
 
+    /// A text let go is read again for a report while the file is unchanged, and places
+    /// come out the same; a changed file gives no text rather than wrong places.
+    #[test]
+    fn a_released_text_is_read_again_only_from_the_same_file() {
+        let dir = std::env::temp_dir().join(format!("chanspec-release-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("d.yaml");
+        let text = "chanspec: 1\nchannels:\n  a:\n    topics: {}\n";
+        std::fs::write(&path, text).unwrap();
+        let mut sources = Sources::default();
+        let doc = crate::load::load_file(&mut sources, &path).unwrap();
+        let before: Vec<_> = (0..text.len()).map(|o| sources.get(doc.file).line_col(o)).collect();
+        sources.release_texts();
+        let f = sources.get(doc.file);
+        assert!(f.text.is_empty() && f.released);
+        assert_eq!(f.text(), text);
+        assert_eq!((0..text.len()).map(|o| f.line_col(o)).collect::<Vec<_>>(), before);
+
+        let mut sources = Sources::default();
+        let doc = crate::load::load_file(&mut sources, &path).unwrap();
+        sources.release_texts();
+        std::fs::write(&path, "chanspec: 1\nchannels: {}\n").unwrap();
+        assert_eq!(sources.get(doc.file).text(), "");
+
+        // Text that was never read from a file is kept.
+        let mut sources = Sources::default();
+        let id = sources.add(SourceFile::new("x.yaml".into(), "x.yaml".into(), text.into()));
+        sources.release_texts();
+        assert_eq!(sources.get(id).text(), text);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn line_col_counts_characters() {
         let f = SourceFile::new("a".into(), "a".into(), "ab\nçé: x\n".into());
         assert_eq!(f.line_col(0), (1, 1));
         assert_eq!(f.line_col(3), (2, 1));
         // 'x' is after two 2-byte characters, ':' and ' '.
-        let x = f.text.find('x').unwrap();
+        let x = f.text().find('x').unwrap();
         assert_eq!(f.line_col(x), (2, 5));
         assert_eq!(f.offset_of(2, 4), x);
     }

@@ -14,7 +14,7 @@ fn check_never_panics(name: &str, text: String) {
         let l = report::locate(d, &checked.workspace.sources);
         if let (Some(file), Some(line)) = (&l.file, l.line) {
             let (_, f) = checked.workspace.sources.iter().find(|(_, f)| &f.display == file).unwrap();
-            assert!(line >= 1 && line <= f.text.lines().count().max(1) + 1, "{l:?}");
+            assert!(line >= 1 && line <= f.text().lines().count().max(1) + 1, "{l:?}");
         }
     }
     report::render(&diags, &checked.workspace.sources, Format::Human, false);

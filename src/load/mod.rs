@@ -88,9 +88,20 @@ impl Members {
 
 /// Read and parse one file. Errors (unreadable file, syntax) become diagnostics.
 pub fn load_file(sources: &mut Sources, path: &Path) -> Result<Document, Diagnostic> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
+    // The length and modification time with the text, so that a text let go after checking
+    // is read again for a report only if the file is still the same.
+    let read = |path: &Path| -> std::io::Result<(Vec<u8>, Option<crate::source::Stamp>)> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
+        file.read_to_end(&mut bytes)?;
+        let read = bytes.len() as u64;
+        Ok((bytes, meta.modified().ok().map(|t| (meta.len(), t)).filter(|(len, _)| *len == read)))
+    };
+    let (text, stamp) = match read(path) {
+        Ok((bytes, stamp)) => match String::from_utf8(bytes) {
+            Ok(t) => (t, stamp),
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -105,7 +116,12 @@ pub fn load_file(sources: &mut Sources, path: &Path) -> Result<Document, Diagnos
                 .hint("check the path; references are resolved relative to the file that holds them"));
         }
     };
-    load_text(sources, path.to_path_buf(), text, Syntax::from_path(path))
+    let shown = display(path);
+    let source = match stamp {
+        Some(stamp) => SourceFile::from_disk(path.to_path_buf(), shown, text, stamp),
+        None => SourceFile::new(path.to_path_buf(), shown, text),
+    };
+    parse_source(sources, source)
 }
 
 /// Parse text already in memory, as if read from `path`.
@@ -113,17 +129,22 @@ pub fn load_text(sources: &mut Sources, path: PathBuf, text: String, syntax: Syn
     let shown = display(&path);
     let mut source = SourceFile::new(path, shown, text);
     source.syntax = syntax;
+    parse_source(sources, source)
+}
+
+fn parse_source(sources: &mut Sources, source: SourceFile) -> Result<Document, Diagnostic> {
+    let syntax = source.syntax;
     let id = sources.add(source);
     let file = sources.get(id);
     let parsed = match syntax {
-        Syntax::Json => json_direct::read(&file.text).map_or_else(|| json::parse(&file.text), Ok),
+        Syntax::Json => json_direct::read(file.text()).map_or_else(|| json::parse(file.text()), Ok),
         Syntax::Yaml => yaml::parse(file, false).map(|(v, _)| v),
     };
     match parsed {
         Ok(value) => Ok(Document { file: id, value }),
         Err(e) => {
             let hint = match syntax {
-                Syntax::Yaml if e.code == "syntax" => yaml::hint(&file.text, e.offset, &e.message),
+                Syntax::Yaml if e.code == "syntax" => yaml::hint(file.text(), e.offset, &e.message),
                 _ => None,
             };
             let d = Diagnostic::error(e.code, e.message).at_span(id, Span::new(e.offset, e.offset + 1));
@@ -139,7 +160,7 @@ pub fn load_text(sources: &mut Sources, path: PathBuf, text: String, syntax: Syn
 /// file never needs them, so they cost nothing until something is reported.
 pub fn positions(file: &SourceFile) -> &PosMap {
     file.positions.get_or_init(|| match file.syntax {
-        Syntax::Json => json::positions(&file.text),
+        Syntax::Json => json::positions(file.text()),
         Syntax::Yaml => yaml::parse(file, true).map(|(_, p)| p).unwrap_or_default(),
     })
 }

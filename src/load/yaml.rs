@@ -11,13 +11,13 @@ use crate::source::{NodeSpan, PosMap, SourceFile, Span, pointer_push};
 /// Parse to a value; with `track`, also record every node's position.
 pub(super) fn parse(file: &SourceFile, track: bool) -> Result<(Value, PosMap), SyntaxError> {
     // Block-style documents are read straight from the text (its depth bounded there).
-    if !track && let Some(value) = super::block::read(&file.text) {
+    if !track && let Some(value) = super::block::read(file.text()) {
         return Ok((value, PosMap::default()));
     }
-    if let Some(offset) = too_deep(&file.text) {
+    if let Some(offset) = too_deep(file.text()) {
         return Err(SyntaxError::new(offset, format!("nesting deeper than {MAX_DEPTH} levels")));
     }
-    if !track && let Some(value) = plain(&file.text) {
+    if !track && let Some(value) = plain(file.text()) {
         return Ok((value, PosMap::default()));
     }
     tree(file, track)
@@ -39,7 +39,7 @@ pub(super) fn events(text: &str) -> Option<Value> {
 
 /// Through saphyr's node tree, which knows every node's span and reads all of YAML.
 fn tree(file: &SourceFile, track: bool) -> Result<(Value, PosMap), SyntaxError> {
-    let text = &file.text;
+    let text = file.text();
     // saphyr counts in characters; spans are kept in bytes.
     let offsets = if text.is_ascii() { None } else { Some(file.char_to_byte()) };
     let byte = |index: usize| match &offsets {
