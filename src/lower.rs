@@ -168,7 +168,7 @@ fn run<'a>(
         if let Value::Object(obj) = &mut types[i].schema
             && !obj.contains_key("description")
         {
-            obj.insert("description".into(), Value::String(doc.clone()));
+            obj.insert("description".into(), Value::String(doc.clone().into()));
         }
     }
     if l.diags.has_errors() {
@@ -249,7 +249,7 @@ impl Lowering<'_> {
                     _ => self.claim(at, naming::topic_payload(&ch.id, name)),
                 };
                 ir::Topic {
-                    name: name.clone(),
+                    name: name.to_string(),
                     rust_method: naming::rust_snake(name),
                     variant: naming::type_name(name),
                     payload,
@@ -280,7 +280,7 @@ impl Lowering<'_> {
             .params
             .iter()
             .map(|(name, p)| ir::Param {
-                name: name.clone(),
+                name: name.to_string(),
                 rust_name: naming::rust_snake(name),
                 ts_name: naming::ts_property(name),
                 ty: p.ty,
@@ -321,7 +321,7 @@ impl Lowering<'_> {
         for (keyword, value) in obj.iter_mut() {
             if keyword == "$ref" {
                 match self.checked.refs.get(at) {
-                    Some(target) => *value = Value::String(ir::type_ref(&self.name_for(&target.clone()))),
+                    Some(target) => *value = Value::String(ir::type_ref(&self.name_for(&target.clone())).into()),
                     None => unresolved = true,
                 }
                 continue;
@@ -367,7 +367,7 @@ fn properties<'s>(obj: &Map, resolve: &dyn Fn(&str) -> Option<&'s Value>) -> Pro
             .into_iter()
             .flatten()
             .map(|(name, schema)| Property {
-                name: name.clone(),
+                name: name.to_string(),
                 required: required.contains(&name.as_str()),
                 nullable: admits_null(schema, resolve, 0),
             })
@@ -446,7 +446,7 @@ pub fn union_tag(schema: &Value, types: &[NamedType], index: &HashMap<String, us
 /// `{const: "x"}` or `{enum: ["x"]}` → `x`.
 fn const_string(schema: &Value) -> Option<String> {
     match (schema.member("const"), schema.member("enum").and_then(Value::as_array)) {
-        (Some(Value::String(s)), _) => Some(s.clone()),
+        (Some(Value::String(s)), _) => Some(s.to_string()),
         (None, Some(values)) if values.len() == 1 => values[0].as_str().map(String::from),
         _ => None,
     }

@@ -86,7 +86,7 @@ pub fn instance(schema: &Value, defs: &Map, rng: &mut Rng, depth: usize) -> Valu
         return merge(base, &rest, defs, rng, depth);
     }
     let ty = match obj.member("type") {
-        Some(Value::String(t)) => t.clone(),
+        Some(Value::String(t)) => t.to_string(),
         Some(Value::Array(ts)) => {
             // A nullable type: null now and then, the other type mostly.
             let names: Vec<&str> = ts.iter().filter_map(Value::as_str).collect();

@@ -75,7 +75,7 @@ pub fn refs(schema: &Value, at: &Location) -> Vec<(Location, String)> {
                     Token::Index(i) => push_index(&mut here.pointer, *i),
                 }
             }
-            out.push((here, r.clone()));
+            out.push((here, r.to_string()));
         }
         for (keyword, value) in obj {
             let Some(kind) = children(keyword) else { continue };
@@ -166,7 +166,7 @@ mod tests {
         let mut walked = Vec::new();
         walk(&schema, &at, &mut |node, here| {
             if let Some(Value::String(r)) = node.get("$ref") {
-                walked.push((here.clone(), r.clone()));
+                walked.push((here.clone(), r.to_string()));
             }
             true
         });

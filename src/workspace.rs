@@ -162,7 +162,7 @@ impl Workspace {
     fn missing_def_hint(&self, file: FileId, pointer: &str) -> Option<String> {
         let (container, name) = pointer.strip_prefix('/')?.split_once('/')?;
         let defs = self.doc(file).get(container).and_then(Value::as_object);
-        if let Some(close) = defs.and_then(|d| did_you_mean(name, d.keys().map(String::as_str))) {
+        if let Some(close) = defs.and_then(|d| did_you_mean(name, d.keys().map(|k| k.as_str()))) {
             return Some(format!("did you mean `#/{container}/{close}`?"));
         }
         let elsewhere = self

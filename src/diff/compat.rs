@@ -119,7 +119,7 @@ fn sample_of(t: &str, o: &Map) -> Value {
         "array" => json!([]),
         "string" => {
             let n = o.member("minLength").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
-            Value::String("x".repeat(n))
+            Value::String("x".repeat(n).into())
         }
         _ => {
             let lo = o
@@ -315,7 +315,7 @@ impl Checker<'_> {
         }
         if tw.contains(&"string") {
             if let Some(b) =
-                lengths(wo, ro, at, "minLength", "maxLength", "characters", |n| Value::String("x".repeat(n)))
+                lengths(wo, ro, at, "minLength", "maxLength", "characters", |n| Value::String("x".repeat(n).into()))
             {
                 return Some(b);
             }

@@ -351,7 +351,7 @@ fn put(base: &Value, at: &str, value: Option<Value>) -> Value {
     }
     match (here, value) {
         (Value::Object(o), Some(v)) => {
-            o.insert(last.clone(), v);
+            o.insert(last.clone().into(), v);
         }
         (Value::Object(o), None) => {
             o.remove(last);

@@ -64,7 +64,7 @@ fn split_point(text: &str) -> Option<usize> {
 
 /// The second thread's entries, read from the split line to the end of their mapping.
 struct Taken<'a> {
-    members: Vec<(String, Value)>,
+    members: Vec<(crate::value::Str, Value)>,
     /// Where reading stopped, and the line there (less indented than the entries, or none).
     pos: usize,
     line: Option<Line<'a>>,
@@ -260,7 +260,7 @@ impl<'a, 's> Reader<'a, 's> {
             } else {
                 self.inline_then_next(rest, n, depth)?
             };
-            self.members.push(String::new(), value);
+            self.members.push(crate::value::Str::default(), value);
         }
         if self.line.is_some_and(|l| l.indent > n) {
             return None;
@@ -338,11 +338,11 @@ fn starts_entry(body: &str) -> bool {
 const KEY_LIMIT: usize = 1000;
 
 /// A mapping entry: its key, and the rest of the line after `:` and spaces.
-fn entry(body: &str) -> Option<(String, &str)> {
+fn entry(body: &str) -> Option<(crate::value::Str, &str)> {
     let (key, after) = match *body.as_bytes().first()? {
         b'"' | b'\'' => {
             let (key, after) = quoted(body)?;
-            (key, after.trim_start_matches(' '))
+            (key.into(), after.trim_start_matches(' '))
         }
         b if INDICATORS.contains(&b) => return None,
         _ => {
@@ -377,7 +377,7 @@ fn inline(rest: &str, depth: usize) -> Option<Value> {
     match rest.as_bytes()[0] {
         b'"' | b'\'' => {
             let (s, after) = quoted(rest)?;
-            ends_line(after).then_some(Value::String(s))
+            ends_line(after).then_some(Value::String(s.into()))
         }
         b'[' | b'{' => flow(rest, depth),
         b'-' if rest.len() > 1 && rest.as_bytes()[1] != b' ' => plain(rest),
@@ -420,7 +420,7 @@ fn flow_node<'s>(s: &'s str, members: &mut Members, depth: usize) -> Option<(Val
     }
     let bytes = s.as_bytes();
     match *bytes.first()? {
-        b'"' | b'\'' => quoted(s).map(|(text, after)| (Value::String(text), after)),
+        b'"' | b'\'' => quoted(s).map(|(text, after)| (Value::String(text.into()), after)),
         open @ (b'[' | b'{') => {
             let close = if open == b'[' { ']' } else { '}' };
             let base = members.open();
@@ -435,7 +435,7 @@ fn flow_node<'s>(s: &'s str, members: &mut Members, depth: usize) -> Option<(Val
                     inner = after;
                     key
                 } else {
-                    String::new()
+                    crate::value::Str::default()
                 };
                 let (value, after) = flow_node(inner, members, depth + 1)?;
                 members.push(key, value);
@@ -468,9 +468,9 @@ fn flow_plain(s: &str) -> Option<(Value, &str)> {
 }
 
 /// A key of a flow mapping (`key: `, `"key": `) and the text after the `: `.
-fn flow_key(s: &str) -> Option<(String, &str)> {
+fn flow_key(s: &str) -> Option<(crate::value::Str, &str)> {
     let (key, after) = match *s.as_bytes().first()? {
-        b'"' | b'\'' => quoted(s)?,
+        b'"' | b'\'' => quoted(s).map(|(key, after)| (key.into(), after))?,
         b if INDICATORS.contains(&b) => return None,
         _ => {
             let end = s.find(": ")?;
@@ -792,7 +792,7 @@ mod tests {
             Value::Null => return ["null", "~", ""][next(3)].to_string(),
             other => return other.to_string(),
         };
-        let s = if next(12) == 0 { words[next(words.len())].to_string() } else { s };
+        let s = if next(12) == 0 { words[next(words.len())].to_string() } else { s.to_string() };
         match next(3) {
             0 => s,
             1 => {

@@ -70,10 +70,10 @@ impl<'de> serde::de::Visitor<'de> for Node<'_> {
         Ok(crate::value::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
+        Ok(Value::String(v.to_string().into()))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+        Ok(Value::String(v.into()))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)

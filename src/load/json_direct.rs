@@ -14,7 +14,7 @@
 //! [`MAX_DEPTH`]. Strings with escapes and numbers are read by serde_json itself, so values
 //! are serde_json's; a test holds the two readers equal on generated documents.
 
-use crate::value::Value;
+use crate::value::{Str, Value};
 
 use super::{MAX_DEPTH, Members};
 
@@ -63,7 +63,7 @@ fn split_point(text: &str) -> Option<usize> {
 
 /// The second thread's members, read from the split point to the end of their object.
 struct Taken {
-    members: Vec<(String, Value)>,
+    members: Vec<(Str, Value)>,
     /// Just past the object's closing brace.
     end: usize,
     /// The deepest nesting below the object.
@@ -138,7 +138,7 @@ impl<'t> Reader<'t> {
     }
 
     /// A string: copied when it has no escapes, else read by serde_json.
-    fn string(&mut self) -> Option<String> {
+    fn string(&mut self) -> Option<Str> {
         let start = self.pos + 1;
         let mut i = start;
         let mut escaped = false;
@@ -155,9 +155,9 @@ impl<'t> Reader<'t> {
         }
         self.pos = i + 1;
         if escaped {
-            serde_json::from_str(&self.text[start - 1..=i]).ok()
+            serde_json::from_str::<String>(&self.text[start - 1..=i]).ok().map(Str::from)
         } else {
-            Some(self.text[start..i].to_string())
+            Some(Str::from(&self.text[start..i]))
         }
     }
 
@@ -190,7 +190,7 @@ impl<'t> Reader<'t> {
             self.pos += 1;
         } else {
             loop {
-                let key = if keyed { self.key()? } else { String::new() };
+                let key = if keyed { self.key()? } else { Str::default() };
                 let v = self.value(handoff)?;
                 self.members.push(key, v);
                 self.ws();
@@ -228,7 +228,7 @@ impl<'t> Reader<'t> {
     }
 
     /// A member's key, and its colon.
-    fn key(&mut self) -> Option<String> {
+    fn key(&mut self) -> Option<Str> {
         self.ws();
         if self.bytes.get(self.pos) != Some(&b'"') {
             return None;
@@ -239,7 +239,7 @@ impl<'t> Reader<'t> {
     }
 
     /// The members from here to the end of their object (for the second thread).
-    fn members_to_end(&mut self) -> Option<Vec<(String, Value)>> {
+    fn members_to_end(&mut self) -> Option<Vec<(Str, Value)>> {
         let mut none = None;
         loop {
             let key = self.key()?;

@@ -12,7 +12,7 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use crate::value::Value;
+use crate::value::{Str, Value};
 
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, PosMap, SourceFile, Sources, Span, Syntax};
@@ -62,7 +62,7 @@ impl SyntaxError {
 /// one per container by doubling would touch (and have the kernel zero) far more memory than
 /// the tree keeps.
 #[derive(Default)]
-struct Members(Vec<(String, Value)>);
+struct Members(Vec<(Str, Value)>);
 
 impl Members {
     /// Where the members of a container opened now start.
@@ -71,8 +71,8 @@ impl Members {
     }
 
     /// A member of the innermost open container (an array's items have an empty key).
-    fn push(&mut self, key: String, value: Value) {
-        self.0.push((key, value));
+    fn push(&mut self, key: impl Into<Str>, value: Value) {
+        self.0.push((key.into(), value));
     }
 
     /// The array whose items start at `base`.

@@ -1,7 +1,7 @@
 //! YAML → JSON value with positions, through saphyr's `MarkedYaml`; plain documents, when no
 //! positions are wanted, straight from saphyr's events.
 
-use crate::value::{Map, Number, Value};
+use crate::value::{Map, Number, Str, Value};
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 use saphyr_parser::Event;
 
@@ -118,14 +118,14 @@ impl Converter<'_> {
                     let name = self.key(k)?;
                     let p = self.child(&pointer, &name);
                     let value = self.node(v, p, Some(self.span(k)), depth + 1)?;
-                    if out.insert(name.clone(), value).is_some() {
+                    if out.insert(name.clone().into(), value).is_some() {
                         return Err(SyntaxError::duplicate_key(self.span(k).start, &name));
                     }
                 }
                 Value::Object(out)
             }
             YamlData::Tagged(_, inner) => return self.node(inner, pointer, key, depth + 1),
-            YamlData::Representation(raw, _, _) => Value::String(raw.to_string()),
+            YamlData::Representation(raw, _, _) => Value::String(raw.to_string().into()),
             YamlData::Alias(_) => return Err(self.error(node, "unresolved YAML alias")),
             YamlData::BadValue => {
                 return Err(self.error(node, "this scalar does not match its tag"));
@@ -143,7 +143,7 @@ impl Converter<'_> {
 
     fn key(&self, k: &MarkedYaml) -> Result<String, SyntaxError> {
         match &k.data {
-            YamlData::Value(s) => Ok(key_text(s)),
+            YamlData::Value(s) => Ok(key_text(s).into()),
             YamlData::Representation(raw, _, _) => Ok(raw.to_string()),
             YamlData::Tagged(_, inner) => self.key(inner),
             _ => Err(self.error(k, "only scalar mapping keys are supported")),
@@ -158,18 +158,18 @@ pub(super) fn scalar_value(s: &Scalar) -> Option<Value> {
         Scalar::Boolean(b) => Value::Bool(*b),
         Scalar::Integer(i) => Value::Number((*i).into()),
         Scalar::FloatingPoint(f) => Value::Number(Number::from_f64(f.into_inner())?),
-        Scalar::String(s) => Value::String(s.to_string()),
+        Scalar::String(s) => Value::String(Str::from(s.as_ref())),
     })
 }
 
 /// Mapping keys become strings; scalar keys that YAML reads as numbers or booleans keep
 /// their text (`200:` is the key "200"), as JSON has only string keys.
-pub(super) fn key_text(s: &Scalar) -> String {
+pub(super) fn key_text(s: &Scalar) -> Str {
     match s {
-        Scalar::String(s) => s.to_string(),
-        Scalar::Integer(i) => i.to_string(),
-        Scalar::Boolean(b) => b.to_string(),
-        Scalar::FloatingPoint(f) => f.to_string(),
+        Scalar::String(s) => Str::from(s.as_ref()),
+        Scalar::Integer(i) => i.to_string().into(),
+        Scalar::Boolean(b) => b.to_string().into(),
+        Scalar::FloatingPoint(f) => f.to_string().into(),
         Scalar::Null => "null".into(),
     }
 }
@@ -183,7 +183,7 @@ fn plain(text: &str) -> Option<Value> {
     enum Frame {
         Seq(usize),
         /// Where its members start, and the key whose value comes next.
-        Map(usize, Option<String>),
+        Map(usize, Option<Str>),
     }
     let mut stack: Vec<Frame> = Vec::new();
     let mut members = Members::default();

@@ -131,11 +131,11 @@ fn check_loaded(mut c: Checked) -> Checked {
         if let Some(map) = doc.member("channels").and_then(Value::as_object) {
             for (id, value) in map {
                 let at = root.child("channels").child(id);
-                if let Some(first) = first_channel.get(id) {
+                if let Some(first) = first_channel.get(id.as_str()) {
                     diags.push(duplicate("duplicate-channel", "channel", id, &at, first, &c.workspace));
                     continue;
                 }
-                first_channel.insert(id.clone(), at.clone());
+                first_channel.insert(id.to_string(), at.clone());
                 // Shape errors were reported above; a channel that does not deserialize is
                 // left out of the channel rules, but its topics' schemas are still checked.
                 let Ok(channel) = Channel::deserialize(value) else {
@@ -151,21 +151,21 @@ fn check_loaded(mut c: Checked) -> Checked {
                         .into_iter()
                         .flatten()
                         .filter(|(_, t)| t.member("schema").is_some_and(channels::is_bare_ref))
-                        .map(|(name, _)| name.clone())
+                        .map(|(name, _)| name.to_string())
                         .collect();
-                    c.channels.push(ChannelDef { id: id.clone(), at, channel, template: None, bare_refs });
+                    c.channels.push(ChannelDef { id: id.to_string(), at, channel, template: None, bare_refs });
                 }
             }
         }
         if let Some(map) = doc.member("$defs").and_then(Value::as_object) {
             for name in map.keys() {
                 let at = root.child("$defs").child(name);
-                if let Some(first) = first_def.get(name) {
+                if let Some(first) = first_def.get(name.as_str()) {
                     diags.push(duplicate("duplicate-def", "schema", name, &at, first, &c.workspace));
                     continue;
                 }
-                first_def.insert(name.clone(), at.clone());
-                c.defs.push(DefEntry { name: name.clone(), at });
+                first_def.insert(name.to_string(), at.clone());
+                c.defs.push(DefEntry { name: name.to_string(), at });
             }
         }
     }

@@ -63,7 +63,7 @@ pub fn check(
                     check_keywords(obj, at, &mut prints, diags);
                     // A scan finds the keyword sooner than hashing it, in objects this small.
                     if let Some((_, Value::String(r))) = obj.iter().find(|(k, _)| *k == "$ref") {
-                        found.push((at.clone(), r.clone()));
+                        found.push((at.clone(), r.to_string()));
                     }
                 }
                 true

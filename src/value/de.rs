@@ -34,10 +34,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::from(n))
     }
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
+        Ok(Value::String(s.into()))
     }
     fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
+        Ok(Value::String(s.into()))
     }
     fn visit_none<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
@@ -58,7 +58,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::with_capacity(access.size_hint().unwrap_or(0));
         while let Some((k, v)) = access.next_entry::<String, Value>()? {
-            map.insert(k, v);
+            map.insert(k.into(), v);
         }
         Ok(Value::Object(map))
     }
@@ -86,7 +86,7 @@ impl<'de> Deserializer<'de> for &'de Value {
                 (None, None, Some(f)) => visitor.visit_f64(f),
                 (None, None, None) => Err(de::Error::custom("a number out of range")),
             },
-            Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::String(s) => visitor.visit_borrowed_str(s.as_str()),
             Value::Array(items) => {
                 let mut seq = de::value::SeqDeserializer::new(items.iter());
                 let out = visitor.visit_seq(&mut seq)?;
@@ -94,7 +94,7 @@ impl<'de> Deserializer<'de> for &'de Value {
                 Ok(out)
             }
             Value::Object(map) => {
-                let mut access = de::value::MapDeserializer::new(map.iter().map(|(k, v)| (Key(k), v)));
+                let mut access = de::value::MapDeserializer::new(map.iter().map(|(k, v)| (Key(k.as_str()), v)));
                 let out = visitor.visit_map(&mut access)?;
                 access.end()?;
                 Ok(out)
@@ -120,10 +120,10 @@ impl<'de> Deserializer<'de> for &'de Value {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self {
-            Value::String(s) => visitor.visit_enum(Key(s)),
+            Value::String(s) => visitor.visit_enum(Key(s.as_str())),
             Value::Object(map) if map.len() == 1 => {
                 let (k, v) = map.first().expect("one member");
-                visitor.visit_enum(Variant { name: k, value: v })
+                visitor.visit_enum(Variant { name: k.as_str(), value: v })
             }
             _ => Err(de::Error::invalid_type(unexpected(self), &"a string or an object with one member")),
         }
@@ -144,7 +144,7 @@ fn unexpected(v: &Value) -> de::Unexpected<'_> {
         Value::Null => de::Unexpected::Unit,
         Value::Bool(b) => de::Unexpected::Bool(*b),
         Value::Number(_) => de::Unexpected::Other("number"),
-        Value::String(s) => de::Unexpected::Str(s),
+        Value::String(s) => de::Unexpected::Str(s.as_str()),
         Value::Array(_) => de::Unexpected::Seq,
         Value::Object(_) => de::Unexpected::Map,
     }

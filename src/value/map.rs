@@ -8,14 +8,14 @@
 //! Behaviour follows serde_json's `Map` with `preserve_order`: `insert` keeps a present key's
 //! place, `remove` swaps the last member into the removed one's place, equality ignores order.
 
-use super::Value;
+use super::{Str, Value};
 
 /// Objects with more members than this are looked up through a hash table.
 const INDEXED: usize = 12;
 
 #[derive(Clone, Default)]
 pub struct Map {
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Str, Value)>,
     index: Option<Box<Index>>,
 }
 
@@ -38,7 +38,7 @@ fn hash(key: &str) -> u64 {
 }
 
 impl Index {
-    fn build(entries: &[(String, Value)]) -> Box<Index> {
+    fn build(entries: &[(Str, Value)]) -> Box<Index> {
         let bits = (entries.len() * 2).next_power_of_two().max(32).trailing_zeros();
         let mut index = Box::new(Index { slots: vec![0; 1 << bits].into_boxed_slice(), bits });
         for (i, (k, _)) in entries.iter().enumerate() {
@@ -60,7 +60,7 @@ impl Index {
         self.slots[at] = u32::try_from(position + 1).expect("fewer than 2^32 members");
     }
 
-    fn find(&self, entries: &[(String, Value)], key: &str) -> Option<usize> {
+    fn find(&self, entries: &[(Str, Value)], key: &str) -> Option<usize> {
         let mask = self.slots.len() - 1;
         let mut at = self.start(key);
         loop {
@@ -77,15 +77,15 @@ impl Index {
 }
 
 pub type Iter<'a> =
-    std::iter::Map<std::slice::Iter<'a, (String, Value)>, fn(&'a (String, Value)) -> (&'a String, &'a Value)>;
+    std::iter::Map<std::slice::Iter<'a, (Str, Value)>, fn(&'a (Str, Value)) -> (&'a Str, &'a Value)>;
 pub type IterMut<'a> = std::iter::Map<
-    std::slice::IterMut<'a, (String, Value)>,
-    fn(&'a mut (String, Value)) -> (&'a String, &'a mut Value),
+    std::slice::IterMut<'a, (Str, Value)>,
+    fn(&'a mut (Str, Value)) -> (&'a Str, &'a mut Value),
 >;
-pub type Keys<'a> = std::iter::Map<std::slice::Iter<'a, (String, Value)>, fn(&'a (String, Value)) -> &'a String>;
-pub type Values<'a> = std::iter::Map<std::slice::Iter<'a, (String, Value)>, fn(&'a (String, Value)) -> &'a Value>;
+pub type Keys<'a> = std::iter::Map<std::slice::Iter<'a, (Str, Value)>, fn(&'a (Str, Value)) -> &'a Str>;
+pub type Values<'a> = std::iter::Map<std::slice::Iter<'a, (Str, Value)>, fn(&'a (Str, Value)) -> &'a Value>;
 pub type ValuesMut<'a> =
-    std::iter::Map<std::slice::IterMut<'a, (String, Value)>, fn(&'a mut (String, Value)) -> &'a mut Value>;
+    std::iter::Map<std::slice::IterMut<'a, (Str, Value)>, fn(&'a mut (Str, Value)) -> &'a mut Value>;
 
 impl Map {
     pub fn new() -> Map {
@@ -97,11 +97,11 @@ impl Map {
     }
 
     /// The members as they are, or the first key that repeats one before it.
-    pub fn from_entries(entries: Vec<(String, Value)>) -> Result<Map, String> {
+    pub fn from_entries(entries: Vec<(Str, Value)>) -> Result<Map, String> {
         let mut map = Map { entries, index: None };
         map.reindex();
         match map.first_repeat() {
-            Some(i) => Err(std::mem::take(&mut map.entries[i].0)),
+            Some(i) => Err(map.entries[i].0.to_string()),
             None => Ok(map),
         }
     }
@@ -141,7 +141,7 @@ impl Map {
         self.position(key).map(|i| &mut self.entries[i].1)
     }
 
-    pub fn get_key_value(&self, key: &str) -> Option<(&String, &Value)> {
+    pub fn get_key_value(&self, key: &str) -> Option<(&Str, &Value)> {
         self.position(key).map(|i| (&self.entries[i].0, &self.entries[i].1))
     }
 
@@ -150,7 +150,7 @@ impl Map {
     }
 
     /// The value at `key` replaced (its place kept), or added last.
-    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+    pub fn insert(&mut self, key: Str, value: Value) -> Option<Value> {
         if let Some(i) = self.position(&key) {
             return Some(std::mem::replace(&mut self.entries[i].1, value));
         }
@@ -158,7 +158,7 @@ impl Map {
         None
     }
 
-    fn push(&mut self, key: String, value: Value) {
+    fn push(&mut self, key: Str, value: Value) {
         self.entries.push((key, value));
         let n = self.entries.len();
         match &mut self.index {
@@ -180,7 +180,7 @@ impl Map {
         Some(v)
     }
 
-    pub fn remove_entry(&mut self, key: &str) -> Option<(String, Value)> {
+    pub fn remove_entry(&mut self, key: &str) -> Option<(Str, Value)> {
         let i = self.position(key)?;
         let entry = self.entries.swap_remove(i);
         self.reindex();
@@ -194,7 +194,7 @@ impl Map {
         Some(v)
     }
 
-    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&Str, &mut Value) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
         self.reindex();
     }
@@ -204,7 +204,7 @@ impl Map {
         self.index = None;
     }
 
-    pub fn entry(&mut self, key: impl Into<String>) -> Entry<'_> {
+    pub fn entry(&mut self, key: impl Into<Str>) -> Entry<'_> {
         let key = key.into();
         match self.position(&key) {
             Some(at) => Entry::Occupied(OccupiedEntry { map: self, at }),
@@ -238,10 +238,10 @@ impl Map {
 
     /// The same map as serde_json's.
     pub fn to_serde(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.iter().map(|(k, v)| (k.clone(), v.to_serde())).collect()
+        self.iter().map(|(k, v)| (k.to_string(), v.to_serde())).collect()
     }
 
-    pub fn first(&self) -> Option<(&String, &Value)> {
+    pub fn first(&self) -> Option<(&Str, &Value)> {
         self.entries.first().map(|(k, v)| (k, v))
     }
 }
@@ -253,7 +253,7 @@ pub enum Entry<'a> {
 
 pub struct VacantEntry<'a> {
     map: &'a mut Map,
-    key: String,
+    key: Str,
 }
 
 pub struct OccupiedEntry<'a> {
@@ -273,7 +273,7 @@ impl<'a> Entry<'a> {
         }
     }
 
-    pub fn key(&self) -> &String {
+    pub fn key(&self) -> &Str {
         match self {
             Entry::Vacant(v) => &v.key,
             Entry::Occupied(o) => o.key(),
@@ -282,7 +282,7 @@ impl<'a> Entry<'a> {
 }
 
 impl<'a> VacantEntry<'a> {
-    pub fn key(&self) -> &String {
+    pub fn key(&self) -> &Str {
         &self.key
     }
 
@@ -293,7 +293,7 @@ impl<'a> VacantEntry<'a> {
 }
 
 impl<'a> OccupiedEntry<'a> {
-    pub fn key(&self) -> &String {
+    pub fn key(&self) -> &Str {
         &self.map.entries[self.at].0
     }
 
@@ -335,32 +335,32 @@ impl std::fmt::Debug for Map {
     }
 }
 
-impl FromIterator<(String, Value)> for Map {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Map {
+impl<K: Into<Str>> FromIterator<(K, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Map {
         let mut map = Map::new();
         map.extend(iter);
         map
     }
 }
 
-impl Extend<(String, Value)> for Map {
-    fn extend<I: IntoIterator<Item = (String, Value)>>(&mut self, iter: I) {
+impl<K: Into<Str>> Extend<(K, Value)> for Map {
+    fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
         for (k, v) in iter {
-            self.insert(k, v);
+            self.insert(k.into(), v);
         }
     }
 }
 
 impl IntoIterator for Map {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type Item = (Str, Value);
+    type IntoIter = std::vec::IntoIter<(Str, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
 }
 
 impl<'a> IntoIterator for &'a Map {
-    type Item = (&'a String, &'a Value);
+    type Item = (&'a Str, &'a Value);
     type IntoIter = Iter<'a>;
     fn into_iter(self) -> Iter<'a> {
         self.iter()
@@ -368,7 +368,7 @@ impl<'a> IntoIterator for &'a Map {
 }
 
 impl<'a> IntoIterator for &'a mut Map {
-    type Item = (&'a String, &'a mut Value);
+    type Item = (&'a Str, &'a mut Value);
     type IntoIter = IterMut<'a>;
     fn into_iter(self) -> IterMut<'a> {
         self.iter_mut()
@@ -408,7 +408,7 @@ mod tests {
     }
 
     fn same(ours: &Map, theirs: &serde_json::Map<String, serde_json::Value>) {
-        let a: Vec<_> = ours.iter().map(|(k, v)| (k.clone(), v.as_i64())).collect();
+        let a: Vec<_> = ours.iter().map(|(k, v)| (k.to_string(), v.as_i64())).collect();
         let b: Vec<_> = theirs.iter().map(|(k, v)| (k.clone(), v.as_i64())).collect();
         assert_eq!(a, b);
         for k in 0..62 {
@@ -426,7 +426,7 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Insert(k, v) => {
-                        let a = ours.insert(format!("k{k}"), v.into()).and_then(|v| v.as_i64());
+                        let a = ours.insert(format!("k{k}").into(), v.into()).and_then(|v| v.as_i64());
                         let b = theirs.insert(format!("k{k}"), v.into()).and_then(|v| v.as_i64());
                         prop_assert_eq!(a, b);
                     }
@@ -451,7 +451,7 @@ mod tests {
 
         #[test]
         fn from_entries_is_insert_one_by_one_or_the_first_repeat(keys in proptest::collection::vec(0u8..40, 0..60)) {
-            let entries: Vec<(String, Value)> = keys.iter().enumerate().map(|(i, k)| (format!("k{k}"), Value::from(i))).collect();
+            let entries: Vec<(Str, Value)> = keys.iter().enumerate().map(|(i, k)| (format!("k{k}").into(), Value::from(i))).collect();
             let first_repeat = keys.iter().enumerate().find(|(i, k)| keys[..*i].contains(k)).map(|(_, k)| format!("k{k}"));
             match Map::from_entries(entries.clone()) {
                 Err(key) => prop_assert_eq!(Some(key), first_repeat),

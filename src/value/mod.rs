@@ -15,13 +15,17 @@ mod ser;
 pub use map::{Entry, Map};
 pub use serde_json::Number;
 
+/// A key or a string of the tree: inline up to 24 bytes (most keys and keyword values), so
+/// that reading a document allocates for containers and long strings only.
+pub type Str = compact_str::CompactString;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Value {
     #[default]
     Null,
     Bool(bool),
     Number(Number),
-    String(String),
+    String(Str),
     Array(Vec<Value>),
     Object(Map),
 }
@@ -159,12 +163,12 @@ impl Value {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
-            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::String(s) => serde_json::Value::String(s.to_string()),
             Value::Array(a) => serde_json::Value::Array(a.iter().map(Value::to_serde).collect()),
             Value::Object(m) => {
                 let mut out = serde_json::Map::with_capacity(m.len());
                 for (k, v) in m {
-                    out.insert(k.clone(), v.to_serde());
+                    out.insert(k.to_string(), v.to_serde());
                 }
                 serde_json::Value::Object(out)
             }
@@ -254,7 +258,7 @@ impl From<serde_json::Value> for Value {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(b),
             serde_json::Value::Number(n) => Value::Number(n),
-            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::String(s) => Value::String(s.into()),
             serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from).collect()),
             serde_json::Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
         }
@@ -281,13 +285,13 @@ impl From<bool> for Value {
 
 impl From<String> for Value {
     fn from(s: String) -> Value {
-        Value::String(s)
+        Value::String(s.into())
     }
 }
 
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
-        Value::String(s.to_owned())
+        Value::String(s.into())
     }
 }
 

@@ -28,7 +28,7 @@ impl Serialize for Map {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut out = s.serialize_map(Some(self.len()))?;
         for (k, v) in self {
-            out.serialize_entry(k, v)?;
+            out.serialize_entry(k.as_str(), v)?;
         }
         out.end()
     }

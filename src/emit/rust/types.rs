@@ -32,7 +32,7 @@ pub fn payload_types(spec: &Spec) -> Result<(TokenStream, Vec<String>), String> 
 /// typify over some of the spec's types (whose references stay among them).
 pub(super) fn typify_types<'a>(types: impl Iterator<Item = &'a NamedType>) -> Result<TokenStream, String> {
     let definitions = types
-        .map(|t| Ok((t.name.clone(), schema(adapted(t))?)))
+        .map(|t| Ok((t.name.clone(), schema(&adapted(t))?)))
         .collect::<Result<schemars::Map<String, schemars::schema::Schema>, String>>()?;
     typify(definitions)
 }
@@ -43,15 +43,15 @@ fn adapted(t: &NamedType) -> Value {
 }
 
 /// A JSON schema as typify reads it (schemars 0.8).
-fn schema(value: Value) -> Result<schemars::schema::Schema, String> {
-    serde::Deserialize::deserialize(&value).map_err(|e| format!("schema bridge: {e}"))
+fn schema(value: &Value) -> Result<schemars::schema::Schema, String> {
+    serde::Deserialize::deserialize(value).map_err(|e| format!("schema bridge: {e}"))
 }
 
 /// typify over adapted JSON schemas.
 fn typify_values(defs: &Map) -> Result<TokenStream, String> {
     let definitions = defs
         .iter()
-        .map(|(name, value)| Ok((name.clone(), schema(value.clone())?)))
+        .map(|(name, value)| Ok((name.to_string(), schema(value)?)))
         .collect::<Result<schemars::Map<String, schemars::schema::Schema>, String>>()?;
     typify(definitions)
 }
@@ -61,17 +61,17 @@ fn typify_values(defs: &Map) -> Result<TokenStream, String> {
 /// received values against the full schema first, so nothing invalid gets through; the Rust
 /// type is just less precise, and a note says so.
 fn degrade(mut defs: Map, first: String) -> Result<(TokenStream, Vec<String>), String> {
-    let names: Vec<String> = defs.keys().cloned().collect();
+    let names: Vec<String> = defs.keys().map(|k| k.to_string()).collect();
     let mut notes = Vec::new();
     for name in &names {
         let mut probe: Map = names.iter().map(|n| (n.clone(), json!({}))).collect();
-        probe.insert(name.clone(), defs[name].clone());
+        probe.insert(name.clone().into(), defs[name].clone());
         let Err(reason) = typify_values(&probe) else { continue };
         let reason =
             reason.trim_start_matches("typify failed on these schemas: ").lines().next().unwrap_or("").to_string();
         let doc = defs[name].member("description").and_then(Value::as_str).map(|d| format!("{}\n\n", d.trim_end()));
         defs.insert(
-            name.clone(),
+            name.clone().into(),
             json!({ "description": format!(
                 "{}Any JSON value: typify cannot represent this schema ({reason}). Decoding checks \
                  received values against the schema before they get here.",
@@ -204,7 +204,7 @@ fn mark_optional_nullable(obj: &mut Map, ty: &NamedType, at: &str) {
             // Everything beside the `$ref` that constrains values goes into the `allOf` with it
             // (the same meaning), so that only annotations stay beside the `allOf` and typify
             // keeps the description, mark included.
-            let shape: Vec<String> = p
+            let shape: Vec<crate::value::Str> = p
                 .keys()
                 .filter(|k| *k != "allOf" && keywords::support(k) != Some(Support::Annotation))
                 .cloned()
@@ -227,7 +227,7 @@ fn mark_optional_nullable(obj: &mut Map, ty: &NamedType, at: &str) {
         }
         let doc = p.member("description").and_then(Value::as_str).unwrap_or_default();
         let marked = format!("{doc}{}", super::fidelity::OPTIONAL_NULLABLE);
-        p.insert("description".into(), Value::String(marked));
+        p.insert("description".into(), Value::String(marked.into()));
     }
 }
 
@@ -366,7 +366,7 @@ fn mark_property_order(obj: &mut Map) {
     let order = Value::Array(props.keys().map(|k| Value::String(k.clone())).collect());
     let doc = obj.member("description").and_then(Value::as_str).unwrap_or_default();
     let marked = format!("{doc}{}{order}]", super::fidelity::ORDER);
-    obj.insert("description".into(), Value::String(marked));
+    obj.insert("description".into(), Value::String(marked.into()));
 }
 
 /// A schema of the named type `ty` as typify should see it; `at` is its pointer within
@@ -443,7 +443,7 @@ fn for_typify(schema: &Value, ty: &NamedType, at: &str, split: bool) -> Value {
         let mut doc =
             out.member("description").and_then(Value::as_str).map(|d| format!("{} ", d.trim_end())).unwrap_or_default();
         doc.push_str(&notes.join(" "));
-        out.insert("description".into(), Value::String(doc));
+        out.insert("description".into(), Value::String(doc.into()));
     }
     Value::Object(out)
 }
