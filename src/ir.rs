@@ -25,7 +25,7 @@ impl Spec {
     /// The reference graph of the named types: for each type (by index in `types`), the
     /// types its schema refers to, in the order it refers to them (repeats kept).
     pub fn references(&self) -> Vec<Vec<usize>> {
-        let index: std::collections::HashMap<&str, usize> =
+        let index: ahash::AHashMap<&str, usize> =
             self.types.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
         let top = crate::source::Location::new(crate::source::FileId(0), "");
         self.types

@@ -2,7 +2,9 @@
 //! (across files) into one namespace of named types, decides how unions are tagged, and which
 //! properties are optional and which admit `null`.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 
 use crate::value::{Map, Value};
 
@@ -37,7 +39,7 @@ pub fn lower_taking(checked: &mut Checked) -> Result<Spec, Diagnostics> {
 /// Where lowering reads schemas: the checked workspace, or documents taken from it.
 enum Docs<'a> {
     Shared(&'a crate::workspace::Workspace),
-    Owned { docs: HashMap<FileId, Value>, movable: HashSet<Location> },
+    Owned { docs: std::collections::HashMap<FileId, Value>, movable: HashSet<Location> },
 }
 
 impl Docs<'_> {

@@ -26,8 +26,8 @@ fn typescript_generation_is_deterministic() {
     assert_eq!(emit(&files), emit(&files));
 }
 
-/// Many types (their guards made in chunks that two threads take in turn): the module is the
-/// same every time, and the guards follow the order of the types.
+/// Many types (their declarations and guards made in chunks that two threads take in turn):
+/// the module is the same every time, and declarations and guards follow the order of the types.
 #[test]
 fn guards_made_in_chunks_come_out_in_order_every_time() {
     use serde_json::json;
@@ -49,6 +49,8 @@ fn guards_made_in_chunks_come_out_in_order_every_time() {
     }
     let at = |i: usize| first.find(&format!("const $T{i:03}: $Check")).unwrap();
     assert!((1..300).all(|i| at(i - 1) < at(i)));
+    let declared = |i: usize| first.find(&format!("export interface T{i:03} ")).unwrap();
+    assert!((1..300).all(|i| declared(i - 1) < declared(i)));
     assert!(first.contains("$number({ minimum: 299 })"));
 }
 

@@ -1,7 +1,7 @@
 //! Semantic rules on channels: name templates and their params, overlapping names, and
 //! identifiers that collide once converted to Rust or TypeScript names.
 
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 
 use super::ChannelDef;
 use crate::diagnostic::{Diagnostic, Diagnostics};

@@ -8,7 +8,7 @@ pub mod channels;
 pub mod meta;
 pub mod schemas;
 
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 use std::path::PathBuf;
 
 use crate::value::Value;
@@ -32,7 +32,7 @@ pub struct ChannelDef {
     pub template: Option<Template>,
     /// Topics whose schema is only a `$ref` (plus annotations): their payload type is the
     /// referenced one.
-    pub bare_refs: std::collections::HashSet<String>,
+    pub bare_refs: ahash::AHashSet<String>,
 }
 
 impl ChannelDef {

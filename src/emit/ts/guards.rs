@@ -101,7 +101,8 @@ impl Expr {
             Some(used)
         };
         let n = match self {
-            Expr::Raw(s) if s.contains('\n') => return None,
+            // Longer than the budget, or over lines: not flat (the length first, which is cheap).
+            Expr::Raw(s) if s.len() > budget || s.contains('\n') => return None,
             Expr::Raw(s) => s.len(),
             Expr::Call(f, args) => sum(&mut args.iter().map(|a| a.flat_len(budget).map(|l| l + 2)), f.len())?,
             // `[a, b]`: brackets plus ", " between items; `{ k: v }`: braces, spaces, ": ".
@@ -158,7 +159,7 @@ pub struct Guards<'s> {
     /// The IR's named types by name, for the runtime's rule of which unions are tagged
     /// (refusals of a tagged union are explained by the variant its tag selects, in both
     /// languages). Borrowed: the schemas are not copied.
-    pub schemas: std::collections::HashMap<&'s str, &'s crate::value::Value>,
+    pub schemas: ahash::AHashMap<&'s str, &'s crate::value::Value>,
 }
 
 impl Guards<'_> {

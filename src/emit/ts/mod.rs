@@ -94,25 +94,27 @@ pub fn emit_parts(spec: &Spec) -> Result<Vec<String>, String> {
 /// template has rendered it: the whole text is never held. An error from `sink` ends
 /// generation with it.
 pub fn emit_into(spec: &Spec, sink: &mut dyn FnMut(String) -> std::io::Result<()>) -> Result<(), String> {
-    // The type declarations on a thread of their own, which then helps make the guards; the
-    // guards are made here, in chunks taken in turn. The large texts go into the template's
-    // context as they are (`Arc<str>`), not copied.
-    let shared = GuardChunks::new(spec);
-    let (types, mut builder, mut chunks) = std::thread::scope(|s| {
-        let helper = s.spawn(|| {
-            let types: Vec<Value> =
-                spec.types.iter().map(|t| Value::from(Arc::<str>::from(types::declaration(t)))).collect();
-            crate::trace::phase("ts-types");
-            (types, shared.work())
+    // The type declarations, then the guards, in chunks that this thread and one other take
+    // in turn, put back in order. The large texts go into the template's context as they are
+    // (`Arc<str>`), not copied.
+    let shared = Chunks::new(spec);
+    let work = || {
+        let declarations = shared.declarations();
+        crate::trace::phase("ts-types");
+        (declarations, shared.guards())
+    };
+    let ((mut declarations, (mut builder, mut chunks)), (more_declarations, (other, more))) =
+        std::thread::scope(|s| {
+            let helper = s.spawn(work);
+            let mine = work();
+            crate::trace::phase("ts-guards");
+            (mine, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
-        let (builder, mut chunks) = shared.work();
-        crate::trace::phase("ts-guards");
-        let (types, (other, more)) = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let mut builder = builder;
-        builder.used.extend(other.used);
-        chunks.extend(more);
-        (types, builder, chunks)
-    });
+    declarations.extend(more_declarations);
+    declarations.sort_by_key(|(i, _)| *i);
+    let types: Vec<Value> = declarations.into_iter().flat_map(|(_, d)| d).collect();
+    builder.used.extend(other.used);
+    chunks.extend(more);
     chunks.sort_by_key(|(i, _)| *i);
     let guards: Vec<Value> = chunks.into_iter().flat_map(|(_, g)| g).collect();
     let channels: Vec<ChannelCtx> = spec.channels.iter().map(|ch| channel(ch, &mut builder)).collect();
@@ -145,29 +147,47 @@ pub fn emit_into(spec: &Spec, sink: &mut dyn FnMut(String) -> std::io::Result<()
     out.finish().map_err(|e| e.to_string())
 }
 
-/// Every type's guard (as template values), made in chunks of types that workers take in
-/// turn; each worker's guard builder records which helpers its guards use.
-struct GuardChunks<'s> {
+/// Every type's declaration and guard (as template values), made in chunks of types that
+/// workers take in turn, declarations first; each worker's guard builder records which helpers
+/// its guards use.
+struct Chunks<'s> {
     spec: &'s Spec,
-    schemas: std::collections::HashMap<&'s str, &'s crate::value::Value>,
-    next: std::sync::atomic::AtomicUsize,
+    schemas: ahash::AHashMap<&'s str, &'s crate::value::Value>,
+    next_declaration: std::sync::atomic::AtomicUsize,
+    next_guard: std::sync::atomic::AtomicUsize,
 }
 
-impl<'s> GuardChunks<'s> {
+/// Chunks made by one worker, each with its index.
+type Made = Vec<(usize, Vec<Value>)>;
+
+impl<'s> Chunks<'s> {
     const CHUNK: usize = 64;
 
     fn new(spec: &'s Spec) -> Self {
         let schemas = spec.types.iter().map(|t| (t.name.as_str(), &t.schema)).collect();
-        GuardChunks { spec, schemas, next: Default::default() }
+        Chunks { spec, schemas, next_declaration: Default::default(), next_guard: Default::default() }
     }
 
-    /// Chunks taken until none is left: their guards, by chunk index, and the builder.
-    fn work(&self) -> (guards::Guards<'s>, Vec<(usize, Vec<Value>)>) {
+    /// The next chunk of types from `next`, with its index, until none is left.
+    fn take(&self, next: &std::sync::atomic::AtomicUsize) -> Option<(usize, &'s [crate::ir::NamedType])> {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.spec.types.chunks(Self::CHUNK).nth(i).map(|chunk| (i, chunk))
+    }
+
+    /// Declaration chunks taken until none is left.
+    fn declarations(&self) -> Made {
+        let mut done = Vec::new();
+        while let Some((i, chunk)) = self.take(&self.next_declaration) {
+            done.push((i, chunk.iter().map(|t| Value::from(Arc::<str>::from(types::declaration(t)))).collect()));
+        }
+        done
+    }
+
+    /// Guard chunks taken until none is left: their guards, by chunk index, and the builder.
+    fn guards(&self) -> (guards::Guards<'s>, Made) {
         let mut builder = guards::Guards { schemas: self.schemas.clone(), ..Default::default() };
         let mut done = Vec::new();
-        loop {
-            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(chunk) = self.spec.types.chunks(Self::CHUNK).nth(i) else { break };
+        while let Some((i, chunk)) = self.take(&self.next_guard) {
             let guards = chunk
                 .iter()
                 .map(|t| {
