@@ -18,6 +18,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 const MODULE: &str = include_str!("../../../templates/typescript/module.ts.j2");
+const GUARDS: &str = include_str!("../../../templates/typescript/guards.ts.j2");
 const HELPERS: &str = include_str!("../../../templates/typescript/helpers.ts.j2");
 
 /// Helpers that other helpers call.
@@ -94,31 +95,52 @@ pub fn emit_parts(spec: &Spec) -> Result<Vec<String>, String> {
 /// template has rendered it: the whole text is never held. An error from `sink` ends
 /// generation with it.
 pub fn emit_into(spec: &Spec, sink: &mut dyn FnMut(String) -> std::io::Result<()>) -> Result<(), String> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("module.ts.j2", MODULE).map_err(|e| e.to_string())?;
+    env.add_template("guards.ts.j2", GUARDS).map_err(|e| e.to_string())?;
+    env.add_template("helpers.ts.j2", HELPERS).map_err(|e| e.to_string())?;
     // The type declarations, then the guards, in chunks that this thread and one other take
-    // in turn, put back in order. The large texts go into the template's context as they are
-    // (`Arc<str>`), not copied.
+    // in turn, put back in order. Once the declarations are made, this thread renders the
+    // first part of the module (declarations and channels) while the other makes guards, then
+    // helps it; the guards' part comes last. The large texts go into the template's context as
+    // they are (`Arc<str>`), not copied.
     let shared = Chunks::new(spec);
-    let work = || {
-        let declarations = shared.declarations();
-        crate::trace::phase("ts-types");
-        (declarations, shared.guards())
-    };
-    let ((mut declarations, (mut builder, mut chunks)), (more_declarations, (other, more))) =
-        std::thread::scope(|s| {
-            let helper = s.spawn(work);
-            let mine = work();
-            crate::trace::phase("ts-guards");
-            (mine, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    let mut out = Tidy::new(sink);
+    let (first, mut channel_guards, (mut builder, mut chunks), (other, more)) = std::thread::scope(|s| {
+        let (hand, handed) = std::sync::mpsc::channel();
+        let shared = &shared;
+        let helper = s.spawn(move || {
+            let _ = hand.send(shared.declarations());
+            shared.guards()
         });
-    declarations.extend(more_declarations);
-    declarations.sort_by_key(|(i, _)| *i);
-    let types: Vec<Value> = declarations.into_iter().flat_map(|(_, d)| d).collect();
-    builder.used.extend(other.used);
+        let mut declarations = shared.declarations();
+        // Nothing comes only if the helper panicked: joining it below passes the panic on.
+        declarations.extend(handed.recv().unwrap_or_default());
+        declarations.sort_by_key(|(i, _)| *i);
+        crate::trace::phase("ts-types");
+        let types: Vec<Value> = declarations.into_iter().flat_map(|(_, d)| d).collect();
+        let mut channel_guards = guards::Guards::default();
+        let channels: Vec<ChannelCtx> = spec.channels.iter().map(|ch| channel(ch, &mut channel_guards)).collect();
+        let context = minijinja::context! {
+            header => super::header(&spec.sources, "//"),
+            types => types,
+            channels => minijinja::value::Serde(&channels),
+        };
+        drop(channels);
+        let first = env.get_template("module.ts.j2").and_then(|t| t.render_captured_to(context, &mut out));
+        crate::trace::phase("ts-declared");
+        let mine = shared.guards();
+        let theirs = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first.map(|_| ()), channel_guards, mine, theirs)
+    });
+    first.map_err(|e| e.to_string())?;
+    crate::trace::phase("ts-guards");
     chunks.extend(more);
     chunks.sort_by_key(|(i, _)| *i);
     let guards: Vec<Value> = chunks.into_iter().flat_map(|(_, g)| g).collect();
-    let channels: Vec<ChannelCtx> = spec.channels.iter().map(|ch| channel(ch, &mut builder)).collect();
-    let mut used = builder.used;
+    let mut used = std::mem::take(&mut builder.used);
+    used.extend(other.used);
+    used.append(&mut channel_guards.used);
     let mut added = true;
     while added {
         added = false;
@@ -130,20 +152,11 @@ pub fn emit_into(spec: &Spec, sink: &mut dyn FnMut(String) -> std::io::Result<()
             }
         }
     }
-    let module = minijinja::context! {
-        header => super::header(&spec.sources, "//"),
-        types => types,
-        channels => minijinja::value::Serde(&channels),
+    let context = minijinja::context! {
         guards => guards,
         used => used.into_iter().collect::<Vec<_>>(),
     };
-    drop(channels);
-    crate::trace::phase("ts-context");
-    let mut env = minijinja::Environment::new();
-    env.add_template("module.ts.j2", MODULE).map_err(|e| e.to_string())?;
-    env.add_template("helpers.ts.j2", HELPERS).map_err(|e| e.to_string())?;
-    let mut out = Tidy::new(sink);
-    env.get_template("module.ts.j2").and_then(|t| t.render_captured_to(module, &mut out)).map_err(|e| e.to_string())?;
+    env.get_template("guards.ts.j2").and_then(|t| t.render_captured_to(context, &mut out)).map_err(|e| e.to_string())?;
     out.finish().map_err(|e| e.to_string())
 }
 
