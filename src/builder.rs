@@ -23,6 +23,7 @@ pub struct Builder {
     check_only: bool,
     cargo: Option<bool>,
     rustfmt: Rustfmt,
+    exiting: bool,
 }
 
 /// Whether the Rust output goes through `rustfmt` after prettyplease has printed it.
@@ -111,6 +112,7 @@ impl Default for Builder {
             check_only: false,
             cargo: None,
             rustfmt: Rustfmt::Auto,
+            exiting: false,
         }
     }
 }
@@ -171,6 +173,14 @@ impl Builder {
     /// cargo as a build script, i.e. when `OUT_DIR` is set).
     pub fn cargo_output(mut self, yes: bool) -> Self {
         self.cargo = Some(yes);
+        self
+    }
+
+    /// The process exits right after generating (the command line): the IR is left to the
+    /// system instead of being freed node by node, which took 4% of `generate --ts` on the
+    /// benchmark definition. Default: freed.
+    pub fn process_exits_after(mut self, yes: bool) -> Self {
+        self.exiting = yes;
         self
     }
 
@@ -285,6 +295,9 @@ impl Builder {
         if !stale.is_empty() {
             stale.push(format!("to regenerate: {}", self.command(rust_cmd.as_deref())));
             return Err(Error { report: String::new(), stale });
+        }
+        if self.exiting {
+            std::mem::forget(spec);
         }
         Ok(generated)
     }

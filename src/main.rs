@@ -356,8 +356,12 @@ fn main() -> ExitCode {
             } else {
                 Rustfmt::Auto
             };
-            let mut builder =
-                chanspec::Builder::new().files(&files).check_only(check).cargo_output(false).rustfmt_when(when);
+            let mut builder = chanspec::Builder::new()
+                .files(&files)
+                .check_only(check)
+                .cargo_output(false)
+                .rustfmt_when(when)
+                .process_exits_after(true);
             if let Some(rust) = rust {
                 builder = builder.rust_out(rust);
             }

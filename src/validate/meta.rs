@@ -77,7 +77,9 @@ fn payload_schemas(doc: &Value) -> impl Iterator<Item = &Value> {
 fn structure(doc: &Value) -> serde_json::Value {
     fn with(v: &Value, f: impl Fn(&str, &Value) -> serde_json::Value) -> serde_json::Value {
         match v {
-            Value::Object(map) => serde_json::Value::Object(map.iter().map(|(k, v)| (k.to_string(), f(k, v))).collect()),
+            Value::Object(map) => {
+                serde_json::Value::Object(map.iter().map(|(k, v)| (k.to_string(), f(k, v))).collect())
+            }
             _ => v.to_serde(),
         }
     }

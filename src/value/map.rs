@@ -76,12 +76,9 @@ impl Index {
     }
 }
 
-pub type Iter<'a> =
-    std::iter::Map<std::slice::Iter<'a, (Str, Value)>, fn(&'a (Str, Value)) -> (&'a Str, &'a Value)>;
-pub type IterMut<'a> = std::iter::Map<
-    std::slice::IterMut<'a, (Str, Value)>,
-    fn(&'a mut (Str, Value)) -> (&'a Str, &'a mut Value),
->;
+pub type Iter<'a> = std::iter::Map<std::slice::Iter<'a, (Str, Value)>, fn(&'a (Str, Value)) -> (&'a Str, &'a Value)>;
+pub type IterMut<'a> =
+    std::iter::Map<std::slice::IterMut<'a, (Str, Value)>, fn(&'a mut (Str, Value)) -> (&'a Str, &'a mut Value)>;
 pub type Keys<'a> = std::iter::Map<std::slice::Iter<'a, (Str, Value)>, fn(&'a (Str, Value)) -> &'a Str>;
 pub type Values<'a> = std::iter::Map<std::slice::Iter<'a, (Str, Value)>, fn(&'a (Str, Value)) -> &'a Value>;
 pub type ValuesMut<'a> =

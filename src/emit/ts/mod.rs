@@ -156,7 +156,9 @@ pub fn emit_into(spec: &Spec, sink: &mut dyn FnMut(String) -> std::io::Result<()
         guards => guards,
         used => used.into_iter().collect::<Vec<_>>(),
     };
-    env.get_template("guards.ts.j2").and_then(|t| t.render_captured_to(context, &mut out)).map_err(|e| e.to_string())?;
+    env.get_template("guards.ts.j2")
+        .and_then(|t| t.render_captured_to(context, &mut out))
+        .map_err(|e| e.to_string())?;
     out.finish().map_err(|e| e.to_string())
 }
 
