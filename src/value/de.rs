@@ -268,4 +268,38 @@ mod tests {
             assert_eq!(serde_json::from_str::<Value>(&case.to_string()).unwrap(), ours);
         }
     }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "[a-z\\u{e9}\"\\\\]{0,30}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 16, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                proptest::collection::vec(("[a-z]{0,3}", inner), 0..20)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Any JSON value: read through our `&Value` as a `Deserializer` it is serde_json's
+        /// value again (every `deserialize_any` path), read from serde_json's it is ours, and
+        /// both print the same text.
+        #[test]
+        fn values_cross_both_ways_exactly(json in any_json()) {
+            let ours = Value::from(json.clone());
+            let back = serde_json::Value::deserialize(&ours).unwrap();
+            proptest::prop_assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&json).unwrap());
+            proptest::prop_assert_eq!(Value::deserialize(&json).unwrap(), ours.clone());
+            proptest::prop_assert_eq!(ours.to_string(), json.to_string());
+            proptest::prop_assert_eq!(format!("{ours:#}"), format!("{json:#}"));
+        }
+    }
 }
