@@ -333,12 +333,12 @@ impl Builder {
     }
 }
 
-/// `file` as a path relative to the directory of `out` (`../pipeline/chanspec.yaml`), or as
-/// given when either cannot be resolved.
 /// Give back to the system the memory checking used, before the emitters start: the run's
 /// peak is then the IR and the output being made, not also what checking held. The command
 /// line's allocator is mimalloc, which otherwise keeps freed pages for the thread that freed
-/// them (`generate` lets it purge; `main.rs`). Elsewhere, nothing to do.
+/// them (`generate` lets it purge; `main.rs`). With the `cli` feature (on by default) this
+/// also runs in a build script, where mimalloc holds nothing and the call costs nothing;
+/// without it, nothing is done.
 fn release_freed_memory() {
     #[cfg(feature = "cli")]
     // SAFETY: mi_collect takes no pointers; it only walks mimalloc's own free lists.
@@ -347,6 +347,8 @@ fn release_freed_memory() {
     }
 }
 
+/// `file` as a path relative to the directory of `out` (`../pipeline/chanspec.yaml`), or as
+/// given when either cannot be resolved.
 fn relative_to(file: &Path, out: &Path) -> String {
     let abs = |p: &Path| std::path::absolute(p).ok().map(|p| crate::workspace::normalize(&p));
     let (Some(file_abs), Some(out_abs)) = (abs(file), abs(out)) else { return load::display(file) };

@@ -36,13 +36,26 @@ pub struct Located {
     pub hint: Option<String>,
 }
 
+/// The file and span of an anchor; `None` also when the file's text is no longer available
+/// (changed since it was checked, see `SourceFile::available`): no place can be shown then.
 fn span_of(sources: &Sources, anchor: &Anchor) -> Option<(crate::source::FileId, Span)> {
+    if anchor_file(anchor).is_some_and(|id| !sources.get(id).available()) {
+        return None;
+    }
     match anchor {
         Anchor::Node { location, target } => {
             let file = sources.get(location.file);
             Some((location.file, crate::load::positions(file).find(&location.pointer, *target)))
         }
         Anchor::Span { file, span } => Some((*file, *span)),
+        Anchor::None => None,
+    }
+}
+
+fn anchor_file(anchor: &Anchor) -> Option<crate::source::FileId> {
+    match anchor {
+        Anchor::Node { location, .. } => Some(location.file),
+        Anchor::Span { file, .. } => Some(*file),
         Anchor::None => None,
     }
 }
@@ -67,6 +80,8 @@ pub fn locate(d: &Diagnostic, sources: &Sources) -> Located {
         let (end_line, end_col) = f.line_col(span.end.max(span.start));
         out.file = Some(f.display.clone());
         (out.line, out.column, out.end_line, out.end_column) = (Some(line), Some(col), Some(end_line), Some(end_col));
+    } else if let Some(id) = anchor_file(&d.anchor) {
+        out.file = Some(sources.get(id).display.clone());
     }
     if let Anchor::Node { location, .. } = &d.anchor {
         out.pointer = Some(location.pointer.clone());
@@ -149,10 +164,16 @@ pub fn human(d: &Diagnostic, sources: &Sources, color: bool) -> String {
                 .annotation(AnnotationKind::Primary.span(clamp(span, f.text())).label(label)),
         );
     }
-    let related = d.related.as_deref().map(|(loc, target, label)| {
-        let f = sources.get(loc.file);
-        (f, crate::load::positions(f).find(&loc.pointer, *target), label)
-    });
+    if let Some(id) = anchor_file(&d.anchor).filter(|&id| !sources.get(id).available()) {
+        let note =
+            format!("in {}, which changed since it was checked: the place is not shown", sources.get(id).display);
+        group = group.element(Level::NOTE.message(note));
+    }
+    let related =
+        d.related.as_deref().filter(|(loc, ..)| sources.get(loc.file).available()).map(|(loc, target, label)| {
+            let f = sources.get(loc.file);
+            (f, crate::load::positions(f).find(&loc.pointer, *target), label)
+        });
     if let Some((f, span, label)) = &related {
         group = group.element(
             Snippet::source(f.text())

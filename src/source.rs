@@ -124,7 +124,8 @@ pub struct SourceFile {
     stamp: Option<Stamp>,
     /// The text was let go (`release_text`); `text()` reads it again, once, if needed.
     released: bool,
-    reloaded: std::sync::OnceLock<String>,
+    /// The text read again, or `None` when the file is no longer as it was.
+    reloaded: std::sync::OnceLock<Option<String>>,
     pub syntax: Syntax,
     /// Node positions, worked out on first use (only reports need them): see
     /// `load::positions`.
@@ -156,17 +157,29 @@ impl SourceFile {
     }
 
     /// The file's text. After `release_text`, read from disk again, and only if the file is
-    /// as it was (length and modification time): otherwise empty, and reports on the file name
-    /// it without a place.
+    /// as it was (length and modification time, before and after reading): otherwise empty,
+    /// and [`available`](Self::available) says so (reports then name the file without a place).
     pub fn text(&self) -> &str {
         if !self.released {
             return &self.text;
         }
-        self.reloaded.get_or_init(|| {
+        self.reload().map_or("", String::as_str)
+    }
+
+    /// Whether the text is there: always, unless it was let go and the file has changed since.
+    pub fn available(&self) -> bool {
+        !self.released || self.reload().is_some()
+    }
+
+    fn reload(&self) -> Option<&String> {
+        let reloaded = self.reloaded.get_or_init(|| {
             let same = |m: std::fs::Metadata| m.modified().ok().map(|t| (m.len(), t)) == self.stamp;
-            let current = std::fs::metadata(&self.path).is_ok_and(same);
-            current.then(|| std::fs::read_to_string(&self.path).ok()).flatten().unwrap_or_default()
-        })
+            let before = std::fs::metadata(&self.path).is_ok_and(same);
+            let text = before.then(|| std::fs::read_to_string(&self.path).ok()).flatten()?;
+            let whole = self.stamp.is_some_and(|(len, _)| text.len() as u64 == len);
+            (whole && std::fs::metadata(&self.path).is_ok_and(same)).then_some(text)
+        });
+        reloaded.as_ref()
     }
 
     /// Let the text go, once the file is parsed and checked: a large definition's text is a
@@ -344,6 +357,13 @@ mod tests {
         sources.release_texts();
         std::fs::write(&path, "chanspec: 1\nchannels: {}\n").unwrap();
         assert_eq!(sources.get(doc.file).text(), "");
+        assert!(!sources.get(doc.file).available());
+        // A report on it names the file, without a place.
+        let d = crate::Diagnostic::error("x", "something").at_span(doc.file, Span::new(0, 1));
+        let located = crate::report::locate(&d, &sources);
+        assert_eq!((located.file.as_deref(), located.line), (Some(sources.get(doc.file).display.as_str()), None));
+        let human = crate::report::human(&d, &sources, false);
+        assert!(human.contains("which changed since it was checked"), "{human}");
 
         // Text that was never read from a file is kept.
         let mut sources = Sources::default();

@@ -1,6 +1,6 @@
 //! JSON read straight into values, a large document in two halves at once.
 //!
-//! Building the tree (an ordered map per object, a string per key) is most of loading JSON,
+//! Building the tree (a vector of members per object, a key each) is most of loading JSON,
 //! and it is the same work in either half of a document. So while this thread reads the
 //! document from the start, a second one reads the members of an object from a point near the
 //! middle: the start of a member after a comma, on the least indented such line nearby (in
@@ -11,8 +11,9 @@
 //!
 //! Anything unusual is declined (`None`) and serde_json reads the document, as before, and
 //! reports what is wrong: an error of any kind, a duplicated key, nesting deeper than
-//! [`MAX_DEPTH`]. Strings with escapes and numbers are read by serde_json itself, so values
-//! are serde_json's; a test holds the two readers equal on generated documents.
+//! [`MAX_DEPTH`]. Strings with escapes and numbers are read by serde_json itself, so they come
+//! out exactly as serde_json reads them; a test holds the two readers equal on generated
+//! documents.
 
 use crate::value::{Str, Value};
 

@@ -1,6 +1,8 @@
 //! Values read in (`Deserialize`, from any serde format), and read from (`&Value` as a serde
-//! `Deserializer`, as serde_json's `&Value` is: the format's types are read from a document's
-//! nodes this way). Errors are serde_json's.
+//! `Deserializer`, as serde_json's `&Value` is: the format's types, and typify's schemars
+//! schemas, are read from a document's nodes this way). What is accepted, and how it is read,
+//! is serde_json's (map keys read as numbers or booleans where asked, variants as serde_json
+//! reads them); errors are serde_json's type, some worded differently.
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
@@ -32,6 +34,12 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
         Ok(Value::from(n))
+    }
+    fn visit_i128<E: de::Error>(self, n: i128) -> Result<Value, E> {
+        super::Number::from_i128(n).map(Value::Number).ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_u128<E: de::Error>(self, n: u128) -> Result<Value, E> {
+        super::Number::from_u128(n).map(Value::Number).ok_or_else(|| E::custom("number out of range"))
     }
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {
         Ok(Value::String(s.into()))
@@ -133,9 +141,25 @@ impl<'de> Deserializer<'de> for &'de Value {
         visitor.visit_unit()
     }
 
+    /// Strings only (a field name is never a number).
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self {
+            Value::String(s) => visitor.visit_borrowed_str(s.as_str()),
+            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
     forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
-        unit_struct seq tuple tuple_struct map struct identifier
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf unit
+        unit_struct seq tuple tuple_struct map struct
     }
 }
 
@@ -150,13 +174,74 @@ fn unexpected(v: &Value) -> de::Unexpected<'_> {
     }
 }
 
-/// A member's key, or a unit variant's name, read as a borrowed string.
+/// A member's key, or a unit variant's name: a borrowed string, read as a number or a boolean
+/// where one is asked for, as serde_json reads map keys.
+#[derive(Clone, Copy)]
 struct Key<'de>(&'de str);
 
 impl<'de> IntoDeserializer<'de, Error> for Key<'de> {
-    type Deserializer = de::value::BorrowedStrDeserializer<'de, Error>;
-    fn into_deserializer(self) -> Self::Deserializer {
-        de::value::BorrowedStrDeserializer::new(self.0)
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+/// A key read as a number: JSON number text and nothing else (no sign but `-`, no spaces).
+macro_rules! numeric_key {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            let numeric = self.0.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+            if !numeric || self.0.bytes().any(|b| b.is_ascii_whitespace()) {
+                return Err(de::Error::invalid_type(de::Unexpected::Str(self.0), &"a numeric key"));
+            }
+            let mut text = serde_json::Deserializer::from_str(self.0);
+            let value = Deserializer::$method(&mut text, visitor)?;
+            text.end()?;
+            Ok(value)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for Key<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_borrowed_str(self.0)
+    }
+
+    numeric_key!(deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128
+        deserialize_f32 deserialize_f64);
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.0 {
+            "true" => visitor.visit_bool(true),
+            "false" => visitor.visit_bool(false),
+            other => Err(de::Error::invalid_type(de::Unexpected::Str(other), &visitor)),
+        }
+    }
+
+    /// Keys are never null.
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_enum(self)
+    }
+
+    forward_to_deserialize_any! {
+        char str string bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        identifier ignored_any
     }
 }
 
@@ -164,7 +249,7 @@ impl<'de> de::EnumAccess<'de> for Key<'de> {
     type Error = Error;
     type Variant = Unit;
     fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Unit), Error> {
-        seed.deserialize(self.into_deserializer()).map(|v| (v, Unit))
+        seed.deserialize(de::value::BorrowedStrDeserializer::<Error>::new(self.0)).map(|v| (v, Unit))
     }
 }
 
@@ -197,7 +282,7 @@ impl<'de> de::EnumAccess<'de> for Variant<'de> {
     type Error = Error;
     type Variant = &'de Value;
     fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, &'de Value), Error> {
-        seed.deserialize(Key(self.name).into_deserializer()).map(|v| (v, self.value))
+        seed.deserialize(de::value::BorrowedStrDeserializer::<Error>::new(self.name)).map(|v| (v, self.value))
     }
 }
 
@@ -209,11 +294,20 @@ impl<'de> de::VariantAccess<'de> for &'de Value {
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, Error> {
         seed.deserialize(self)
     }
+    /// An array (an empty one as unit, as serde_json reads it).
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_any(visitor)
+        match self {
+            Value::Array(items) if items.is_empty() => visitor.visit_unit(),
+            Value::Array(_) => self.deserialize_any(visitor),
+            other => Err(de::Error::invalid_type(unexpected(other), &"tuple variant")),
+        }
     }
+    /// An object only.
     fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_any(visitor)
+        match self {
+            Value::Object(_) => self.deserialize_any(visitor),
+            other => Err(de::Error::invalid_type(unexpected(other), &"struct variant")),
+        }
     }
 }
 
@@ -239,6 +333,62 @@ mod tests {
         Plain,
         Sized(u32),
         Named { n: String },
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Keyed {
+        by_number: Option<std::collections::BTreeMap<u32, String>>,
+        by_float: Option<std::collections::BTreeMap<i64, f64>>,
+        by_bool: Option<std::collections::BTreeMap<bool, u8>>,
+        by_option: Option<std::collections::BTreeMap<Option<String>, u8>>,
+        pair: Option<Pair>,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Pair {
+        Two(u8, u8),
+        Named { n: u8 },
+    }
+
+    /// Keys read as numbers and booleans, and tuple and struct variants, as serde_json reads
+    /// them.
+    #[test]
+    fn keys_and_variants_read_as_serde_json_reads_them() {
+        let cases = [
+            serde_json::json!({"by_number": {"1": "a", "20": "b"}}),
+            serde_json::json!({"by_number": {"-1": "a"}}),
+            serde_json::json!({"by_number": {"1 ": "a"}}),
+            serde_json::json!({"by_number": {" 1": "a"}}),
+            serde_json::json!({"by_number": {"+1": "a"}}),
+            serde_json::json!({"by_number": {"1.5": "a"}}),
+            serde_json::json!({"by_number": {"x": "a"}}),
+            serde_json::json!({"by_number": {"": "a"}}),
+            serde_json::json!({"by_float": {"3": 1.5}}),
+            serde_json::json!({"by_bool": {"true": 1, "false": 2}}),
+            serde_json::json!({"by_bool": {"yes": 1}}),
+            serde_json::json!({"by_option": {"a": 1}}),
+            serde_json::json!({"pair": {"two": [1, 2]}}),
+            serde_json::json!({"pair": {"two": []}}),
+            serde_json::json!({"pair": {"two": [1]}}),
+            serde_json::json!({"pair": {"two": {"a": 1}}}),
+            serde_json::json!({"pair": {"named": {"n": 3}}}),
+            serde_json::json!({"pair": {"named": [3]}}),
+            serde_json::json!({"pair": {"named": 3}}),
+            serde_json::json!({"pair": "two"}),
+            serde_json::json!({"pair": {"two": [1, 2], "named": {"n": 1}}}),
+            serde_json::json!({"0": 1}),
+        ];
+        for case in cases {
+            let ours = Value::from(case.clone());
+            let a = Keyed::deserialize(&ours);
+            let b = Keyed::deserialize(&case);
+            assert_eq!(a.is_ok(), b.is_ok(), "{case}: {a:?} / {b:?}");
+            if let (Ok(a), Ok(b)) = (a, b) {
+                assert_eq!(a, b, "{case}");
+            }
+        }
     }
 
     /// The format's types read from our values as serde_json reads them from its own.
