@@ -14,7 +14,6 @@ use crate::naming;
 use crate::schema_walk::{each_subschema_mut, walk};
 use crate::source::{FileId, Location, Target, pointer_last};
 use crate::validate::{ChannelDef, Checked};
-use crate::value::Member;
 
 /// Lower checked definitions. `checked` must have no errors. Its schemas are copied; see
 /// [`lower_taking`] for a caller that no longer needs the documents.
@@ -223,7 +222,7 @@ impl Lowering<'_> {
         let ws = &self.checked.workspace;
         let tokens: Vec<&str> = at.pointer.split('/').skip(1).collect();
         let name = match tokens.as_slice() {
-            [] => match self.docs.get(at).and_then(|s| s.member("title")).and_then(Value::as_str) {
+            [] => match self.docs.get(at).and_then(|s| s.get("title")).and_then(Value::as_str) {
                 Some(title) => naming::type_name(title),
                 None => {
                     let path = &ws.sources.get(at.file).path;
@@ -348,7 +347,7 @@ pub fn objects<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>) 
     // Only the pointers of the walk's locations are used: relative to `schema`, in no file.
     walk(schema, &Location::new(FileId(0), ""), &mut |s, at| {
         if let Value::Object(obj) = s
-            && (obj.member("properties").is_some() || obj.member("required").is_some())
+            && (obj.get("properties").is_some() || obj.get("required").is_some())
         {
             out.insert(at.pointer.clone(), properties(obj, resolve));
         }
@@ -359,11 +358,11 @@ pub fn objects<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>) 
 
 fn properties<'s>(obj: &Map, resolve: &dyn Fn(&str) -> Option<&'s Value>) -> Properties {
     let required: Vec<&str> = obj
-        .member("required")
+        .get("required")
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let declared = obj.member("properties").and_then(Value::as_object);
+    let declared = obj.get("properties").and_then(Value::as_object);
     Properties {
         declared: declared
             .into_iter()
@@ -376,7 +375,7 @@ fn properties<'s>(obj: &Map, resolve: &dyn Fn(&str) -> Option<&'s Value>) -> Pro
             .collect(),
         undeclared_required: required
             .iter()
-            .filter(|r| declared.is_none_or(|d| d.member(r).is_none()))
+            .filter(|r| declared.is_none_or(|d| d.get(r).is_none()))
             .map(|r| r.to_string())
             .collect(),
     }
@@ -395,15 +394,14 @@ fn admits_null<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>, 
     if depth > 64 {
         return false;
     }
-    let each = |k: &str| {
-        obj.member(k).and_then(Value::as_array).map(|vs| vs.iter().map(|v| admits_null(v, resolve, depth + 1)))
-    };
+    let each =
+        |k: &str| obj.get(k).and_then(Value::as_array).map(|vs| vs.iter().map(|v| admits_null(v, resolve, depth + 1)));
     let typed = |t: &Value| t == "null" || t.as_array().is_some_and(|ts| ts.iter().any(|t| t == "null"));
-    obj.member("type").is_none_or(typed)
-        && obj.member("enum").and_then(Value::as_array).is_none_or(|vs| vs.iter().any(Value::is_null))
-        && obj.member("const").is_none_or(Value::is_null)
+    obj.get("type").is_none_or(typed)
+        && obj.get("enum").and_then(Value::as_array).is_none_or(|vs| vs.iter().any(Value::is_null))
+        && obj.get("const").is_none_or(Value::is_null)
         && obj
-            .member("$ref")
+            .get("$ref")
             .and_then(Value::as_str)
             .is_none_or(|r| resolve(r).is_some_and(|target| admits_null(target, resolve, depth + 1)))
         && each("allOf").is_none_or(|mut vs| vs.all(|v| v))
@@ -416,20 +414,20 @@ fn admits_null<'s>(schema: &Value, resolve: &dyn Fn(&str) -> Option<&'s Value>, 
 /// gives it a different constant string. Rust emits such a union as an internally tagged
 /// enum, TypeScript as a discriminated union.
 pub fn union_tag(schema: &Value, types: &[NamedType], index: &HashMap<String, usize>) -> Option<String> {
-    let variants = schema.member("oneOf").or_else(|| schema.member("anyOf"))?.as_array()?;
+    let variants = schema.get("oneOf").or_else(|| schema.get("anyOf"))?.as_array()?;
     let variants: Vec<&Value> = variants
         .iter()
-        .map(|v| match v.member("$ref").and_then(Value::as_str) {
+        .map(|v| match v.get("$ref").and_then(Value::as_str) {
             Some(r) => index.get(ir::ref_name(r)?).map(|&i| &types[i].schema),
             None => Some(v),
         })
         .collect::<Option<_>>()?;
     let first = variants.first()?;
-    let candidates = first.member("required")?.as_array()?;
+    let candidates = first.get("required")?.as_array()?;
     'property: for p in candidates.iter().filter_map(Value::as_str) {
         let mut seen = Vec::new();
         for v in &variants {
-            let required = v.member("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == p));
+            let required = v.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == p));
             let Some(tag) =
                 v.pointer(&format!("/properties/{}", crate::source::escape_token(p))).and_then(const_string)
             else {
@@ -447,7 +445,7 @@ pub fn union_tag(schema: &Value, types: &[NamedType], index: &HashMap<String, us
 
 /// `{const: "x"}` or `{enum: ["x"]}` → `x`.
 fn const_string(schema: &Value) -> Option<String> {
-    match (schema.member("const"), schema.member("enum").and_then(Value::as_array)) {
+    match (schema.get("const"), schema.get("enum").and_then(Value::as_array)) {
         (Some(Value::String(s)), _) => Some(s.to_string()),
         (None, Some(values)) if values.len() == 1 => values[0].as_str().map(String::from),
         _ => None,

@@ -5,7 +5,6 @@
 //! witness instances, and by the conformance tests.
 
 use crate::json;
-use crate::value::Member;
 use crate::value::{Map, Value};
 
 /// A small deterministic generator (xorshift64*), so a failure names a seed that replays it.
@@ -46,15 +45,15 @@ pub fn instance(schema: &Value, defs: &Map, rng: &mut Rng, depth: usize) -> Valu
         Value::Bool(false) => return Value::Null,
         _ => return scalar(rng),
     };
-    if let Some(target) = obj.member("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/")) {
+    if let Some(target) = obj.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/")) {
         let resolved = defs.get(target).cloned().unwrap_or(Value::Bool(true));
         // Deep recursion: stop at null when the schema allows it, else keep going a little.
         return instance(&resolved, defs, rng, depth + 1);
     }
-    if let Some(c) = obj.member("const") {
+    if let Some(c) = obj.get("const") {
         return c.clone();
     }
-    if let Some(Value::Array(values)) = obj.member("enum")
+    if let Some(Value::Array(values)) = obj.get("enum")
         && let Some(v) = rng.pick(values)
     {
         return v.clone();
@@ -62,7 +61,7 @@ pub fn instance(schema: &Value, defs: &Map, rng: &mut Rng, depth: usize) -> Valu
     for key in ["oneOf", "anyOf"] {
         if let Some(Value::Array(variants)) = obj.get(key) {
             // Near the depth limit, prefer a variant that is `null` (a recursion's end).
-            let end = variants.iter().position(|v| v.member("type") == Some(&json!("null")));
+            let end = variants.iter().position(|v| v.get("type") == Some(&json!("null")));
             let chosen = match end {
                 Some(i) if depth > 4 => &variants[i],
                 _ => rng.pick(variants).unwrap_or(&Value::Bool(true)),
@@ -77,7 +76,7 @@ pub fn instance(schema: &Value, defs: &Map, rng: &mut Rng, depth: usize) -> Valu
             };
         }
     }
-    if let Some(Value::Array(all)) = obj.member("allOf")
+    if let Some(Value::Array(all)) = obj.get("allOf")
         && let Some(first) = all.first()
     {
         let base = instance(first, defs, rng, depth + 1);
@@ -85,7 +84,7 @@ pub fn instance(schema: &Value, defs: &Map, rng: &mut Rng, depth: usize) -> Valu
         rest.remove("allOf");
         return merge(base, &rest, defs, rng, depth);
     }
-    let ty = match obj.member("type") {
+    let ty = match obj.get("type") {
         Some(Value::String(t)) => t.to_string(),
         Some(Value::Array(ts)) => {
             // A nullable type: null now and then, the other type mostly.
@@ -150,29 +149,24 @@ fn typed(ty: &str, obj: &Map, defs: &Map, rng: &mut Rng, depth: usize) -> Value 
             if ty == "integer" || rng.chance(30) { json!(x.round() as i64) } else { json!((x * 100.0).round() / 100.0) }
         }
         "string" => {
-            let low = obj.member("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let high = obj.member("maxLength").and_then(Value::as_u64).map_or(low + 8, |m| m as usize).max(low);
+            let low = obj.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let high = obj.get("maxLength").and_then(Value::as_u64).map_or(low + 8, |m| m as usize).max(low);
             let len = low + rng.below(high - low + 1);
             Value::String((0..len).map(|_| CHARS[rng.below(CHARS.len())]).collect())
         }
         "array" => {
-            let prefix = obj.member("prefixItems").and_then(Value::as_array).cloned().unwrap_or_default();
-            let low = obj.member("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let high = obj.member("maxItems").and_then(Value::as_u64).map_or(low.max(prefix.len()) + 3, |m| m as usize);
+            let prefix = obj.get("prefixItems").and_then(Value::as_array).cloned().unwrap_or_default();
+            let low = obj.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let high = obj.get("maxItems").and_then(Value::as_u64).map_or(low.max(prefix.len()) + 3, |m| m as usize);
             let len = if depth > 5 { low } else { low + rng.below(high.saturating_sub(low) + 1) };
-            let items = obj.member("items").cloned().unwrap_or(Value::Bool(true));
+            let items = obj.get("items").cloned().unwrap_or(Value::Bool(true));
             Value::Array((0..len).map(|i| instance(prefix.get(i).unwrap_or(&items), defs, rng, depth + 1)).collect())
         }
         "object" => {
             let mut out = Map::new();
-            let required: Vec<&str> = obj
-                .member("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            if let Some(Value::Object(props)) = obj.member("properties") {
+            let required: Vec<&str> =
+                obj.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            if let Some(Value::Object(props)) = obj.get("properties") {
                 for (k, s) in props {
                     if required.contains(&k.as_str()) || (depth < 5 && rng.chance(50)) {
                         out.insert(k.clone(), instance(s, defs, rng, depth + 1));
@@ -182,7 +176,7 @@ fn typed(ty: &str, obj: &Map, defs: &Map, rng: &mut Rng, depth: usize) -> Value 
             for r in &required {
                 out.entry(r.to_string()).or_insert_with(|| scalar(rng));
             }
-            match obj.member("additionalProperties") {
+            match obj.get("additionalProperties") {
                 Some(Value::Bool(false)) => {}
                 Some(s @ Value::Object(_)) if rng.chance(30) => {
                     out.insert("extraKey".into(), instance(s, defs, rng, depth + 1));

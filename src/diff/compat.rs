@@ -14,7 +14,6 @@ use crate::json;
 use crate::value::{Map, Number, Value};
 
 use crate::keywords::{self, Support};
-use crate::value::Member;
 
 /// Why a writer's value can be refused by the reader.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +55,7 @@ fn unsure(at: &str, why: impl Into<String>) -> Option<Break> {
 }
 
 fn reference(s: &Value) -> Option<&str> {
-    s.member("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/"))
+    s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/definitions/"))
 }
 
 /// A schema with no keyword that constrains values.
@@ -91,7 +90,7 @@ fn pointer(at: &str, token: &str) -> String {
 
 /// The JSON types a schema's `type` admits (`integer` counted apart from `number`).
 fn types(o: &Map) -> Vec<&'static str> {
-    let listed: Vec<&str> = match o.member("type") {
+    let listed: Vec<&str> = match o.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
         _ => return ALL_TYPES.to_vec(),
@@ -118,14 +117,14 @@ fn sample_of(t: &str, o: &Map) -> Value {
         "object" => json!({}),
         "array" => json!([]),
         "string" => {
-            let n = o.member("minLength").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+            let n = o.get("minLength").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
             Value::String("x".repeat(n).into())
         }
         _ => {
             let lo = o
-                .member("minimum")
+                .get("minimum")
                 .and_then(Value::as_f64)
-                .or(o.member("exclusiveMinimum").and_then(Value::as_f64).map(|m| m.floor() + 1.0));
+                .or(o.get("exclusiveMinimum").and_then(Value::as_f64).map(|m| m.floor() + 1.0));
             let x = lo.unwrap_or(1.0).ceil();
             json!(x as i64)
         }
@@ -184,7 +183,7 @@ impl Checker<'_> {
                 return None;
             }
         }
-        if let Some(Value::Array(parts)) = wo.member("allOf") {
+        if let Some(Value::Array(parts)) = wo.get("allOf") {
             let mut rest = wo.clone();
             rest.remove("allOf");
             let mut merged = Value::Object(rest);
@@ -195,13 +194,13 @@ impl Checker<'_> {
                 };
                 merged = merge(&merged, &p);
             }
-            if merged.member("allOf").is_none() {
+            if merged.get("allOf").is_none() {
                 return self.subset(&merged, r, at);
             }
             return unsure(at, "the writer's `allOf` could not be compared");
         }
         // The reader's combinators.
-        if let Some(Value::Array(parts)) = ro.member("allOf") {
+        if let Some(Value::Array(parts)) = ro.get("allOf") {
             let mut rest = ro.clone();
             rest.remove("allOf");
             if let Some(b) = self.subset(w, &Value::Object(rest), at) {
@@ -271,7 +270,7 @@ impl Checker<'_> {
         }
 
         // Listed values decide exactly.
-        let listed: Option<Vec<Value>> = match (wo.member("const"), wo.member("enum")) {
+        let listed: Option<Vec<Value>> = match (wo.get("const"), wo.get("enum")) {
             (Some(c), _) => Some(vec![c.clone()]),
             (None, Some(Value::Array(vs))) => Some(vs.clone()),
             _ => None,
@@ -287,7 +286,7 @@ impl Checker<'_> {
             return None;
         }
         if let Some(rv) =
-            ro.member("const").map(|c| vec![c.clone()]).or_else(|| ro.member("enum").and_then(Value::as_array).cloned())
+            ro.get("const").map(|c| vec![c.clone()]).or_else(|| ro.get("enum").and_then(Value::as_array).cloned())
         {
             let t = types(wo);
             let local = t.first().map(|t| sample_of(t, wo)).filter(|v| !rv.contains(v));
@@ -319,8 +318,8 @@ impl Checker<'_> {
             {
                 return Some(b);
             }
-            if let Some(p) = ro.member("pattern")
-                && wo.member("pattern") != Some(p)
+            if let Some(p) = ro.get("pattern")
+                && wo.get("pattern") != Some(p)
             {
                 return unsure(at, format!("the reader's `pattern` {p} differs from the writer's"));
             }
@@ -342,14 +341,13 @@ impl Checker<'_> {
         if let Some(b) = lengths(wo, ro, at, "minItems", "maxItems", "items", |n| Value::Array(vec![Value::Null; n])) {
             return Some(b);
         }
-        if ro.member("uniqueItems") == Some(&Value::Bool(true)) && wo.member("uniqueItems") != Some(&Value::Bool(true))
-        {
+        if ro.get("uniqueItems") == Some(&Value::Bool(true)) && wo.get("uniqueItems") != Some(&Value::Bool(true)) {
             return brk(at, "the reader requires unique items", None);
         }
-        let prefix = |o: &Map| o.member("prefixItems").and_then(Value::as_array).cloned().unwrap_or_default();
+        let prefix = |o: &Map| o.get("prefixItems").and_then(Value::as_array).cloned().unwrap_or_default();
         let (wp, rp) = (prefix(wo), prefix(ro));
         let any = Value::Bool(true);
-        let (wi, ri) = (wo.member("items").unwrap_or(&any).clone(), ro.member("items").unwrap_or(&any).clone());
+        let (wi, ri) = (wo.get("items").unwrap_or(&any).clone(), ro.get("items").unwrap_or(&any).clone());
         for i in 0..wp.len().max(rp.len()) + 1 {
             let w = wp.get(i).unwrap_or(&wi).clone();
             let r = rp.get(i).unwrap_or(&ri).clone();
@@ -371,11 +369,11 @@ impl Checker<'_> {
                 .collect()
         };
         let (w_req, r_req) = (strings(wo, "required"), strings(ro, "required"));
-        let props = |o: &'_ Map| o.member("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+        let props = |o: &'_ Map| o.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
         let (wp, rp) = (props(wo), props(ro));
         let any = Value::Bool(true);
         let (w_add, r_add) =
-            (wo.member("additionalProperties").unwrap_or(&any), ro.member("additionalProperties").unwrap_or(&any));
+            (wo.get("additionalProperties").unwrap_or(&any), ro.get("additionalProperties").unwrap_or(&any));
         for k in &r_req {
             if !w_req.contains(k) {
                 // A writer that cannot produce the property at all fails every value.
@@ -447,15 +445,15 @@ impl Checker<'_> {
             return true;
         }
         let values = |s: &Value| -> Option<Vec<Value>> {
-            s.member("const").map(|c| vec![c.clone()]).or_else(|| s.member("enum").and_then(Value::as_array).cloned())
+            s.get("const").map(|c| vec![c.clone()]).or_else(|| s.get("enum").and_then(Value::as_array).cloned())
         };
         let (Some(wp), Some(vp)) =
-            (wo.member("properties").and_then(Value::as_object), vo.member("properties").and_then(Value::as_object))
+            (wo.get("properties").and_then(Value::as_object), vo.get("properties").and_then(Value::as_object))
         else {
             return false;
         };
         let required =
-            |o: &Map, k: &str| o.member("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == k));
+            |o: &Map, k: &str| o.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x == k));
         wp.iter().any(|(k, ws)| {
             let (Some(a), Some(b)) = (values(ws), vp.get(k).and_then(values)) else { return false };
             required(wo, k) && required(vo, k) && !a.iter().any(|x| b.contains(x))

@@ -11,7 +11,6 @@ use jsonschema::{ValidationError, Validator};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::FORMAT_SCHEMA_JSON;
 use crate::source::{FileId, Location, pointer_last};
-use crate::value::Member;
 
 fn format_validator() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
@@ -63,12 +62,11 @@ pub fn warm_up() {
 
 /// The payload schemas of a definition whose structure is valid: `$defs` and topic schemas.
 fn payload_schemas(doc: &Value) -> impl Iterator<Item = &Value> {
-    let defs = doc.member("$defs").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
-    let channels = doc.member("channels").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
-    let topics = channels.clone().filter_map(|c| c.member("topics")?.as_object()).flat_map(|m| m.values());
-    let lifecycle =
-        channels.filter_map(|c| c.member("lifecycle")).flat_map(|l| [l.member("result"), l.member("error")]);
-    defs.chain(topics.filter_map(|t| t.member("schema"))).chain(lifecycle.flatten())
+    let defs = doc.get("$defs").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
+    let channels = doc.get("channels").and_then(Value::as_object).into_iter().flat_map(|m| m.values());
+    let topics = channels.clone().filter_map(|c| c.get("topics")?.as_object()).flat_map(|m| m.values());
+    let lifecycle = channels.filter_map(|c| c.get("lifecycle")).flat_map(|l| [l.get("result"), l.get("error")]);
+    defs.chain(topics.filter_map(|t| t.get("schema"))).chain(lifecycle.flatten())
 }
 
 /// The document as the structure validator reads it: serde_json's values (what jsonschema

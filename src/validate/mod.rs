@@ -18,7 +18,6 @@ use crate::diagnostic::{Anchor, Diagnostic, Diagnostics};
 use crate::model::Channel;
 use crate::source::{FileId, Location, Target};
 use crate::template::Template;
-use crate::value::Member;
 use crate::workspace::Workspace;
 
 /// A channel as found in an input file.
@@ -128,7 +127,7 @@ fn check_loaded(mut c: Checked) -> Checked {
     for &file in &c.inputs {
         let doc = c.workspace.doc(file);
         let root = Location::new(file, "");
-        if let Some(map) = doc.member("channels").and_then(Value::as_object) {
+        if let Some(map) = doc.get("channels").and_then(Value::as_object) {
             for (id, value) in map {
                 let at = root.child("channels").child(id);
                 if let Some(first) = first_channel.get(id.as_str()) {
@@ -139,25 +138,25 @@ fn check_loaded(mut c: Checked) -> Checked {
                 // Shape errors were reported above; a channel that does not deserialize is
                 // left out of the channel rules, but its topics' schemas are still checked.
                 let Ok(channel) = Channel::deserialize(value) else {
-                    let topics = value.member("topics").and_then(Value::as_object).into_iter().flatten();
-                    let schemas = topics.filter(|(_, t)| t.member("schema").is_some());
+                    let topics = value.get("topics").and_then(Value::as_object).into_iter().flatten();
+                    let schemas = topics.filter(|(_, t)| t.get("schema").is_some());
                     loose_roots.extend(schemas.map(|(name, _)| at.child("topics").child(name).child("schema")));
                     continue;
                 };
                 {
                     let bare_refs = value
-                        .member("topics")
+                        .get("topics")
                         .and_then(Value::as_object)
                         .into_iter()
                         .flatten()
-                        .filter(|(_, t)| t.member("schema").is_some_and(channels::is_bare_ref))
+                        .filter(|(_, t)| t.get("schema").is_some_and(channels::is_bare_ref))
                         .map(|(name, _)| name.to_string())
                         .collect();
                     c.channels.push(ChannelDef { id: id.to_string(), at, channel, template: None, bare_refs });
                 }
             }
         }
-        if let Some(map) = doc.member("$defs").and_then(Value::as_object) {
+        if let Some(map) = doc.get("$defs").and_then(Value::as_object) {
             for name in map.keys() {
                 let at = root.child("$defs").child(name);
                 if let Some(first) = first_def.get(name.as_str()) {
@@ -228,7 +227,7 @@ fn allowed(ws: &Workspace, d: &Diagnostic) -> bool {
     let mut pointer = location.pointer.as_str();
     loop {
         let list =
-            crate::source::lookup(doc, pointer).and_then(|n| n.member("x-chanspec-allow")).and_then(Value::as_array);
+            crate::source::lookup(doc, pointer).and_then(|n| n.get("x-chanspec-allow")).and_then(Value::as_array);
         if list.is_some_and(|codes| codes.iter().any(|code| code.as_str() == Some(d.code))) {
             return true;
         }

@@ -12,7 +12,6 @@ use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::keywords::{self, Support};
 use crate::schema_walk::walk;
 use crate::source::{FileId, Location};
-use crate::value::Member;
 use crate::workspace::Workspace;
 
 /// Resolved references: the location of each schema holding a `$ref` → its target.
@@ -207,7 +206,7 @@ const COMBINATORS: [&str; 3] = ["allOf", "anyOf", "oneOf"];
 /// The lists of subschemas a schema combines, in the order of [`COMBINATORS`].
 fn combinators(schema: &Value) -> impl Iterator<Item = (&'static str, &Vec<Value>)> {
     let obj = schema.as_object();
-    COMBINATORS.into_iter().filter_map(move |k| Some((k, obj?.member(k)?.as_array()?)))
+    COMBINATORS.into_iter().filter_map(move |k| Some((k, obj?.get(k)?.as_array()?)))
 }
 
 /// Whether a schema combines subschemas (found by a scan of its keywords: cheaper than three
@@ -429,16 +428,15 @@ fn check_required_satisfiable(
 /// not looked into here.
 fn check_union_tags(obj: &crate::value::Map, at: &Location, diags: &mut Diagnostics) {
     for key in ["oneOf", "anyOf"] {
-        let Some(Value::Array(variants)) = obj.member(key) else { continue };
+        let Some(Value::Array(variants)) = obj.get(key) else { continue };
         if variants.len() < 2 {
             continue;
         }
-        let Some(first) = variants[0].member("properties").and_then(Value::as_object) else { continue };
-        let const_of = |v: &Value, p: &str| {
-            v.member("properties").and_then(|ps| ps.get(p)).and_then(|s| s.member("const")).cloned()
-        };
+        let Some(first) = variants[0].get("properties").and_then(Value::as_object) else { continue };
+        let const_of =
+            |v: &Value, p: &str| v.get("properties").and_then(|ps| ps.get(p)).and_then(|s| s.get("const")).cloned();
         let requires = |v: &Value, p: &str| {
-            v.member("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x.as_str() == Some(p)))
+            v.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x.as_str() == Some(p)))
         };
         for tag in first.keys() {
             if !variants.iter().all(|v| const_of(v, tag).is_some()) {
@@ -465,8 +463,8 @@ fn check_union_tags(obj: &crate::value::Map, at: &Location, diags: &mut Diagnost
 /// `prefixItems` of `len` schemas, `items: false`, and `minItems` (and `maxItems`, if given)
 /// equal to `len`: a tuple type accepts exactly the valid arrays.
 fn is_fixed_tuple(obj: &crate::value::Map, len: usize) -> bool {
-    let count = |k: &str| obj.member(k).and_then(Value::as_u64);
-    obj.member("items") == Some(&Value::Bool(false))
+    let count = |k: &str| obj.get(k).and_then(Value::as_u64);
+    obj.get("items") == Some(&Value::Bool(false))
         && count("minItems") == Some(len as u64)
         && count("maxItems").is_none_or(|m| m == len as u64)
 }

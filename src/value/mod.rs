@@ -1,10 +1,13 @@
 //! The document tree every stage shares: load, check, lower, both emitters, diff and samples.
 //!
 //! `Value` has serde_json's variants and the parts of its API this crate uses, laid out for
-//! schemas: 32 bytes a node, an object's members in one vector (`map.rs`) found by comparing
-//! their few keys, a hash table only for large objects. serde_json's `Value` with ordered maps
-//! takes 80 bytes a node and a 112-byte entry plus a hash table per member and object: 66 MiB
-//! for the 11 MB benchmark definition, against 30 MiB here. Numbers are serde_json's `Number`,
+//! schemas: 32 bytes a node, keys and strings inline up to 24 bytes, an object's members in
+//! one vector (`map.rs`) found by comparing their few keys, a hash table only for large
+//! objects. serde_json's `Value` with ordered maps takes 80 bytes a node and a 112-byte entry
+//! plus a hash table per member and object, and an allocation per key: resident memory after
+//! loading the 11 MB benchmark definition went from 81 to 48 MiB (its text and the program
+//! included). `get` compares a small object's keys instead of hashing: schema objects have two
+//! or three members, and the emitters and checks ask each for every keyword they know. Numbers are serde_json's `Number`,
 //! so they read, compare and print exactly as before. `to_serde` and `From<serde_json::Value>`
 //! cross to serde_json where a library takes its values (jsonschema, typify, the runtime).
 
@@ -352,29 +355,6 @@ impl PartialEq<&str> for Value {
 impl PartialEq<bool> for Value {
     fn eq(&self, other: &bool) -> bool {
         self.as_bool() == Some(*other)
-    }
-}
-
-/// A member by key: kept for the many callers that ask for one this way; `get` on this map
-/// already compares the few keys of a small object instead of hashing.
-pub trait Member {
-    fn member(&self, key: &str) -> Option<&Value>;
-}
-
-impl Member for Map {
-    #[inline]
-    fn member(&self, key: &str) -> Option<&Value> {
-        self.get(key)
-    }
-}
-
-impl Member for Value {
-    #[inline]
-    fn member(&self, key: &str) -> Option<&Value> {
-        match self {
-            Value::Object(map) => map.get(key),
-            _ => None,
-        }
     }
 }
 

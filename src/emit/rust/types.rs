@@ -12,7 +12,6 @@ use crate::ir::{NamedType, Property, Spec};
 use crate::keywords::{self, Support};
 use crate::schema_walk::map_subschemas;
 use crate::source::pointer_push;
-use crate::value::Member;
 
 /// Rust items for every named type of the spec, and a note for every type typify could not
 /// take (see [`degrade`]).
@@ -69,7 +68,7 @@ fn degrade(mut defs: Map, first: String) -> Result<(TokenStream, Vec<String>), S
         let Err(reason) = typify_values(&probe) else { continue };
         let reason =
             reason.trim_start_matches("typify failed on these schemas: ").lines().next().unwrap_or("").to_string();
-        let doc = defs[name].member("description").and_then(Value::as_str).map(|d| format!("{}\n\n", d.trim_end()));
+        let doc = defs[name].get("description").and_then(Value::as_str).map(|d| format!("{}\n\n", d.trim_end()));
         defs.insert(
             name.clone().into(),
             json!({ "description": format!(
@@ -225,7 +224,7 @@ fn mark_optional_nullable(obj: &mut Map, ty: &NamedType, at: &str) {
                 p.insert("allOf".into(), Value::Array(all));
             }
         }
-        let doc = p.member("description").and_then(Value::as_str).unwrap_or_default();
+        let doc = p.get("description").and_then(Value::as_str).unwrap_or_default();
         let marked = format!("{doc}{}", super::fidelity::OPTIONAL_NULLABLE);
         p.insert("description".into(), Value::String(marked.into()));
     }
@@ -236,7 +235,7 @@ fn mark_optional_nullable(obj: &mut Map, ty: &NamedType, at: &str) {
 /// an enum becomes the types of its values, nullable: a superset, and decoding checks the
 /// enum itself.
 fn nullable_enum_as_types(schema: &Value, top: bool) -> Value {
-    let Some(values) = schema.member("enum").and_then(Value::as_array) else { return schema.clone() };
+    let Some(values) = schema.get("enum").and_then(Value::as_array) else { return schema.clone() };
     let nullable = values.iter().any(Value::is_null);
     let strings_only = values.iter().all(|v| v.is_null() || v.is_string());
     if !nullable || values.len() < 2 || (strings_only && !top) {
@@ -290,12 +289,12 @@ fn anyof_as_oneof(out: &mut Map) {
 /// and any other scalar `const` without `type` takes its value's type, rather than any JSON
 /// value. The same values are valid.
 fn const_typed(out: &mut Map) {
-    let Some(c) = out.member("const").cloned() else { return };
+    let Some(c) = out.get("const").cloned() else { return };
     if !matches!(c, Value::String(_) | Value::Bool(_) | Value::Number(_)) {
         return;
     }
     let ty = keywords::json_type(&c);
-    if out.member("type").is_some_and(|t| t.as_str() != Some(ty)) {
+    if out.get("type").is_some_and(|t| t.as_str() != Some(ty)) {
         return;
     }
     out.insert("type".into(), json!(ty));
@@ -311,7 +310,7 @@ fn const_typed(out: &mut Map) {
 /// an unbounded one among them, stays plain, and [`typify`] makes it
 /// `chanspec_runtime::Integer`, which holds any whole JSON number: every valid value decodes.
 fn integer_width(out: &mut Map, obj: &Map) {
-    let integer = match out.member("type") {
+    let integer = match out.get("type") {
         Some(Value::String(t)) => t == "integer",
         Some(Value::Array(ts)) => ts.len() == 2 && ts.contains(&json!("integer")) && ts.contains(&json!("null")),
         _ => false,
@@ -335,7 +334,7 @@ fn integer_width(out: &mut Map, obj: &Map) {
     let number = |k: &str| obj.get(k).and_then(Value::as_number);
     let mut lows = vec![number("minimum").map(ceil), number("exclusiveMinimum").map(|n| floor(n) + 1)];
     let mut highs = vec![number("maximum").map(floor), number("exclusiveMaximum").map(|n| ceil(n) - 1)];
-    let listed: Option<Vec<&crate::value::Number>> = match (obj.member("const"), obj.member("enum")) {
+    let listed: Option<Vec<&crate::value::Number>> = match (obj.get("const"), obj.get("enum")) {
         (Some(c), _) => Some(c.as_number().into_iter().collect()),
         (None, Some(Value::Array(vs))) => vs.iter().filter(|v| !v.is_null()).map(Value::as_number).collect(),
         _ => None,
@@ -359,12 +358,12 @@ fn integer_width(out: &mut Map, obj: &Map) {
 /// description as a mark, and `fidelity` puts the fields back in that order (so a struct
 /// reads, serializes and constructs as the schema is written).
 fn mark_property_order(obj: &mut Map) {
-    let Some(Value::Object(props)) = obj.member("properties") else { return };
+    let Some(Value::Object(props)) = obj.get("properties") else { return };
     if props.len() < 2 {
         return;
     }
     let order = Value::Array(props.keys().map(|k| Value::String(k.clone())).collect());
-    let doc = obj.member("description").and_then(Value::as_str).unwrap_or_default();
+    let doc = obj.get("description").and_then(Value::as_str).unwrap_or_default();
     let marked = format!("{doc}{}{order}]", super::fidelity::ORDER);
     obj.insert("description".into(), Value::String(marked.into()));
 }
@@ -434,14 +433,14 @@ fn for_typify(schema: &Value, ty: &NamedType, at: &str, split: bool) -> Value {
     // An object with declared (or only required) properties that allows others: typify's struct would drop the
     // others. `additionalProperties: {}` makes typify keep them in a flattened `extra` map,
     // so a received value goes back out as it came.
-    let object = out.member("type").and_then(Value::as_str) == Some("object");
-    let open = matches!(out.member("additionalProperties"), None | Some(Value::Bool(true)));
+    let object = out.get("type").and_then(Value::as_str) == Some("object");
+    let open = matches!(out.get("additionalProperties"), None | Some(Value::Bool(true)));
     if object && open && (out.contains_key("properties") || out.contains_key("required")) {
         out.insert("additionalProperties".into(), json!({}));
     }
     if !notes.is_empty() {
         let mut doc =
-            out.member("description").and_then(Value::as_str).map(|d| format!("{} ", d.trim_end())).unwrap_or_default();
+            out.get("description").and_then(Value::as_str).map(|d| format!("{} ", d.trim_end())).unwrap_or_default();
         doc.push_str(&notes.join(" "));
         out.insert("description".into(), Value::String(doc.into()));
     }

@@ -1,7 +1,6 @@
 //! JSDoc comments from schema annotations: the description (or title), then `@format`,
 //! `@default`, `@example` and `@deprecated` tags.
 
-use crate::value::Member;
 use crate::value::Value;
 
 /// The JSDoc block for `schema`, each line prefixed by `pad`; empty when there is nothing to
@@ -13,7 +12,7 @@ pub fn comment(schema: &Value, pad: &str) -> String {
 /// [`comment`], with a last paragraph of `extra` text.
 pub fn comment_with(schema: &Value, pad: &str, extra: Option<&str>) -> String {
     let Some(obj) = schema.as_object() else { return String::new() };
-    let text = obj.member("description").or_else(|| obj.member("title")).and_then(Value::as_str);
+    let text = obj.get("description").or_else(|| obj.get("title")).and_then(Value::as_str);
     let joined;
     let text = match (text, extra) {
         (Some(t), Some(e)) => {
@@ -23,16 +22,16 @@ pub fn comment_with(schema: &Value, pad: &str, extra: Option<&str>) -> String {
         (t, e) => t.or(e),
     };
     let mut tags = Vec::new();
-    if let Some(f) = obj.member("format").and_then(Value::as_str) {
+    if let Some(f) = obj.get("format").and_then(Value::as_str) {
         tags.push(format!("@format {f}"));
     }
-    if let Some(d) = obj.member("default") {
+    if let Some(d) = obj.get("default") {
         tags.push(format!("@default {d}"));
     }
-    if let Some(examples) = obj.member("examples").and_then(Value::as_array) {
+    if let Some(examples) = obj.get("examples").and_then(Value::as_array) {
         tags.extend(examples.iter().map(|e| format!("@example {e}")));
     }
-    if obj.member("deprecated") == Some(&Value::Bool(true)) {
+    if obj.get("deprecated") == Some(&Value::Bool(true)) {
         tags.push("@deprecated".into());
     }
     block(text, &tags, pad)

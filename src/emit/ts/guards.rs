@@ -13,7 +13,6 @@ use crate::value::Value;
 use crate::naming;
 
 use super::types::ref_name;
-use crate::value::Member;
 
 /// A checker expression, laid out by [`Expr::print`].
 pub enum Expr {
@@ -171,7 +170,7 @@ impl Guards<'_> {
         for variant in variants {
             let mut schema = variant;
             for _ in 0..chanspec_runtime::check::REF_STEPS {
-                let Some(name) = schema.member("$ref").and_then(Value::as_str).and_then(crate::ir::ref_name) else {
+                let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(crate::ir::ref_name) else {
                     break;
                 };
                 let Some(target) = self.schemas.get(name) else { break };
@@ -201,25 +200,25 @@ impl Guards<'_> {
             _ => return self.raw("$true"),
         };
         let mut parts = Vec::new();
-        if let Some(r) = obj.member("$ref").and_then(Value::as_str) {
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
             parts.push(Expr::Raw(naming::ts_guard(ref_name(r))));
         }
-        match obj.member("type") {
+        match obj.get("type") {
             Some(Value::String(t)) => {
                 parts.push(self.call("$type", vec![Expr::Raw(format!("[{}]", super::string_literal(t)))]))
             }
             Some(t @ Value::Array(_)) => parts.push(self.call("$type", vec![json(t)])),
             _ => {}
         }
-        if let Some(c) = obj.member("const") {
+        if let Some(c) = obj.get("const") {
             parts.push(self.call("$const", vec![json(c)]));
         }
-        if let Some(e) = obj.member("enum") {
+        if let Some(e) = obj.get("enum") {
             parts.push(self.call("$enum", vec![json(e)]));
         }
         let string = self.fields(obj, &[("minLength", "minLength"), ("maxLength", "maxLength")]);
         let mut string = string;
-        if let Some(p) = obj.member("pattern").and_then(Value::as_str) {
+        if let Some(p) = obj.get("pattern").and_then(Value::as_str) {
             let re = self.call("$regex", vec![Expr::Raw(super::string_literal(p))]);
             string.push(("pattern", re));
         }
@@ -245,11 +244,11 @@ impl Guards<'_> {
         if let Some(object) = self.object(obj) {
             parts.push(object);
         }
-        if let Some(all) = obj.member("allOf").and_then(Value::as_array) {
+        if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
             parts.extend(all.iter().map(|s| self.check(s)));
         }
         for (key, helper) in [("anyOf", "$anyOf"), ("oneOf", "$oneOf")] {
-            if let Some(variants) = obj.member(key).and_then(Value::as_array) {
+            if let Some(variants) = obj.get(key).and_then(Value::as_array) {
                 let checks = variants.iter().map(|s| self.check(s)).collect();
                 let mut args = vec![Expr::Array(checks)];
                 if let Some((tag, values)) = self.union_tag(variants) {
@@ -267,7 +266,7 @@ impl Guards<'_> {
 
     /// The numeric or boolean keywords of `obj` named in `keys`, as helper options.
     fn fields(&mut self, obj: &crate::value::Map, keys: &[(&str, &'static str)]) -> Vec<(&'static str, Expr)> {
-        keys.iter().filter_map(|(k, name)| obj.member(k).map(|v| (*name, json(v)))).collect()
+        keys.iter().filter_map(|(k, name)| obj.get(k).map(|v| (*name, json(v)))).collect()
     }
 
     fn array(&mut self, obj: &crate::value::Map) -> Option<Expr> {
@@ -281,15 +280,15 @@ impl Guards<'_> {
                 ("maxContains", "maxContains"),
             ],
         );
-        if let Some(prefix) = obj.member("prefixItems").and_then(Value::as_array) {
+        if let Some(prefix) = obj.get("prefixItems").and_then(Value::as_array) {
             let checks = prefix.iter().map(|s| self.check(s)).collect();
             fields.push(("prefixItems", Expr::Array(checks)));
         }
-        if let Some(items) = obj.member("items") {
+        if let Some(items) = obj.get("items") {
             let check = self.check(items);
             fields.push(("items", check));
         }
-        if let Some(contains) = obj.member("contains") {
+        if let Some(contains) = obj.get("contains") {
             let check = self.check(contains);
             fields.push(("contains", check));
         }
@@ -301,22 +300,22 @@ impl Guards<'_> {
             obj,
             &[("required", "required"), ("minProperties", "minProperties"), ("maxProperties", "maxProperties")],
         );
-        if let Some(props) = obj.member("properties").and_then(Value::as_object) {
+        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             let pairs = props
                 .iter()
                 .map(|(name, s)| Expr::Array(vec![Expr::Raw(super::string_literal(name)), self.check(s)]))
                 .collect();
             fields.push(("properties", Expr::Array(pairs)));
         }
-        if let Some(additional) = obj.member("additionalProperties") {
+        if let Some(additional) = obj.get("additionalProperties") {
             let check = self.check(additional);
             fields.push(("additionalProperties", check));
         }
-        if let Some(names) = obj.member("propertyNames") {
+        if let Some(names) = obj.get("propertyNames") {
             let check = self.check(names);
             fields.push(("propertyNames", check));
         }
-        if let Some(dependent) = obj.member("dependentRequired").and_then(Value::as_object) {
+        if let Some(dependent) = obj.get("dependentRequired").and_then(Value::as_object) {
             let pairs = dependent
                 .iter()
                 .map(|(k, v)| Expr::Array(vec![Expr::Raw(super::string_literal(k)), json(v)]))

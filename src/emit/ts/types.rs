@@ -14,7 +14,6 @@ use crate::naming;
 use crate::source::pointer_push;
 
 use super::doc;
-use crate::value::Member;
 
 /// The instance types of JSON Schema, in output order.
 const KINDS: [&str; 6] = ["object", "array", "string", "number", "boolean", "null"];
@@ -35,8 +34,8 @@ pub fn declaration(ty: &NamedType) -> String {
 /// interface.
 fn as_plain_object(schema: &Value) -> Option<&Map> {
     let obj = schema.as_object()?;
-    let object_type = obj.member("type").and_then(Value::as_str) == Some("object");
-    let other = ["allOf", "anyOf", "oneOf", "$ref", "enum", "const"].iter().any(|k| obj.member(k).is_some());
+    let object_type = obj.get("type").and_then(Value::as_str) == Some("object");
+    let other = ["allOf", "anyOf", "oneOf", "$ref", "enum", "const"].iter().any(|k| obj.get(k).is_some());
     (object_type && !other).then_some(obj)
 }
 
@@ -50,15 +49,15 @@ fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
         _ => return "unknown".into(),
     };
     let mut parts: Vec<String> = Vec::new();
-    if let Some(r) = obj.member("$ref").and_then(Value::as_str) {
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
         parts.push(ref_name(r).to_string());
     }
     // Literal types say more than `type`: they replace it, keeping only the values of the
     // declared types.
     let literals = obj
-        .member("const")
+        .get("const")
         .map(std::slice::from_ref)
-        .or_else(|| obj.member("enum").and_then(Value::as_array).map(Vec::as_slice));
+        .or_else(|| obj.get("enum").and_then(Value::as_array).map(Vec::as_slice));
     if let Some(values) = literals {
         let declared = declared_types(obj);
         let lits: Vec<String> = dedup(
@@ -70,7 +69,7 @@ fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
         );
         parts.push(if lits.is_empty() { "never".into() } else { lits.join(" | ") });
     }
-    if let Some(all) = obj.member("allOf").and_then(Value::as_array) {
+    if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
         parts.extend(
             all.iter()
                 .enumerate()
@@ -79,7 +78,7 @@ fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
         );
     }
     for key in ["oneOf", "anyOf"] {
-        if let Some(variants) = obj.member(key).and_then(Value::as_array) {
+        if let Some(variants) = obj.get(key).and_then(Value::as_array) {
             let types =
                 dedup(variants.iter().enumerate().map(|(i, s)| type_of(s, ty, &item(at, key, i), indent)).collect());
             parts.push(if types.is_empty() { "never".into() } else { types.join(" | ") });
@@ -101,9 +100,8 @@ fn type_of(schema: &Value, ty: &NamedType, at: &str, indent: usize) -> String {
 /// (no `type` and no structural keyword: any value).
 fn own_type(obj: &Map, ty: &NamedType, at: &str, indent: usize) -> Option<String> {
     let declared = declared_types(obj);
-    let structural = ["properties", "required", "additionalProperties", "items", "prefixItems"]
-        .iter()
-        .any(|k| obj.member(k).is_some());
+    let structural =
+        ["properties", "required", "additionalProperties", "items", "prefixItems"].iter().any(|k| obj.get(k).is_some());
     if declared.is_none() && !structural {
         return None;
     }
@@ -130,7 +128,7 @@ fn own_type(obj: &Map, ty: &NamedType, at: &str, indent: usize) -> Option<String
 
 /// The instance types named by `type`, if it is there.
 fn declared_types(obj: &Map) -> Option<Vec<&str>> {
-    match obj.member("type") {
+    match obj.get("type") {
         Some(Value::String(t)) => Some(vec![t.as_str()]),
         Some(Value::Array(ts)) => Some(ts.iter().filter_map(Value::as_str).collect()),
         _ => None,
@@ -151,8 +149,8 @@ fn object_body(obj: &Map, ty: &NamedType, at: &str, indent: usize) -> String {
     let pad = " ".repeat(indent + 2);
     let none = Properties::default();
     let facts = ty.properties(at).unwrap_or(&none);
-    let props = obj.member("properties").and_then(Value::as_object);
-    let additional = obj.member("additionalProperties");
+    let props = obj.get("properties").and_then(Value::as_object);
+    let additional = obj.get("additionalProperties");
     let additional_at = pointer_push(at, "additionalProperties");
     let mut members = Vec::new();
     let mut member_types = Vec::new();
@@ -199,9 +197,9 @@ fn object_body(obj: &Map, ty: &NamedType, at: &str, indent: usize) -> String {
 
 /// `T[]`, or a tuple for `prefixItems`.
 fn array_type(obj: &Map, ty: &NamedType, at: &str, indent: usize) -> String {
-    let items = obj.member("items");
+    let items = obj.get("items");
     let items_at = pointer_push(at, "items");
-    match obj.member("prefixItems").and_then(Value::as_array) {
+    match obj.get("prefixItems").and_then(Value::as_array) {
         Some(prefix) => {
             let mut elems: Vec<String> =
                 prefix.iter().enumerate().map(|(i, s)| type_of(s, ty, &item(at, "prefixItems", i), indent)).collect();
