@@ -45,7 +45,7 @@ impl Docs<'_> {
     fn get(&self, at: &Location) -> Option<&Value> {
         match self {
             Docs::Shared(ws) => ws.get(at),
-            Docs::Owned { docs, .. } => crate::source::lookup(docs.get(&at.file)?, &at.pointer),
+            Docs::Owned { docs, .. } => docs.get(&at.file)?.pointer(&at.pointer),
         }
     }
 
@@ -53,7 +53,7 @@ impl Docs<'_> {
     fn fetch(&mut self, at: &Location) -> Option<Value> {
         match self {
             Docs::Owned { docs, movable } if movable.contains(at) => {
-                crate::source::lookup_mut(docs.get_mut(&at.file)?, &at.pointer).map(std::mem::take)
+                docs.get_mut(&at.file)?.pointer_mut(&at.pointer).map(std::mem::take)
             }
             _ => self.get(at).cloned(),
         }

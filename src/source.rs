@@ -275,42 +275,6 @@ pub fn unescape_token(token: &str) -> std::borrow::Cow<'_, str> {
     if token.contains('~') { token.replace("~1", "/").replace("~0", "~").into() } else { token.into() }
 }
 
-/// The node at `pointer` in `doc`, as `crate::value::Value::pointer` finds it, without
-/// allocating for tokens that need no unescaping.
-pub fn lookup<'a>(doc: &'a crate::value::Value, pointer: &str) -> Option<&'a crate::value::Value> {
-    use crate::value::Value;
-    if pointer.is_empty() {
-        return Some(doc);
-    }
-    let rest = pointer.strip_prefix('/')?;
-    rest.split('/').try_fold(doc, |node, token| match node {
-        Value::Object(map) => map.get(&unescape_token(token)),
-        Value::Array(list) => {
-            // RFC 6901 indexes: no sign, no leading zero.
-            let canonical = !token.starts_with('+') && (token == "0" || !token.starts_with('0'));
-            list.get(token.parse::<usize>().ok().filter(|_| canonical)?)
-        }
-        _ => None,
-    })
-}
-
-/// [`lookup`], for changing or taking the node.
-pub fn lookup_mut<'a>(doc: &'a mut crate::value::Value, pointer: &str) -> Option<&'a mut crate::value::Value> {
-    use crate::value::Value;
-    if pointer.is_empty() {
-        return Some(doc);
-    }
-    let rest = pointer.strip_prefix('/')?;
-    rest.split('/').try_fold(doc, |node, token| match node {
-        Value::Object(map) => map.get_mut(&unescape_token(token)),
-        Value::Array(list) => {
-            let canonical = !token.starts_with('+') && (token == "0" || !token.starts_with('0'));
-            list.get_mut(token.parse::<usize>().ok().filter(|_| canonical)?)
-        }
-        _ => None,
-    })
-}
-
 /// `pointer` extended by one token.
 pub fn pointer_push(pointer: &str, token: &str) -> String {
     let mut s = String::with_capacity(pointer.len() + token.len() + 1);
@@ -382,31 +346,6 @@ mod tests {
         let x = f.text().find('x').unwrap();
         assert_eq!(f.line_col(x), (2, 5));
         assert_eq!(f.offset_of(2, 4), x);
-    }
-
-    #[test]
-    fn lookup_agrees_with_serde_json() {
-        let doc = crate::json!({"a/b": {"~": [1, {"": 2}]}, "": 3, "x": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]});
-        for p in [
-            "",
-            "/",
-            "/a~1b",
-            "/a~1b/~0",
-            "/a~1b/~0/1/",
-            "/a~1b/~0/01",
-            "/a~1b/~0/+1",
-            "/a~1b/~0/2",
-            "/x/10",
-            "/x/010",
-            "/x/-1",
-            "/x/0",
-            "a",
-            "/missing",
-            "/a~1b/~0/1",
-            "/x/99999999999999999999",
-        ] {
-            assert_eq!(lookup(&doc, p), doc.pointer(p), "{p:?}");
-        }
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl Workspace {
     }
 
     pub fn get(&self, at: &Location) -> Option<&Value> {
-        crate::source::lookup(self.docs.get(&at.file)?, &at.pointer)
+        self.docs.get(&at.file)?.pointer(&at.pointer)
     }
 
     pub fn display(&self, file: FileId) -> &str {

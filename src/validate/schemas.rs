@@ -105,7 +105,7 @@ pub fn keyword_diagnostics(docs: &[(FileId, Arc<Value>)], roots: &[Location]) ->
         .map(|root| {
             let mut d = Diagnostics::default();
             let doc = docs.iter().find(|(f, _)| *f == root.file).map(|(_, doc)| doc);
-            if let Some(schema) = doc.and_then(|doc| crate::source::lookup(doc, &root.pointer)) {
+            if let Some(schema) = doc.and_then(|doc| doc.pointer(&root.pointer)) {
                 walk(schema, root, &mut |node, at| {
                     if let Value::Object(obj) = node {
                         check_keywords(obj, at, &mut prints, &mut d);

@@ -137,13 +137,14 @@ impl Value {
         std::mem::take(self)
     }
 
-    /// The node at a JSON pointer (RFC 6901), as serde_json's `pointer` finds it.
+    /// The node at a JSON pointer (RFC 6901), as serde_json's `pointer` finds it, allocating
+    /// only for a token with escapes.
     pub fn pointer(&self, pointer: &str) -> Option<&Value> {
         if pointer.is_empty() {
             return Some(self);
         }
         pointer.strip_prefix('/')?.split('/').try_fold(self, |node, token| match node {
-            Value::Object(map) => map.get(&unescape(token)),
+            Value::Object(map) => map.get(&crate::source::unescape_token(token)),
             Value::Array(list) => parse_index(token).and_then(|i| list.get(i)),
             _ => None,
         })
@@ -154,7 +155,7 @@ impl Value {
             return Some(self);
         }
         pointer.strip_prefix('/')?.split('/').try_fold(self, |node, token| match node {
-            Value::Object(map) => map.get_mut(&unescape(token)),
+            Value::Object(map) => map.get_mut(&crate::source::unescape_token(token)),
             Value::Array(list) => parse_index(token).and_then(|i| list.get_mut(i)),
             _ => None,
         })
@@ -177,10 +178,6 @@ impl Value {
             }
         }
     }
-}
-
-fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains('~') { token.replace("~1", "/").replace("~0", "~").into() } else { token.into() }
 }
 
 /// An array index as serde_json's pointer reads one: digits, no sign, no leading zero.
@@ -369,9 +366,12 @@ mod tests {
 
     #[test]
     fn pointers_resolve_as_serde_json_resolves_them() {
-        let theirs = serde_json::json!({"a": [1, {"b/c": 2, "d~e": [3]}], "": {"": 4}, "01": 5});
-        let ours = Value::from(theirs.clone());
-        for p in [
+        let theirs = serde_json::json!({
+            "a": [1, {"b/c": 2, "d~e": [3]}], "": {"": 4}, "01": 5,
+            "a/b": {"~": [1, {"": 2}]}, "x": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        });
+        let mut ours = Value::from(theirs.clone());
+        let pointers = [
             "",
             "/a",
             "/a/0",
@@ -387,8 +387,23 @@ mod tests {
             "a",
             "/a/1/x",
             "/a/-",
-        ] {
+            "/a~1b",
+            "/a~1b/~0",
+            "/a~1b/~0/1/",
+            "/a~1b/~0/01",
+            "/a~1b/~0/2",
+            "/x/10",
+            "/x/010",
+            "/x/-1",
+            "/x/0",
+            "/missing",
+            "/a~1b/~0/1",
+            "/x/99999999999999999999",
+        ];
+        for p in pointers {
             assert_eq!(ours.pointer(p).map(Value::to_serde), theirs.pointer(p).cloned(), "{p}");
+            let found = ours.pointer_mut(p).map(|v| v.to_serde());
+            assert_eq!(found, theirs.pointer(p).cloned(), "{p}");
         }
     }
 
