@@ -143,10 +143,6 @@ impl Map {
         self.position(key).map(|i| &mut self.entries[i].1)
     }
 
-    pub fn get_key_value(&self, key: &str) -> Option<(&Str, &Value)> {
-        self.position(key).map(|i| (&self.entries[i].0, &self.entries[i].1))
-    }
-
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_some()
     }
@@ -172,10 +168,6 @@ impl Map {
     /// Removed with the last member moved into its place (serde_json's `remove` with
     /// `preserve_order`).
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.swap_remove(key)
-    }
-
-    pub fn swap_remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key)?;
         let (_, v) = self.entries.swap_remove(i);
         self.reindex();
@@ -199,11 +191,6 @@ impl Map {
     pub fn retain(&mut self, mut keep: impl FnMut(&Str, &mut Value) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
         self.reindex();
-    }
-
-    pub fn clear(&mut self) {
-        self.entries.clear();
-        self.index = None;
     }
 
     pub fn entry(&mut self, key: impl Into<Str>) -> Entry<'_> {
@@ -232,10 +219,6 @@ impl Map {
 
     pub fn values_mut(&mut self) -> ValuesMut<'_> {
         self.entries.iter_mut().map(|(_, v)| v)
-    }
-
-    pub fn into_values(self) -> impl Iterator<Item = Value> {
-        self.entries.into_iter().map(|(_, v)| v)
     }
 
     /// The same map as serde_json's.
